@@ -1,0 +1,38 @@
+# The two commands that matter on a fresh machine: `make serve` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 50051
+
+.PHONY: serve test lint typecheck proto dmd-extract bench clean
+
+$(BIN)/medsopt: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+## Set up (if needed) and serve the bundled rules and formulary on $(PORT).
+serve: $(BIN)/medsopt
+	$(BIN)/medsopt serve --port $(PORT)
+
+## Set up (if needed) and run lint, type checks and the whole test suite.
+test: $(BIN)/medsopt
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy medsopt tests benchmarks scripts
+	$(BIN)/pytest
+
+## Regenerate the protobuf/gRPC stubs in medsopt/v1 from protos/.
+proto: $(BIN)/medsopt
+	$(BIN)/python scripts/generate_protos.py
+
+## Rebuild the bundled dm+d extract in formulary/dmd/ from formulary/dmd/sources/.
+dmd-extract: $(BIN)/medsopt
+	$(BIN)/python scripts/build_bundled_dmd.py
+
+bench: $(BIN)/medsopt
+	$(BIN)/python benchmarks/bench_point_of_care.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

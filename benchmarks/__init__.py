@@ -1,0 +1,1 @@
+"""Benchmarks: run as scripts (`make bench`); figures are reported, never asserted."""

@@ -1,0 +1,5 @@
+"""`python -m medsopt` runs the CLI."""
+
+from medsopt.cli import app
+
+app()

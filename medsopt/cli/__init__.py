@@ -1,0 +1,5 @@
+"""The `medsopt` command line."""
+
+from medsopt.cli.main import app
+
+__all__ = ["app"]

@@ -1,0 +1,71 @@
+"""`medsopt rules check` and `medsopt rules test`."""
+
+from __future__ import annotations
+
+import sys
+
+from medsopt.committee.cases import parse_cases
+from medsopt.committee.runner import run_all
+from medsopt.loading.activate import Locations
+from medsopt.loading.dmd_extract import DmdExtractError, load_dmd_extract
+from medsopt.loading.rules_dir import read_sources
+from medsopt.rules.compile import Compiled, compile_ruleset
+from medsopt.rules.diagnostics import RuleSetError
+
+EXIT_OK, EXIT_INVALID, EXIT_TESTS_FAILED = 0, 1, 2
+
+
+def _compile(locations: Locations) -> tuple[Compiled, dict[str, str]] | int:
+    try:
+        dmd = load_dmd_extract(locations.dmd_dir)
+        sources = read_sources(locations.rules_dir)
+        compiled = compile_ruleset(sources, dmd)
+    except DmdExtractError as error:
+        print(error, file=sys.stderr)
+        return EXIT_INVALID
+    except RuleSetError as error:
+        for diagnostic in error.diagnostics:
+            print(diagnostic, file=sys.stderr)
+        print(f"{len(error.diagnostics)} error(s)", file=sys.stderr)
+        return EXIT_INVALID
+    for warning in compiled.warnings:
+        print(warning, file=sys.stderr)
+    return compiled, sources
+
+
+def run_rules_check(locations: Locations) -> int:
+    """Exit code 0 when the rule set compiles, 1 with diagnostics otherwise."""
+    outcome = _compile(locations)
+    if isinstance(outcome, int):
+        return outcome
+    compiled, _ = outcome
+    ruleset = compiled.ruleset
+    print(
+        f"ok: {ruleset.identity.name} {ruleset.identity.version}: {len(ruleset.rules)} active "
+        f"rules, {len(ruleset.inactive)} draft/retired, {len(ruleset.groups)} groups, "
+        f"{len(compiled.warnings)} warning(s)"
+    )
+    return EXIT_OK
+
+
+def run_rules_test(locations: Locations) -> int:
+    """Exit code 0 when every case passes and every active rule is covered."""
+    outcome = _compile(locations)
+    if isinstance(outcome, int):
+        return outcome
+    compiled, sources = outcome
+    cases, problems = parse_cases(sources)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return EXIT_INVALID
+    report = run_all(cases, compiled.ruleset)
+    for failure in report.failures:
+        print(failure)
+    for problem in report.coverage_problems:
+        print(problem)
+    print(
+        f"{report.passed} passed, {len(report.failures)} failed; "
+        f"{len(report.coverage_problems)} coverage problem(s)"
+    )
+    return EXIT_OK if report.ok else EXIT_TESTS_FAILED

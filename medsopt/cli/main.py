@@ -1,0 +1,86 @@
+"""`medsopt serve | check | rules check | rules test`."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from medsopt.loading.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations
+
+app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="medsopt: medicines-optimisation decision support.",
+)
+rules_app = typer.Typer(no_args_is_help=True, help="Check and test committee rule files.")
+app.add_typer(rules_app, name="rules")
+
+RulesDir = Annotated[
+    Path, typer.Option("--rules", envvar="MEDSOPT_RULES_DIR", help="Rules directory.")
+]
+FormularyDir = Annotated[
+    Path,
+    typer.Option("--formulary", envvar="MEDSOPT_FORMULARY_DIR", help="Formulary directory."),
+]
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(envvar="MEDSOPT_PORT", help="TCP port; 0 = any.")] = 50051,
+    host: Annotated[str, typer.Option(envvar="MEDSOPT_HOST")] = "127.0.0.1",
+    rules: RulesDir = BUNDLED_RULES,
+    formulary: FormularyDir = BUNDLED_FORMULARY,
+) -> None:
+    """Serve medsopt.v1.MedicinesOptimisation over gRPC on the bundled (or given) rules."""
+    from medsopt.service.server import ServerConfig
+    from medsopt.service.server import serve as run
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    run(ServerConfig(host=host, port=port, locations=Locations(rules, formulary)))
+
+
+@app.command()
+def check(
+    codes: Annotated[list[str], typer.Argument(help="dm+d codes (VTM, VMP or AMP).")],
+    age: Annotated[int | None, typer.Option(help="Age in years.")] = None,
+    sex: Annotated[str | None, typer.Option(help="female, male or other.")] = None,
+    egfr: Annotated[float | None, typer.Option(help="eGFR, mL/min/1.73m2.")] = None,
+    condition: Annotated[
+        list[str] | None, typer.Option(help="SNOMED CT problem code; repeat for more.")
+    ] = None,
+    server: Annotated[
+        str | None, typer.Option(help="host:port of a running server; default in-process.")
+    ] = None,
+    rules: RulesDir = BUNDLED_RULES,
+    formulary: FormularyDir = BUNDLED_FORMULARY,
+) -> None:
+    """Check medicines and print the findings, e.g. `medsopt check 319733000 329806007 --age 78`."""
+    from medsopt.cli.checking import run_check
+
+    code = run_check(codes, age, sex, egfr, condition or [], server, Locations(rules, formulary))
+    raise typer.Exit(code)
+
+
+@rules_app.command("check")
+def rules_check(
+    directory: Annotated[Path, typer.Argument(help="Rules directory.")] = BUNDLED_RULES,
+    formulary: FormularyDir = BUNDLED_FORMULARY,
+) -> None:
+    """Validate every rule, group and codelist; print file:line:column diagnostics."""
+    from medsopt.cli.committee import run_rules_check
+
+    raise typer.Exit(run_rules_check(Locations(directory, formulary)))
+
+
+@rules_app.command("test")
+def rules_test(
+    directory: Annotated[Path, typer.Argument(help="Rules directory.")] = BUNDLED_RULES,
+    formulary: FormularyDir = BUNDLED_FORMULARY,
+) -> None:
+    """Run the committee test cases in DIR/tests and check every active rule is tested."""
+    from medsopt.cli.committee import run_rules_test
+
+    raise typer.Exit(run_rules_test(Locations(directory, formulary)))

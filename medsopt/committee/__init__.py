@@ -1,0 +1,1 @@
+"""Committee test cases: parse rules/tests/*.yaml and run them through the engine."""

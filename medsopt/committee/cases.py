@@ -1,0 +1,71 @@
+"""Parse committee test files, keeping each case's file and line."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from medsopt.engine.request import (
+    CheckRequest,
+    MedicationEntry,
+    MedicationStatus,
+    PatientContext,
+    Sex,
+)
+from medsopt.rules.compile import TESTS_DIR
+from medsopt.rules.diagnostics import Diagnostic
+from medsopt.rules.models import TestCase, TestFile
+from medsopt.rules.source_map import parse_yaml
+from medsopt.rules.validate import validate
+
+
+@dataclass(frozen=True, slots=True)
+class LocatedCase:
+    """A committee test case and where it is written."""
+
+    case: TestCase
+    file: str
+    line: int
+
+    def request(self) -> CheckRequest:
+        """The CheckRequest this case describes (refs m1, m2, ... in list order)."""
+        patient = self.case.patient
+        return CheckRequest(
+            request_id=f"{self.file}:{self.line}",
+            patient=PatientContext(
+                age_years=patient.age,
+                sex=Sex(patient.sex) if patient.sex else Sex.UNKNOWN,
+                egfr=patient.egfr,
+                pregnant=patient.pregnant,
+                condition_codes=patient.conditions,
+            ),
+            medications=tuple(
+                MedicationEntry(
+                    ref=f"m{index}",
+                    code=medication.code,
+                    status=MedicationStatus(medication.status),
+                    start_date=medication.start_date.isoformat() if medication.start_date else None,
+                    display=medication.note,
+                )
+                for index, medication in enumerate(self.case.medications, start=1)
+            ),
+        )
+
+
+def parse_cases(
+    sources: Mapping[str, str],
+) -> tuple[tuple[LocatedCase, ...], tuple[Diagnostic, ...]]:
+    """Every case in tests/*.yaml, and every problem in those files."""
+    cases: list[LocatedCase] = []
+    problems: list[Diagnostic] = []
+    for path in sorted(
+        p for p in sources if p.startswith(TESTS_DIR) and p.endswith((".yaml", ".yml"))
+    ):
+        parsed = parse_yaml(sources[path], path)
+        model, found = validate(parsed, TestFile)
+        problems.extend(found)
+        if model is not None:
+            for index, case in enumerate(model.cases):
+                line, _ = parsed.source_map.locate(("cases", index))
+                cases.append(LocatedCase(case, path, line))
+    return tuple(cases), tuple(problems)

@@ -1,0 +1,110 @@
+"""What a check produces: findings, rules not evaluated, codes not resolved."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from medsopt.dmd.concepts import Resolved, Supersession, UnresolvedReason
+from medsopt.engine.request import MedicationEntry
+from medsopt.rules.models import Citation
+from medsopt.rules.ruleset import Membership, RuleSetIdentity
+
+SEVERITY_ORDER = {"severe": 0, "moderate": 1, "mild": 2, "info": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedMedication:
+    """A medicine whose code resolved, with the medicine groups it belongs to."""
+
+    entry: MedicationEntry
+    resolved: Resolved
+    groups: tuple[Membership, ...]
+
+    @property
+    def molecule(self) -> str:
+        """Key that is equal for packs and brands of one molecule: VTM, else VMP, else code."""
+        concept = self.resolved.concept
+        return concept.vtm or concept.vmp or concept.code
+
+
+@dataclass(frozen=True, slots=True)
+class UnresolvedMedication:
+    """A medicine whose code could not be used."""
+
+    entry: MedicationEntry
+    reason: UnresolvedReason
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class MatchedMedication:
+    """One step of an explanation: this medicine matched this group because `via` is listed."""
+
+    ref: str
+    code: str
+    concept_code: str
+    concept_name: str
+    level: str
+    group: str
+    via: str
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A replacement product proposed by a finding."""
+
+    code: str
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A rule that fired for this patient."""
+
+    rule_id: str
+    category: str
+    severity: str
+    evidence: str
+    title: str
+    detail: str
+    recommendation: str
+    rationale: str
+    citations: tuple[Citation, ...]
+    medication_refs: tuple[str, ...]
+    matched: tuple[MatchedMedication, ...]
+    conditions: tuple[str, ...]
+    involves_proposed: bool
+    suggestions: tuple[Suggestion, ...] = ()
+
+    @property
+    def sort_key(self) -> tuple[int, str, tuple[str, ...]]:
+        return (SEVERITY_ORDER[self.severity], self.rule_id, self.medication_refs)
+
+
+@dataclass(frozen=True, slots=True)
+class NotEvaluated:
+    """A rule whose medicines were present but whose patient data was missing."""
+
+    rule_id: str
+    title: str
+    missing: tuple[str, ...]
+    medication_refs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """Everything a CheckMedications answer carries."""
+
+    request_id: str
+    identity: RuleSetIdentity
+    resolved: tuple[ResolvedMedication, ...]
+    unresolved: tuple[UnresolvedMedication, ...]
+    superseded: tuple[tuple[str, Supersession], ...]  # (ref, supersession)
+    findings: tuple[Finding, ...]
+    not_evaluated: tuple[NotEvaluated, ...]
+
+    @property
+    def complete(self) -> bool:
+        """True only when every code resolved and every relevant rule had its data."""
+        return not self.unresolved and not self.not_evaluated

@@ -1,0 +1,53 @@
+"""A check request in domain terms, as received (strings unparsed until validated)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Sex(enum.Enum):
+    """Administrative sex; UNKNOWN when not supplied."""
+
+    UNKNOWN = "unknown"
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+
+
+class MedicationStatus(enum.Enum):
+    """Whether a medicine is taken now or being prescribed in this consultation."""
+
+    CURRENT = "current"
+    PROPOSED = "proposed"
+
+
+@dataclass(frozen=True, slots=True)
+class MedicationEntry:
+    """One medicine as the caller sent it."""
+
+    ref: str
+    code: str
+    status: MedicationStatus = MedicationStatus.CURRENT
+    start_date: str | None = None
+    display: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PatientContext:
+    """The clinical facts supplied; None means not supplied, never 'normal'."""
+
+    age_years: int | None = None
+    sex: Sex = Sex.UNKNOWN
+    egfr: float | None = None
+    pregnant: bool | None = None
+    condition_codes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRequest:
+    """A patient's medicines to check."""
+
+    medications: tuple[MedicationEntry, ...]
+    patient: PatientContext = PatientContext()
+    request_id: str = ""

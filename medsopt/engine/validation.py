@@ -1,0 +1,90 @@
+"""Request validation: every problem, each tied to the field path an integrator sent."""
+
+from __future__ import annotations
+
+import datetime
+import math
+from dataclasses import dataclass
+
+from medsopt.dmd.codes import code_problem
+from medsopt.engine.request import CheckRequest
+
+MAX_MEDICATIONS = 100
+MAX_CONDITIONS = 500
+MAX_REF_LENGTH = 64
+MAX_REQUEST_ID_LENGTH = 128
+MAX_AGE = 130
+MAX_EGFR = 250.0
+
+
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    """A bad field, named as in the API (`medications[2].code`)."""
+
+    field: str
+    description: str
+
+
+def validate_request(request: CheckRequest) -> tuple[FieldViolation, ...]:
+    """Every violation in the request; empty when it can be checked."""
+    found: list[FieldViolation] = []
+    if len(request.request_id) > MAX_REQUEST_ID_LENGTH:
+        found.append(
+            FieldViolation("request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters")
+        )
+    patient = request.patient
+    if patient.age_years is not None and not 0 <= patient.age_years <= MAX_AGE:
+        found.append(
+            FieldViolation("patient.age_years", f"{patient.age_years} is outside 0 to {MAX_AGE}")
+        )
+    if patient.egfr is not None and not (
+        math.isfinite(patient.egfr) and 0 <= patient.egfr <= MAX_EGFR
+    ):
+        found.append(FieldViolation("patient.egfr", f"{patient.egfr} is outside 0 to {MAX_EGFR:g}"))
+    if len(patient.condition_codes) > MAX_CONDITIONS:
+        found.append(FieldViolation("patient.condition_codes", f"more than {MAX_CONDITIONS} codes"))
+    for index, code in enumerate(patient.condition_codes):
+        problem = code_problem(code)
+        if problem is not None:
+            found.append(
+                FieldViolation(f"patient.condition_codes[{index}]", f"{code!r} {problem.value}")
+            )
+    if not request.medications:
+        found.append(FieldViolation("medications", "at least one medication is required"))
+    if len(request.medications) > MAX_MEDICATIONS:
+        found.append(
+            FieldViolation(
+                "medications",
+                f"{len(request.medications)} medications; at most {MAX_MEDICATIONS} per request",
+            )
+        )
+    first_index: dict[str, int] = {}
+    for index, medication in enumerate(request.medications):
+        where = f"medications[{index}]"
+        if not medication.ref or len(medication.ref) > MAX_REF_LENGTH:
+            found.append(
+                FieldViolation(f"{where}.ref", f"must be 1 to {MAX_REF_LENGTH} characters")
+            )
+        elif medication.ref in first_index:
+            first = first_index[medication.ref]
+            found.append(
+                FieldViolation(
+                    f"{where}.ref", f"duplicate ref {medication.ref!r} (also medications[{first}])"
+                )
+            )
+        else:
+            first_index[medication.ref] = index
+        problem = code_problem(medication.code)
+        if problem is not None:
+            found.append(FieldViolation(f"{where}.code", f"{medication.code!r} {problem.value}"))
+        if medication.start_date is not None:
+            try:
+                datetime.date.fromisoformat(medication.start_date)
+            except ValueError:
+                found.append(
+                    FieldViolation(
+                        f"{where}.start_date",
+                        f"{medication.start_date!r} is not an ISO 8601 date (YYYY-MM-DD)",
+                    )
+                )
+    return tuple(found)

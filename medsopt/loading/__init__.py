@@ -1,0 +1,1 @@
+"""Reading committee files and the dm+d extract from disk; the pure packages never do."""

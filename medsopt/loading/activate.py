@@ -1,0 +1,83 @@
+"""Build a complete rule set aside (dm+d, rules, committee tests) and activate it only if valid."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from medsopt.committee.cases import parse_cases
+from medsopt.committee.runner import run_all
+from medsopt.loading.dmd_extract import DmdExtractError, load_dmd_extract
+from medsopt.loading.rules_dir import read_sources
+from medsopt.rules.compile import Compiled, compile_ruleset
+from medsopt.rules.diagnostics import RuleSetError
+from medsopt.rules.holder import Activation, RuleSetHolder
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BUNDLED_RULES = REPO_ROOT / "rules"
+BUNDLED_FORMULARY = REPO_ROOT / "formulary"
+
+
+@dataclass(frozen=True, slots=True)
+class Locations:
+    """Where a rule set comes from."""
+
+    rules_dir: Path = BUNDLED_RULES
+    formulary_dir: Path = BUNDLED_FORMULARY
+
+    @property
+    def dmd_dir(self) -> Path:
+        return self.formulary_dir / "dmd" / "bundled"
+
+
+class CommitteeTestsFailedError(Exception):
+    """The rule set compiled, but its own committee tests do not pass."""
+
+
+def build(locations: Locations) -> Compiled:
+    """Load dm+d and rules, compile, and run the committee tests; raise on any failure."""
+    dmd = load_dmd_extract(locations.dmd_dir)
+    sources = read_sources(locations.rules_dir)
+    compiled = compile_ruleset(sources, dmd)
+    cases, problems = parse_cases(sources)
+    if problems:
+        raise RuleSetError(problems)
+    report = run_all(cases, compiled.ruleset)
+    if report.coverage_problems:
+        raise RuleSetError(report.coverage_problems)
+    if report.failures:
+        raise CommitteeTestsFailedError("\n".join(str(f) for f in report.failures))
+    return compiled
+
+
+def load_into(holder: RuleSetHolder, locations: Locations) -> Activation | None:
+    """Build aside and swap in on success; on failure keep the old set and record why."""
+    started = time.perf_counter()
+    try:
+        compiled = build(locations)
+    except RuleSetError as error:
+        holder.record_failure(error.diagnostics, f"{len(error.diagnostics)} problem(s)")
+        log.error("rule set rejected:\n%s", error)
+        return None
+    except (CommitteeTestsFailedError, DmdExtractError) as error:
+        holder.record_failure((), str(error))
+        log.error("rule set rejected: %s", error)
+        return None
+    for warning in compiled.warnings:
+        log.warning("%s", warning)
+    activation = holder.activate(compiled.ruleset, (time.perf_counter() - started) * 1000)
+    identity = compiled.ruleset.identity
+    log.info(
+        "activated rule set %s %s (%d active rules, hash %s, dm+d %s) in %.0f ms",
+        identity.name,
+        identity.version,
+        len(compiled.ruleset.rules),
+        identity.content_hash[:12],
+        identity.dmd_release,
+        activation.load_millis,
+    )
+    return activation

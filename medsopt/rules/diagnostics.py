@@ -1,0 +1,70 @@
+"""Diagnostics: one precise, sortable message per problem in a committee file."""
+
+from __future__ import annotations
+
+import difflib
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class DiagnosticKind(enum.Enum):
+    """Stable kinds, so tools and golden tests can rely on them."""
+
+    YAML_SYNTAX = "yaml-syntax"
+    DUPLICATE_KEY = "duplicate-key"
+    UNKNOWN_FIELD = "unknown-field"
+    MISSING_FIELD = "missing-field"
+    INVALID_VALUE = "invalid-value"
+    INVALID_CODE = "invalid-code"
+    UNKNOWN_CODE = "unknown-code"
+    UNKNOWN_REFERENCE = "unknown-reference"
+    DUPLICATE_ID = "duplicate-id"
+    MISSING_FILE = "missing-file"
+    CSV_FORMAT = "csv-format"
+    GROUP_CYCLE = "group-cycle"
+    UNTESTED_RULE = "untested-rule"
+
+
+class Level(enum.Enum):
+    """An error blocks the rule set; a warning is reported and the rule set still loads."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Diagnostic:
+    """A problem at file:line:column, with what was expected and a hint where we can guess one."""
+
+    file: str
+    line: int
+    column: int
+    kind: DiagnosticKind
+    message: str
+    expected: str = ""
+    hint: str = ""
+    level: Level = Level.ERROR
+
+    def __str__(self) -> str:
+        text = f"{self.file}:{self.line}:{self.column}: {self.level.value}[{self.kind.value}]: "
+        text += self.message
+        if self.expected:
+            text += f" (expected {self.expected})"
+        if self.hint:
+            text += f"; {self.hint}"
+        return text
+
+
+class RuleSetError(Exception):
+    """A rule set that cannot be built; carries every error found, sorted."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics = tuple(sorted(diagnostics))
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A 'did you mean' hint for a likely typo, or an empty string."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else ""

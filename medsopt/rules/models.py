@@ -1,0 +1,234 @@
+"""Pydantic models of the committee files: rule-set identity, groups, rules and test cases.
+
+`extra="forbid"` everywhere: pydantic's default would silently drop a committee's typo
+(`severty:`), and a dropped field in a safety rule is a silent change of meaning.
+"""
+
+from __future__ import annotations
+
+import datetime
+import string
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from medsopt.dmd.codes import code_problem
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
+RuleId = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$", max_length=64)]
+Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+Category = Literal[
+    "interaction",
+    "condition",
+    "polypharmacy",
+    "biosimilar",
+    "formulary",
+    "duplication",
+    "monitoring",
+]
+Severity = Literal["severe", "moderate", "mild", "info"]
+Evidence = Literal["study", "anecdotal", "theoretical", "guideline"]
+Status = Literal["draft", "active", "retired"]
+# Placeholders a rule's detail and recommendation may use; filled per patient by the engine.
+PLACEHOLDERS = frozenset({"medicines", "age", "egfr"})
+# Lax validation on purpose: `egfr_below: 45` and a quoted "2026-01-01" are what a
+# pharmacist writes. Pydantic v2 never turns a number into a string, so codes stay exact.
+Date = datetime.date
+Egfr = Annotated[float, Field(ge=0, le=250)]
+
+
+class FileModel(BaseModel):
+    """Base for every model read from a committee file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Code(FileModel):
+    """One SNOMED CT code with the term that names it."""
+
+    code: str
+    term: Text
+
+    @field_validator("code")
+    @classmethod
+    def _valid_sctid(cls, value: str) -> str:
+        problem = code_problem(value)
+        if problem is not None:
+            raise ValueError(f"{value!r} {problem.value}")
+        return value
+
+
+class RuleSetHeader(FileModel):
+    """Identity of the rule set, in exactly one file (conventionally ruleset.yaml)."""
+
+    name: Identifier
+    version: Annotated[str, StringConstraints(pattern=r"^\d{4}\.\d{1,2}\.\d+$")]
+    effective_date: Date
+    description: Text
+    owner: Text
+
+
+class Group(FileModel):
+    """A named set of codes: dm+d medicines (`kind: medicine`) or SNOMED CT problems."""
+
+    id: Identifier
+    title: Text
+    kind: Literal["medicine", "condition"] = "medicine"
+    description: Text
+    source: Text
+    # A CSV with header `code,term`, relative to the rules directory.
+    codelist: str | None = None
+    codes: tuple[Code, ...] = ()
+    include_groups: tuple[Identifier, ...] = ()
+    exclude: tuple[Code, ...] = ()
+
+    @model_validator(mode="after")
+    def _has_members(self) -> Group:
+        if not (self.codelist or self.codes or self.include_groups):
+            raise ValueError("a group needs at least one of codelist, codes or include_groups")
+        return self
+
+
+class Citation(FileModel):
+    """Where a rule's clinical content comes from."""
+
+    source: Text
+    reference: Text
+    url: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] | None = None
+
+
+class Duplicate(FileModel):
+    """At least `min_distinct` different molecules from one group."""
+
+    group: Identifier
+    min_distinct: Annotated[int, Field(ge=2, le=10)] = 2
+
+
+class PatientCriteria(FileModel):
+    """Patient facts a rule needs; absent facts make the rule 'not evaluated', never 'fired'."""
+
+    age_at_least: Annotated[int, Field(ge=0, le=130)] | None = None
+    age_below: Annotated[int, Field(ge=1, le=131)] | None = None
+    egfr_below: Egfr | None = None
+    egfr_at_least: Egfr | None = None
+    sex: Literal["female", "male"] | None = None
+    pregnant: bool | None = None
+    conditions_any: tuple[Identifier, ...] = ()
+    conditions_none: tuple[Identifier, ...] = ()
+
+
+class Match(FileModel):
+    """What must be true of the patient's medicines and context for the rule to fire."""
+
+    all_of: tuple[Identifier, ...] = ()
+    none_of: tuple[Identifier, ...] = ()
+    duplicate: Duplicate | None = None
+    patient: PatientCriteria | None = None
+
+    @model_validator(mode="after")
+    def _needs_something(self) -> Match:
+        if not (self.all_of or self.duplicate or self.patient):
+            raise ValueError("match needs all_of, duplicate or patient criteria")
+        if not (self.all_of or self.duplicate) and not self.none_of:
+            raise ValueError("a rule without medicines in all_of/duplicate needs none_of")
+        return self
+
+
+class Rule(FileModel):
+    """One governed clinical rule."""
+
+    id: RuleId
+    title: Text
+    category: Category
+    severity: Severity
+    evidence: Evidence
+    status: Status
+    match: Match
+    detail: Text
+    recommendation: Text
+    rationale: Text
+    citations: Annotated[tuple[Citation, ...], Field(min_length=1)]
+    authored_by: Text
+    checked_by: Text
+    date_reviewed: Date
+    next_review: Date
+    supersedes: tuple[RuleId, ...] = ()
+
+    @field_validator("detail", "recommendation")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError as error:
+            raise ValueError(f"bad placeholder: {error}; write {{{{ and }}}} for braces") from error
+        unknown = names - PLACEHOLDERS
+        if unknown:
+            raise ValueError(
+                f"unknown placeholder(s) {sorted(unknown)}; use {sorted(PLACEHOLDERS)}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _review_order(self) -> Rule:
+        if self.next_review <= self.date_reviewed:
+            raise ValueError("next_review must be after date_reviewed")
+        return self
+
+
+class RuleFile(FileModel):
+    """A YAML file under rules/ (tests/ excepted): any of a header, groups and rules."""
+
+    ruleset: RuleSetHeader | None = None
+    groups: tuple[Group, ...] = ()
+    rules: tuple[Rule, ...] = ()
+
+
+class CasePatient(FileModel):
+    """The test patient's context."""
+
+    age: Annotated[int, Field(ge=0, le=130)] | None = None
+    sex: Literal["female", "male", "other"] | None = None
+    egfr: Egfr | None = None
+    pregnant: bool | None = None
+    conditions: tuple[str, ...] = ()
+
+
+class CaseMedication(FileModel):
+    """A medicine on the test patient's list."""
+
+    code: str
+    status: Literal["current", "proposed"] = "current"
+    start_date: Date | None = None
+    note: str = ""
+
+
+class TestCase(FileModel):
+    """A committee test: a patient and the rules expected to fire, or not."""
+
+    name: Text
+    patient: CasePatient = CasePatient()
+    medications: Annotated[tuple[CaseMedication, ...], Field(min_length=1)]
+    expect_fired: tuple[RuleId, ...] = ()
+    expect_not_fired: tuple[RuleId, ...] = ()
+
+    @model_validator(mode="after")
+    def _expects_something(self) -> TestCase:
+        if not (self.expect_fired or self.expect_not_fired):
+            raise ValueError("a case needs expect_fired or expect_not_fired")
+        both = set(self.expect_fired) & set(self.expect_not_fired)
+        if both:
+            raise ValueError(f"rules both expected and not expected: {sorted(both)}")
+        return self
+
+
+class TestFile(FileModel):
+    """A YAML file under rules/tests/."""
+
+    cases: Annotated[tuple[TestCase, ...], Field(min_length=1)]

@@ -1,0 +1,226 @@
+"""Proto <-> domain conversion for the medsopt.v1 API, in one place."""
+
+from __future__ import annotations
+
+from medsopt.dmd.concepts import UnresolvedReason
+from medsopt.engine.findings import CheckResult, Finding, NotEvaluated
+from medsopt.engine.request import (
+    CheckRequest,
+    MedicationEntry,
+    MedicationStatus,
+    PatientContext,
+    Sex,
+)
+from medsopt.rules.holder import Activation
+from medsopt.rules.ruleset import RuleSetIdentity
+from medsopt.v1 import medsopt_pb2 as pb
+
+_SEX = {
+    pb.SEX_UNSPECIFIED: Sex.UNKNOWN,
+    pb.SEX_FEMALE: Sex.FEMALE,
+    pb.SEX_MALE: Sex.MALE,
+    pb.SEX_OTHER: Sex.OTHER,
+}
+_SEX_TO_PB = {sex: value for value, sex in _SEX.items()}
+_PREGNANCY = {
+    pb.PREGNANCY_STATUS_UNSPECIFIED: None,
+    pb.PREGNANCY_STATUS_NOT_PREGNANT: False,
+    pb.PREGNANCY_STATUS_PREGNANT: True,
+}
+_PREGNANCY_TO_PB = {flag: value for value, flag in _PREGNANCY.items()}
+_STATUS = {
+    pb.MEDICATION_STATUS_UNSPECIFIED: MedicationStatus.CURRENT,
+    pb.MEDICATION_STATUS_CURRENT: MedicationStatus.CURRENT,
+    pb.MEDICATION_STATUS_PROPOSED: MedicationStatus.PROPOSED,
+}
+_STATUS_TO_PB = {
+    MedicationStatus.CURRENT: pb.MEDICATION_STATUS_CURRENT,
+    MedicationStatus.PROPOSED: pb.MEDICATION_STATUS_PROPOSED,
+}
+_UNRESOLVED = {
+    UnresolvedReason.UNKNOWN: pb.UNRESOLVED_REASON_UNKNOWN,
+    UnresolvedReason.INACTIVE: pb.UNRESOLVED_REASON_INACTIVE,
+    UnresolvedReason.NOT_MEDICINAL_PRODUCT: pb.UNRESOLVED_REASON_NOT_MEDICINAL_PRODUCT,
+    UnresolvedReason.PACK_LEVEL: pb.UNRESOLVED_REASON_PACK_LEVEL,
+}
+CATEGORY = {
+    "interaction": pb.CATEGORY_INTERACTION,
+    "condition": pb.CATEGORY_CONDITION,
+    "polypharmacy": pb.CATEGORY_POLYPHARMACY,
+    "biosimilar": pb.CATEGORY_BIOSIMILAR,
+    "formulary": pb.CATEGORY_FORMULARY,
+    "duplication": pb.CATEGORY_DUPLICATION,
+    "monitoring": pb.CATEGORY_MONITORING,
+}
+_SEVERITY = {
+    "severe": pb.SEVERITY_SEVERE,
+    "moderate": pb.SEVERITY_MODERATE,
+    "mild": pb.SEVERITY_MILD,
+    "info": pb.SEVERITY_INFO,
+}
+_EVIDENCE = {
+    "study": pb.EVIDENCE_STUDY,
+    "anecdotal": pb.EVIDENCE_ANECDOTAL,
+    "theoretical": pb.EVIDENCE_THEORETICAL,
+    "guideline": pb.EVIDENCE_GUIDELINE,
+}
+
+
+def request_from_proto(message: pb.CheckMedicationsRequest) -> CheckRequest:
+    """The domain request; unknown enum numbers fall back to 'unspecified'."""
+    patient = message.patient
+    return CheckRequest(
+        request_id=message.request_id,
+        patient=PatientContext(
+            age_years=patient.age_years if patient.HasField("age_years") else None,
+            sex=_SEX.get(patient.sex, Sex.UNKNOWN),
+            egfr=patient.egfr if patient.HasField("egfr") else None,
+            pregnant=_PREGNANCY.get(patient.pregnancy),
+            condition_codes=tuple(patient.condition_codes),
+        ),
+        medications=tuple(
+            MedicationEntry(
+                ref=m.ref,
+                code=m.code,
+                status=_STATUS.get(m.status, MedicationStatus.CURRENT),
+                start_date=m.start_date if m.HasField("start_date") else None,
+                display=m.display,
+            )
+            for m in message.medications
+        ),
+    )
+
+
+def request_to_proto(request: CheckRequest) -> pb.CheckMedicationsRequest:
+    """The wire form of a domain request (used by the CLI and tests)."""
+    patient = request.patient
+    message = pb.CheckMedicationsRequest(
+        request_id=request.request_id,
+        patient=pb.PatientContext(
+            sex=_SEX_TO_PB[patient.sex],
+            condition_codes=patient.condition_codes,
+            pregnancy=_PREGNANCY_TO_PB[patient.pregnant],
+        ),
+    )
+    if patient.age_years is not None:
+        message.patient.age_years = patient.age_years
+    if patient.egfr is not None:
+        message.patient.egfr = patient.egfr
+    for entry in request.medications:
+        medication = message.medications.add(
+            ref=entry.ref,
+            code=entry.code,
+            status=_STATUS_TO_PB[entry.status],
+            display=entry.display,
+        )
+        if entry.start_date is not None:
+            medication.start_date = entry.start_date
+    return message
+
+
+def identity_to_proto(identity: RuleSetIdentity) -> pb.RuleSetIdentity:
+    return pb.RuleSetIdentity(
+        version=identity.version,
+        content_hash=identity.content_hash,
+        dmd_release=identity.dmd_release,
+        name=identity.name,
+        effective_date=identity.effective_date,
+    )
+
+
+def finding_to_proto(finding: Finding) -> pb.Finding:
+    return pb.Finding(
+        rule_id=finding.rule_id,
+        category=CATEGORY[finding.category],
+        severity=_SEVERITY[finding.severity],
+        evidence=_EVIDENCE[finding.evidence],
+        title=finding.title,
+        detail=finding.detail,
+        recommendation=finding.recommendation,
+        rationale=finding.rationale,
+        medication_refs=finding.medication_refs,
+        citations=[
+            pb.Citation(source=c.source, reference=c.reference, url=c.url or "")
+            for c in finding.citations
+        ],
+        explanation=pb.Explanation(
+            matched=[
+                pb.MatchedMedication(
+                    ref=m.ref,
+                    code=m.code,
+                    concept_code=m.concept_code,
+                    concept_name=m.concept_name,
+                    level=m.level,
+                    group=m.group,
+                    via=m.via,
+                )
+                for m in finding.matched
+            ],
+            conditions=finding.conditions,
+        ),
+        suggestions=[
+            pb.Suggestion(code=s.code, name=s.name, reason=s.reason) for s in finding.suggestions
+        ],
+        involves_proposed=finding.involves_proposed,
+    )
+
+
+def _not_evaluated_to_proto(item: NotEvaluated) -> pb.RuleNotEvaluated:
+    return pb.RuleNotEvaluated(
+        rule_id=item.rule_id,
+        title=item.title,
+        missing=item.missing,
+        medication_refs=item.medication_refs,
+    )
+
+
+def response_to_proto(result: CheckResult) -> pb.CheckMedicationsResponse:
+    """The wire answer for one check."""
+    return pb.CheckMedicationsResponse(
+        request_id=result.request_id,
+        check_status=pb.CHECK_STATUS_COMPLETE if result.complete else pb.CHECK_STATUS_INCOMPLETE,
+        unresolved_codes=[
+            pb.UnresolvedCode(
+                ref=u.entry.ref,
+                code=u.entry.code,
+                reason=_UNRESOLVED[u.reason],
+                message=u.message,
+                display=u.entry.display,
+            )
+            for u in result.unresolved
+        ],
+        rule_set=identity_to_proto(result.identity),
+        findings=[finding_to_proto(f) for f in result.findings],
+        rules_not_evaluated=[_not_evaluated_to_proto(n) for n in result.not_evaluated],
+        superseded_codes=[
+            pb.SupersededCode(
+                ref=ref,
+                code=s.previous_code,
+                current_code=s.current_code,
+                changed_on=s.changed_on or "",
+            )
+            for ref, s in result.superseded
+        ],
+    )
+
+
+def ruleset_info_to_proto(activation: Activation) -> pb.RuleSetInfo:
+    """Identity, counts per category and load metadata of the active rule set."""
+    ruleset = activation.ruleset
+    counts: dict[str, int] = {}
+    for compiled in ruleset.rules.values():
+        counts[compiled.rule.category] = counts.get(compiled.rule.category, 0) + 1
+    medicine_groups = [g for g in ruleset.groups.values() if g.kind == "medicine"]
+    return pb.RuleSetInfo(
+        identity=identity_to_proto(ruleset.identity),
+        rules_per_category=[
+            pb.CategoryCount(category=CATEGORY[name], count=count)
+            for name, count in sorted(counts.items())
+        ],
+        active_rules=len(ruleset.rules),
+        drug_groups=len(medicine_groups),
+        drug_codes=len(set().union(*(g.codes for g in medicine_groups))),
+        loaded_at=activation.activated_at.isoformat().replace("+00:00", "Z"),
+        load_millis=activation.load_millis,
+        dmd_concepts=len(ruleset.dmd),
+    )

@@ -1,0 +1,130 @@
+"""Server factory and lifecycle: health, reflection, graceful shutdown."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from concurrent import futures
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from medsopt.loading.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations, load_into
+from medsopt.rules.holder import RuleSetHolder
+from medsopt.service.servicer import MedicinesOptimisationServicer
+from medsopt.v1 import medsopt_pb2 as pb
+from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["MedicinesOptimisation"].full_name
+DEFAULT_PORT = 50051
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """How to run the server; `from_env` reads MEDSOPT_PORT / _RULES_DIR / _FORMULARY_DIR."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    locations: Locations = field(default_factory=Locations)
+    max_workers: int = 8
+    grace_seconds: float = 10.0
+
+    @classmethod
+    def from_env(
+        cls,
+        port: int | None = None,
+        rules_dir: Path | None = None,
+        formulary_dir: Path | None = None,
+        host: str | None = None,
+    ) -> ServerConfig:
+        """Explicit arguments win over environment variables, which win over defaults."""
+        env = os.environ
+        return cls(
+            host=host or env.get("MEDSOPT_HOST", "127.0.0.1"),
+            port=port if port is not None else int(env.get("MEDSOPT_PORT", DEFAULT_PORT)),
+            locations=Locations(
+                rules_dir=rules_dir or Path(env.get("MEDSOPT_RULES_DIR", BUNDLED_RULES)),
+                formulary_dir=formulary_dir
+                or Path(env.get("MEDSOPT_FORMULARY_DIR", BUNDLED_FORMULARY)),
+            ),
+        )
+
+
+@dataclass
+class RunningServer:
+    """A started server and the handles needed to load rules and stop it."""
+
+    server: grpc.Server
+    port: int
+    holder: RuleSetHolder
+    health: health.HealthServicer
+    config: ServerConfig
+
+    def load(self) -> bool:
+        """Load the configured rule set; SERVING only once one is active."""
+        load_into(self.holder, self.config.locations)
+        serving = self.holder.active is not None
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        self.health.set(SERVICE_NAME, status)
+        self.health.set("", status)
+        return serving
+
+    def stop(self) -> None:
+        """NOT_SERVING first so load balancers drain us, then finish in-flight calls."""
+        self.health.enter_graceful_shutdown()
+        self.server.stop(self.config.grace_seconds).wait()
+
+
+def build_server(config: ServerConfig, holder: RuleSetHolder | None = None) -> RunningServer:
+    """Create and start a server (not yet SERVING); port 0 picks a free port."""
+    holder = holder or RuleSetHolder()
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=config.max_workers),
+        options=[("grpc.so_reuseport", 0)],
+    )
+    pb_grpc.add_MedicinesOptimisationServicer_to_server(
+        MedicinesOptimisationServicer(holder), server
+    )
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in ("", SERVICE_NAME):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    port = server.add_insecure_port(f"{config.host}:{config.port}")
+    if port == 0:
+        raise OSError(f"cannot bind {config.host}:{config.port}")
+    server.start()
+    return RunningServer(server, port, holder, health_servicer, config)
+
+
+def serve(config: ServerConfig) -> None:
+    """Run until SIGTERM/SIGINT, then shut down gracefully."""
+    running = build_server(config)
+    log.info("listening on %s:%d (NOT_SERVING until a rule set loads)", config.host, running.port)
+    # The port line is machine-readable: tests and scripts wait for it.
+    print(f"medsopt listening on {config.host}:{running.port}", flush=True)
+    running.load()
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("signal %d: draining", signum)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    stopping.wait()
+    running.stop()
+    log.info("stopped")

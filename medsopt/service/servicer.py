@@ -1,0 +1,68 @@
+"""Thin gRPC servicer: convert, validate, call the engine, convert back."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+import grpc
+
+from medsopt.engine.check import check
+from medsopt.engine.validation import validate_request
+from medsopt.rules.holder import RuleSetHolder
+from medsopt.service import converters, errors
+from medsopt.v1 import medsopt_pb2 as pb
+from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
+
+log = logging.getLogger(__name__)
+
+
+class MedicinesOptimisationServicer(pb_grpc.MedicinesOptimisationServicer):
+    """medsopt.v1.MedicinesOptimisation over the holder's active rule set."""
+
+    def __init__(self, holder: RuleSetHolder) -> None:
+        self._holder = holder
+
+    def CheckMedications(  # noqa: N802 - gRPC method name
+        self, request: pb.CheckMedicationsRequest, context: grpc.ServicerContext
+    ) -> pb.CheckMedicationsResponse:
+        started = time.perf_counter()
+        domain = converters.request_from_proto(request)
+        violations = validate_request(domain)
+        if violations:
+            log.info("CheckMedications rejected: %d field violation(s)", len(violations))
+            errors.abort_invalid(context, violations)
+        activation = self._holder.active  # one snapshot: a request never mixes versions
+        if activation is None:
+            errors.abort_unavailable(context)
+            raise AssertionError("unreachable")  # abort raises; keeps type checkers honest
+        try:
+            result = check(domain, activation.ruleset)
+            response = converters.response_to_proto(result)
+        except Exception:
+            incident = uuid.uuid4().hex[:12]
+            # Log the incident and traceback but not the request: it holds patient data.
+            log.exception("CheckMedications failed, incident %s", incident)
+            errors.abort_internal(context, incident)
+            raise
+        # Counts and timings only: no codes, refs or patient facts in logs.
+        log.info(
+            "CheckMedications medications=%d findings=%d unresolved=%d status=%s ruleset=%s %.2fms",
+            len(domain.medications),
+            len(result.findings),
+            len(result.unresolved),
+            "COMPLETE" if result.complete else "INCOMPLETE",
+            result.identity.version,
+            (time.perf_counter() - started) * 1000,
+        )
+        return response
+
+    def GetRuleSetInfo(  # noqa: N802 - gRPC method name
+        self, request: pb.GetRuleSetInfoRequest, context: grpc.ServicerContext
+    ) -> pb.RuleSetInfo:
+        activation = self._holder.active
+        if activation is None:
+            errors.abort_unavailable(context)
+            raise AssertionError("unreachable")
+        return converters.ruleset_info_to_proto(activation)

@@ -1,0 +1,1 @@
+"""Generated protobuf/gRPC stubs for the medsopt.v1 API (`make proto`); do not edit."""

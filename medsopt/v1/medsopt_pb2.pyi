@@ -1,0 +1,320 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Sex(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SEX_UNSPECIFIED: _ClassVar[Sex]
+    SEX_FEMALE: _ClassVar[Sex]
+    SEX_MALE: _ClassVar[Sex]
+    SEX_OTHER: _ClassVar[Sex]
+
+class PregnancyStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PREGNANCY_STATUS_UNSPECIFIED: _ClassVar[PregnancyStatus]
+    PREGNANCY_STATUS_NOT_PREGNANT: _ClassVar[PregnancyStatus]
+    PREGNANCY_STATUS_PREGNANT: _ClassVar[PregnancyStatus]
+
+class MedicationStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MEDICATION_STATUS_UNSPECIFIED: _ClassVar[MedicationStatus]
+    MEDICATION_STATUS_CURRENT: _ClassVar[MedicationStatus]
+    MEDICATION_STATUS_PROPOSED: _ClassVar[MedicationStatus]
+
+class CheckStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CHECK_STATUS_UNSPECIFIED: _ClassVar[CheckStatus]
+    CHECK_STATUS_COMPLETE: _ClassVar[CheckStatus]
+    CHECK_STATUS_INCOMPLETE: _ClassVar[CheckStatus]
+
+class UnresolvedReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    UNRESOLVED_REASON_UNSPECIFIED: _ClassVar[UnresolvedReason]
+    UNRESOLVED_REASON_UNKNOWN: _ClassVar[UnresolvedReason]
+    UNRESOLVED_REASON_INACTIVE: _ClassVar[UnresolvedReason]
+    UNRESOLVED_REASON_NOT_MEDICINAL_PRODUCT: _ClassVar[UnresolvedReason]
+    UNRESOLVED_REASON_PACK_LEVEL: _ClassVar[UnresolvedReason]
+
+class Category(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CATEGORY_UNSPECIFIED: _ClassVar[Category]
+    CATEGORY_INTERACTION: _ClassVar[Category]
+    CATEGORY_CONDITION: _ClassVar[Category]
+    CATEGORY_POLYPHARMACY: _ClassVar[Category]
+    CATEGORY_BIOSIMILAR: _ClassVar[Category]
+    CATEGORY_FORMULARY: _ClassVar[Category]
+    CATEGORY_DUPLICATION: _ClassVar[Category]
+    CATEGORY_MONITORING: _ClassVar[Category]
+
+class Severity(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SEVERITY_UNSPECIFIED: _ClassVar[Severity]
+    SEVERITY_SEVERE: _ClassVar[Severity]
+    SEVERITY_MODERATE: _ClassVar[Severity]
+    SEVERITY_MILD: _ClassVar[Severity]
+    SEVERITY_INFO: _ClassVar[Severity]
+
+class Evidence(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EVIDENCE_UNSPECIFIED: _ClassVar[Evidence]
+    EVIDENCE_STUDY: _ClassVar[Evidence]
+    EVIDENCE_ANECDOTAL: _ClassVar[Evidence]
+    EVIDENCE_THEORETICAL: _ClassVar[Evidence]
+    EVIDENCE_GUIDELINE: _ClassVar[Evidence]
+SEX_UNSPECIFIED: Sex
+SEX_FEMALE: Sex
+SEX_MALE: Sex
+SEX_OTHER: Sex
+PREGNANCY_STATUS_UNSPECIFIED: PregnancyStatus
+PREGNANCY_STATUS_NOT_PREGNANT: PregnancyStatus
+PREGNANCY_STATUS_PREGNANT: PregnancyStatus
+MEDICATION_STATUS_UNSPECIFIED: MedicationStatus
+MEDICATION_STATUS_CURRENT: MedicationStatus
+MEDICATION_STATUS_PROPOSED: MedicationStatus
+CHECK_STATUS_UNSPECIFIED: CheckStatus
+CHECK_STATUS_COMPLETE: CheckStatus
+CHECK_STATUS_INCOMPLETE: CheckStatus
+UNRESOLVED_REASON_UNSPECIFIED: UnresolvedReason
+UNRESOLVED_REASON_UNKNOWN: UnresolvedReason
+UNRESOLVED_REASON_INACTIVE: UnresolvedReason
+UNRESOLVED_REASON_NOT_MEDICINAL_PRODUCT: UnresolvedReason
+UNRESOLVED_REASON_PACK_LEVEL: UnresolvedReason
+CATEGORY_UNSPECIFIED: Category
+CATEGORY_INTERACTION: Category
+CATEGORY_CONDITION: Category
+CATEGORY_POLYPHARMACY: Category
+CATEGORY_BIOSIMILAR: Category
+CATEGORY_FORMULARY: Category
+CATEGORY_DUPLICATION: Category
+CATEGORY_MONITORING: Category
+SEVERITY_UNSPECIFIED: Severity
+SEVERITY_SEVERE: Severity
+SEVERITY_MODERATE: Severity
+SEVERITY_MILD: Severity
+SEVERITY_INFO: Severity
+EVIDENCE_UNSPECIFIED: Evidence
+EVIDENCE_STUDY: Evidence
+EVIDENCE_ANECDOTAL: Evidence
+EVIDENCE_THEORETICAL: Evidence
+EVIDENCE_GUIDELINE: Evidence
+
+class PatientContext(_message.Message):
+    __slots__ = ("age_years", "sex", "egfr", "condition_codes", "pregnancy")
+    AGE_YEARS_FIELD_NUMBER: _ClassVar[int]
+    SEX_FIELD_NUMBER: _ClassVar[int]
+    EGFR_FIELD_NUMBER: _ClassVar[int]
+    CONDITION_CODES_FIELD_NUMBER: _ClassVar[int]
+    PREGNANCY_FIELD_NUMBER: _ClassVar[int]
+    age_years: int
+    sex: Sex
+    egfr: float
+    condition_codes: _containers.RepeatedScalarFieldContainer[str]
+    pregnancy: PregnancyStatus
+    def __init__(self, age_years: _Optional[int] = ..., sex: _Optional[_Union[Sex, str]] = ..., egfr: _Optional[float] = ..., condition_codes: _Optional[_Iterable[str]] = ..., pregnancy: _Optional[_Union[PregnancyStatus, str]] = ...) -> None: ...
+
+class Medication(_message.Message):
+    __slots__ = ("ref", "code", "status", "start_date", "display")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    START_DATE_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_FIELD_NUMBER: _ClassVar[int]
+    ref: str
+    code: str
+    status: MedicationStatus
+    start_date: str
+    display: str
+    def __init__(self, ref: _Optional[str] = ..., code: _Optional[str] = ..., status: _Optional[_Union[MedicationStatus, str]] = ..., start_date: _Optional[str] = ..., display: _Optional[str] = ...) -> None: ...
+
+class CheckMedicationsRequest(_message.Message):
+    __slots__ = ("request_id", "patient", "medications")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PATIENT_FIELD_NUMBER: _ClassVar[int]
+    MEDICATIONS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    patient: PatientContext
+    medications: _containers.RepeatedCompositeFieldContainer[Medication]
+    def __init__(self, request_id: _Optional[str] = ..., patient: _Optional[_Union[PatientContext, _Mapping]] = ..., medications: _Optional[_Iterable[_Union[Medication, _Mapping]]] = ...) -> None: ...
+
+class UnresolvedCode(_message.Message):
+    __slots__ = ("ref", "code", "reason", "message", "display")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_FIELD_NUMBER: _ClassVar[int]
+    ref: str
+    code: str
+    reason: UnresolvedReason
+    message: str
+    display: str
+    def __init__(self, ref: _Optional[str] = ..., code: _Optional[str] = ..., reason: _Optional[_Union[UnresolvedReason, str]] = ..., message: _Optional[str] = ..., display: _Optional[str] = ...) -> None: ...
+
+class RuleSetIdentity(_message.Message):
+    __slots__ = ("version", "content_hash", "dmd_release", "name", "effective_date")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    DMD_RELEASE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_DATE_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    content_hash: str
+    dmd_release: str
+    name: str
+    effective_date: str
+    def __init__(self, version: _Optional[str] = ..., content_hash: _Optional[str] = ..., dmd_release: _Optional[str] = ..., name: _Optional[str] = ..., effective_date: _Optional[str] = ...) -> None: ...
+
+class Citation(_message.Message):
+    __slots__ = ("source", "reference", "url")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    reference: str
+    url: str
+    def __init__(self, source: _Optional[str] = ..., reference: _Optional[str] = ..., url: _Optional[str] = ...) -> None: ...
+
+class MatchedMedication(_message.Message):
+    __slots__ = ("ref", "code", "concept_code", "concept_name", "level", "group", "via")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    CONCEPT_CODE_FIELD_NUMBER: _ClassVar[int]
+    CONCEPT_NAME_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    VIA_FIELD_NUMBER: _ClassVar[int]
+    ref: str
+    code: str
+    concept_code: str
+    concept_name: str
+    level: str
+    group: str
+    via: str
+    def __init__(self, ref: _Optional[str] = ..., code: _Optional[str] = ..., concept_code: _Optional[str] = ..., concept_name: _Optional[str] = ..., level: _Optional[str] = ..., group: _Optional[str] = ..., via: _Optional[str] = ...) -> None: ...
+
+class Explanation(_message.Message):
+    __slots__ = ("matched", "conditions")
+    MATCHED_FIELD_NUMBER: _ClassVar[int]
+    CONDITIONS_FIELD_NUMBER: _ClassVar[int]
+    matched: _containers.RepeatedCompositeFieldContainer[MatchedMedication]
+    conditions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, matched: _Optional[_Iterable[_Union[MatchedMedication, _Mapping]]] = ..., conditions: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Suggestion(_message.Message):
+    __slots__ = ("code", "name", "reason")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    name: str
+    reason: str
+    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class Finding(_message.Message):
+    __slots__ = ("rule_id", "category", "severity", "evidence", "title", "detail", "recommendation", "medication_refs", "citations", "explanation", "suggestions", "involves_proposed", "rationale")
+    RULE_ID_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    SEVERITY_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    RECOMMENDATION_FIELD_NUMBER: _ClassVar[int]
+    MEDICATION_REFS_FIELD_NUMBER: _ClassVar[int]
+    CITATIONS_FIELD_NUMBER: _ClassVar[int]
+    EXPLANATION_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTIONS_FIELD_NUMBER: _ClassVar[int]
+    INVOLVES_PROPOSED_FIELD_NUMBER: _ClassVar[int]
+    RATIONALE_FIELD_NUMBER: _ClassVar[int]
+    rule_id: str
+    category: Category
+    severity: Severity
+    evidence: Evidence
+    title: str
+    detail: str
+    recommendation: str
+    medication_refs: _containers.RepeatedScalarFieldContainer[str]
+    citations: _containers.RepeatedCompositeFieldContainer[Citation]
+    explanation: Explanation
+    suggestions: _containers.RepeatedCompositeFieldContainer[Suggestion]
+    involves_proposed: bool
+    rationale: str
+    def __init__(self, rule_id: _Optional[str] = ..., category: _Optional[_Union[Category, str]] = ..., severity: _Optional[_Union[Severity, str]] = ..., evidence: _Optional[_Union[Evidence, str]] = ..., title: _Optional[str] = ..., detail: _Optional[str] = ..., recommendation: _Optional[str] = ..., medication_refs: _Optional[_Iterable[str]] = ..., citations: _Optional[_Iterable[_Union[Citation, _Mapping]]] = ..., explanation: _Optional[_Union[Explanation, _Mapping]] = ..., suggestions: _Optional[_Iterable[_Union[Suggestion, _Mapping]]] = ..., involves_proposed: _Optional[bool] = ..., rationale: _Optional[str] = ...) -> None: ...
+
+class RuleNotEvaluated(_message.Message):
+    __slots__ = ("rule_id", "title", "missing", "medication_refs")
+    RULE_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    MISSING_FIELD_NUMBER: _ClassVar[int]
+    MEDICATION_REFS_FIELD_NUMBER: _ClassVar[int]
+    rule_id: str
+    title: str
+    missing: _containers.RepeatedScalarFieldContainer[str]
+    medication_refs: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, rule_id: _Optional[str] = ..., title: _Optional[str] = ..., missing: _Optional[_Iterable[str]] = ..., medication_refs: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CheckMedicationsResponse(_message.Message):
+    __slots__ = ("request_id", "check_status", "unresolved_codes", "rule_set", "findings", "rules_not_evaluated", "superseded_codes")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CHECK_STATUS_FIELD_NUMBER: _ClassVar[int]
+    UNRESOLVED_CODES_FIELD_NUMBER: _ClassVar[int]
+    RULE_SET_FIELD_NUMBER: _ClassVar[int]
+    FINDINGS_FIELD_NUMBER: _ClassVar[int]
+    RULES_NOT_EVALUATED_FIELD_NUMBER: _ClassVar[int]
+    SUPERSEDED_CODES_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    check_status: CheckStatus
+    unresolved_codes: _containers.RepeatedCompositeFieldContainer[UnresolvedCode]
+    rule_set: RuleSetIdentity
+    findings: _containers.RepeatedCompositeFieldContainer[Finding]
+    rules_not_evaluated: _containers.RepeatedCompositeFieldContainer[RuleNotEvaluated]
+    superseded_codes: _containers.RepeatedCompositeFieldContainer[SupersededCode]
+    def __init__(self, request_id: _Optional[str] = ..., check_status: _Optional[_Union[CheckStatus, str]] = ..., unresolved_codes: _Optional[_Iterable[_Union[UnresolvedCode, _Mapping]]] = ..., rule_set: _Optional[_Union[RuleSetIdentity, _Mapping]] = ..., findings: _Optional[_Iterable[_Union[Finding, _Mapping]]] = ..., rules_not_evaluated: _Optional[_Iterable[_Union[RuleNotEvaluated, _Mapping]]] = ..., superseded_codes: _Optional[_Iterable[_Union[SupersededCode, _Mapping]]] = ...) -> None: ...
+
+class SupersededCode(_message.Message):
+    __slots__ = ("ref", "code", "current_code", "changed_on")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_CODE_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_ON_FIELD_NUMBER: _ClassVar[int]
+    ref: str
+    code: str
+    current_code: str
+    changed_on: str
+    def __init__(self, ref: _Optional[str] = ..., code: _Optional[str] = ..., current_code: _Optional[str] = ..., changed_on: _Optional[str] = ...) -> None: ...
+
+class GetRuleSetInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CategoryCount(_message.Message):
+    __slots__ = ("category", "count")
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    category: Category
+    count: int
+    def __init__(self, category: _Optional[_Union[Category, str]] = ..., count: _Optional[int] = ...) -> None: ...
+
+class RuleSetInfo(_message.Message):
+    __slots__ = ("identity", "rules_per_category", "active_rules", "drug_groups", "drug_codes", "loaded_at", "load_millis", "dmd_concepts")
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    RULES_PER_CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_RULES_FIELD_NUMBER: _ClassVar[int]
+    DRUG_GROUPS_FIELD_NUMBER: _ClassVar[int]
+    DRUG_CODES_FIELD_NUMBER: _ClassVar[int]
+    LOADED_AT_FIELD_NUMBER: _ClassVar[int]
+    LOAD_MILLIS_FIELD_NUMBER: _ClassVar[int]
+    DMD_CONCEPTS_FIELD_NUMBER: _ClassVar[int]
+    identity: RuleSetIdentity
+    rules_per_category: _containers.RepeatedCompositeFieldContainer[CategoryCount]
+    active_rules: int
+    drug_groups: int
+    drug_codes: int
+    loaded_at: str
+    load_millis: float
+    dmd_concepts: int
+    def __init__(self, identity: _Optional[_Union[RuleSetIdentity, _Mapping]] = ..., rules_per_category: _Optional[_Iterable[_Union[CategoryCount, _Mapping]]] = ..., active_rules: _Optional[int] = ..., drug_groups: _Optional[int] = ..., drug_codes: _Optional[int] = ..., loaded_at: _Optional[str] = ..., load_millis: _Optional[float] = ..., dmd_concepts: _Optional[int] = ...) -> None: ...

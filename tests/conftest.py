@@ -1,0 +1,34 @@
+"""Shared fixtures: the bundled dm+d extract and compiled rule sets, loaded once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from medsopt.dmd.index import DmdIndex
+from medsopt.loading.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations, build
+from medsopt.loading.dmd_extract import load_dmd_extract
+from medsopt.loading.rules_dir import read_sources
+from medsopt.rules.compile import compile_ruleset
+from medsopt.rules.ruleset import RuleSet
+
+DATA = Path(__file__).parent / "data"
+SPEC_RULES = DATA / "spec_rules"
+
+
+@pytest.fixture(scope="session")
+def dmd() -> DmdIndex:
+    return load_dmd_extract(BUNDLED_FORMULARY / "dmd" / "bundled")
+
+
+@pytest.fixture(scope="session")
+def bundled(dmd: DmdIndex) -> RuleSet:
+    """The bundled rule set, built exactly as the server builds it (committee tests included)."""
+    return build(Locations(BUNDLED_RULES, BUNDLED_FORMULARY)).ruleset
+
+
+@pytest.fixture(scope="session")
+def spec(dmd: DmdIndex) -> RuleSet:
+    """A small hand-written rule set that pins down engine semantics independent of content."""
+    return compile_ruleset(read_sources(SPEC_RULES), dmd).ruleset

@@ -1,0 +1,109 @@
+"""Hypothesis properties of the engine over the bundled rule set and real dm+d codes."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from medsopt.dmd.codes import code_problem, with_check_digit
+from medsopt.dmd.concepts import Level
+from medsopt.engine import CheckRequest, MedicationEntry, PatientContext, check
+from medsopt.engine.findings import CheckResult
+from medsopt.rules.ruleset import RuleSet
+
+CONDITIONS = ["84114007", "195967001", "13200003", "49436004", "52448006"]
+# Well-formed SNOMED CT ids (valid partition and check digit) that no dm+d release holds.
+UNKNOWN_CODES = [with_check_digit(p) for p in ("9999999100000110", "999999900", "8888888100000110")]
+
+
+@pytest.fixture(scope="module")
+def related_codes(bundled: RuleSet) -> list[str]:
+    """A few codes from every medicine group, so combinations actually fire rules."""
+    codes: set[str] = set()
+    for group in bundled.groups.values():
+        if group.kind == "medicine":
+            codes.update(sorted(c for c in group.codes if c in bundled.dmd)[:4])
+    return sorted(codes)
+
+
+@pytest.fixture(scope="module")
+def unrelated_codes(bundled: RuleSet) -> list[str]:
+    """Real VMPs that belong to no group of the rule set."""
+    return sorted(
+        c.code
+        for c in bundled.dmd.concepts()
+        if c.level is Level.VMP and not c.invalid and not bundled.groups_of(c.code)
+    )[:200]
+
+
+def patients() -> st.SearchStrategy[PatientContext]:
+    return st.builds(
+        PatientContext,
+        age_years=st.one_of(st.none(), st.integers(0, 110)),
+        egfr=st.one_of(st.none(), st.floats(5, 120)),
+        condition_codes=st.lists(st.sampled_from(CONDITIONS), max_size=3, unique=True).map(tuple),
+    )
+
+
+def summary(result: CheckResult) -> tuple[frozenset[tuple[str, tuple[str, ...]]], frozenset[str]]:
+    return (
+        frozenset((f.rule_id, f.medication_refs) for f in result.findings),
+        frozenset(n.rule_id for n in result.not_evaluated),
+    )
+
+
+def entries(codes: list[str]) -> tuple[MedicationEntry, ...]:
+    return tuple(MedicationEntry(f"m{i}", code) for i, code in enumerate(codes))
+
+
+settings.register_profile(
+    "engine", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+@settings.get_profile("engine")
+@given(data=st.data(), patient=patients())
+def test_order_of_medicines_does_not_change_findings(
+    bundled: RuleSet, related_codes: list[str], data: st.DataObject, patient: PatientContext
+) -> None:
+    codes = data.draw(st.lists(st.sampled_from(related_codes), min_size=1, max_size=8, unique=True))
+    meds = entries(codes)
+    shuffled = data.draw(st.permutations(meds))
+    before = check(CheckRequest(meds, patient), bundled)
+    after = check(CheckRequest(tuple(shuffled), patient), bundled)
+    assert summary(before) == summary(after)
+    assert [f.rule_id for f in before.findings] == [f.rule_id for f in after.findings]
+
+
+@settings.get_profile("engine")
+@given(data=st.data(), patient=patients())
+def test_adding_an_unrelated_medicine_never_removes_a_finding(
+    bundled: RuleSet,
+    related_codes: list[str],
+    unrelated_codes: list[str],
+    data: st.DataObject,
+    patient: PatientContext,
+) -> None:
+    codes = data.draw(st.lists(st.sampled_from(related_codes), min_size=1, max_size=8, unique=True))
+    extra = data.draw(st.sampled_from(unrelated_codes))
+    before = check(CheckRequest(entries(codes), patient), bundled)
+    after = check(
+        CheckRequest((*entries(codes), MedicationEntry("extra", extra)), patient), bundled
+    )
+    assert summary(before)[0] <= summary(after)[0]
+
+
+@settings.get_profile("engine")
+@given(data=st.data(), patient=patients())
+def test_any_unresolvable_code_makes_the_answer_incomplete_and_is_listed(
+    bundled: RuleSet, related_codes: list[str], data: st.DataObject, patient: PatientContext
+) -> None:
+    codes = data.draw(st.lists(st.sampled_from(related_codes), max_size=5, unique=True))
+    # Real-shaped extension ids (valid check digit) that the extract does not hold.
+    unknown = data.draw(st.sampled_from(UNKNOWN_CODES))
+    assert code_problem(unknown) is None and bundled.dmd.concept(unknown) is None
+    meds = (*entries(codes), MedicationEntry("x", unknown))
+    result = check(CheckRequest(meds, patient), bundled)
+    assert not result.complete
+    assert ("x", unknown) in [(u.entry.ref, u.entry.code) for u in result.unresolved]

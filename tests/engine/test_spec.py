@@ -1,0 +1,151 @@
+"""Table-driven specification of the point-of-care engine, over the spec rule set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from medsopt.engine import CheckRequest, MedicationEntry, PatientContext, check
+from medsopt.rules.ruleset import RuleSet
+
+WARFARIN, NAPROXEN, IBUPROFEN, OMEPRAZOLE = "319733000", "329806007", "329653008", "317291008"
+RAMIPRIL, LOSARTAN, FUROSEMIDE, BENDROFLUMETHIAZIDE = (
+    "318902004",
+    "318956006",
+    "317972000",
+    "317919004",
+)
+CITALOPRAM, SERTRALINE, HEART_FAILURE = "321987003", "321959007", "84114007"
+WARFARIN_AMP, WARFARIN_VTM = "421411000001103", "48603004"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    codes: tuple[str, ...]
+    patient: PatientContext = field(default_factory=lambda: PatientContext(age_years=50, egfr=90.0))
+    fired: frozenset[str] = frozenset()
+    not_evaluated: frozenset[str] = field(default_factory=frozenset)
+
+
+CASES = [
+    Case("pair fires", (WARFARIN, NAPROXEN), fired=frozenset({"S-PAIR"})),
+    Case("pair needs both", (WARFARIN,)),
+    Case("AMP matches through its VMP", (WARFARIN_AMP, NAPROXEN), fired=frozenset({"S-PAIR"})),
+    Case("VTM matches through its products", (WARFARIN_VTM, NAPROXEN), fired=frozenset({"S-PAIR"})),
+    Case(
+        "triple supersedes the pair it contains",
+        (RAMIPRIL, FUROSEMIDE, IBUPROFEN),
+        fired=frozenset({"S-TRIPLE"}),
+    ),
+    Case(
+        "composed group: ARB counts as RAS",
+        (LOSARTAN, BENDROFLUMETHIAZIDE),
+        fired=frozenset({"S-RAS-DIURETIC"}),
+    ),
+    Case("none_of present blocks", (NAPROXEN, OMEPRAZOLE), PatientContext(age_years=80, egfr=90.0)),
+    Case(
+        "age threshold met",
+        (NAPROXEN,),
+        PatientContext(age_years=65, egfr=90.0),
+        frozenset({"S-NSAID-OLD"}),
+    ),
+    Case("age threshold not met", (NAPROXEN,), PatientContext(age_years=64, egfr=90.0)),
+    Case(
+        "missing age: not evaluated, never fired",
+        (NAPROXEN,),
+        PatientContext(egfr=90.0),
+        not_evaluated=frozenset({"S-NSAID-OLD"}),
+    ),
+    Case(
+        "eGFR below threshold",
+        (NAPROXEN,),
+        PatientContext(age_years=50, egfr=44.9),
+        frozenset({"S-NSAID-EGFR"}),
+    ),
+    Case("eGFR at threshold does not fire", (NAPROXEN,), PatientContext(age_years=50, egfr=45.0)),
+    Case(
+        "missing eGFR: not evaluated",
+        (NAPROXEN,),
+        PatientContext(age_years=50),
+        not_evaluated=frozenset({"S-NSAID-EGFR"}),
+    ),
+    Case(
+        "drug-condition",
+        (NAPROXEN,),
+        PatientContext(age_years=50, egfr=90.0, condition_codes=(HEART_FAILURE,)),
+        frozenset({"S-NSAID-HF", "S-HF-NO-RAS"}),
+    ),
+    Case(
+        "omission rule fires with no trigger medicine",
+        (WARFARIN,),
+        PatientContext(age_years=50, condition_codes=(HEART_FAILURE,)),
+        frozenset({"S-HF-NO-RAS"}),
+    ),
+    Case(
+        "omission rule silent when the group is present",
+        (RAMIPRIL,),
+        PatientContext(age_years=50, condition_codes=(HEART_FAILURE,)),
+    ),
+    Case(
+        "duplicate needs two molecules", (CITALOPRAM, SERTRALINE), fired=frozenset({"S-DUP-SSRI"})
+    ),
+    Case("one molecule is not a duplicate", (CITALOPRAM,)),
+]
+
+
+def request(codes: tuple[str, ...], patient: PatientContext) -> CheckRequest:
+    return CheckRequest(
+        medications=tuple(MedicationEntry(f"m{i}", c) for i, c in enumerate(codes)),
+        patient=patient,
+    )
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_spec(case: Case, spec: RuleSet) -> None:
+    result = check(request(case.codes, case.patient), spec)
+    assert {f.rule_id for f in result.findings} == case.fired
+    assert {n.rule_id for n in result.not_evaluated} == case.not_evaluated
+    assert not result.unresolved
+
+
+def test_same_rule_reported_once_for_all_matching_medicines(spec: RuleSet) -> None:
+    result = check(
+        request((WARFARIN, NAPROXEN, IBUPROFEN), PatientContext(age_years=50, egfr=90.0)), spec
+    )
+    pair = [f for f in result.findings if f.rule_id == "S-PAIR"]
+    assert len(pair) == 1
+    assert pair[0].medication_refs == ("m0", "m1", "m2")
+
+
+def test_finding_text_is_specific_to_the_patient(spec: RuleSet) -> None:
+    result = check(request((NAPROXEN,), PatientContext(age_years=70, egfr=30.0)), spec)
+    detail = {f.rule_id: f.detail for f in result.findings}["S-NSAID-EGFR"]
+    assert detail == "Naproxen 250mg tablets spec detail (age 70 years, eGFR 30)."
+
+
+def test_explanation_walks_code_concept_group(spec: RuleSet) -> None:
+    result = check(request((WARFARIN_AMP, NAPROXEN), PatientContext(age_years=50, egfr=90.0)), spec)
+    matched = {m.ref: m for m in result.findings[0].matched}
+    assert matched["m0"].concept_name.startswith("Warfarin 1mg tablets")
+    assert matched["m0"].via == (
+        "AMP 421411000001103 -> VMP 319733000 (Warfarin 1mg tablets) listed in group anticoag"
+    )
+
+
+def test_unknown_code_makes_the_answer_incomplete(spec: RuleSet) -> None:
+    result = check(
+        request((WARFARIN, "99999991000001109"), PatientContext(age_years=50, egfr=90.0)), spec
+    )
+    assert not result.complete
+    assert [u.entry.code for u in result.unresolved] == ["99999991000001109"]
+
+
+def test_superseded_code_fires_like_its_successor(bundled: RuleSet) -> None:
+    patient = PatientContext(age_years=70, egfr=90.0)
+    old = check(request((WARFARIN, "329847005"), patient), bundled)  # retired naproxen MR id
+    new = check(request((WARFARIN, "36030111000001106"), patient), bundled)  # its successor
+    assert [(ref, s.current_code) for ref, s in old.superseded] == [("m1", "36030111000001106")]
+    assert {f.rule_id for f in old.findings} == {f.rule_id for f in new.findings}
+    assert "PINCER-D" in {f.rule_id for f in old.findings}

@@ -1,0 +1,74 @@
+"""Committee workflow: the bundled rules check clean, every case passes, and tests can fail."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from medsopt.committee.cases import parse_cases
+from medsopt.committee.runner import run_all
+from medsopt.dmd.index import DmdIndex
+from medsopt.loading.activate import BUNDLED_RULES
+from medsopt.loading.rules_dir import read_sources
+from medsopt.rules.compile import compile_ruleset
+from medsopt.rules.ruleset import RuleSet
+
+BROKEN = Path(__file__).resolve().parent.parent / "data" / "broken"
+
+
+def test_bundled_committee_cases_pass_and_cover_every_active_rule(bundled: RuleSet) -> None:
+    cases, problems = parse_cases(read_sources(BUNDLED_RULES))
+    assert not problems
+    report = run_all(cases, bundled)
+    assert report.ok, "\n".join(map(str, (*report.failures, *report.coverage_problems)))
+    assert report.passed == len(cases) >= 2 * len(bundled.rules)
+
+
+def test_every_active_rule_is_cited_and_governed(bundled: RuleSet) -> None:
+    for compiled in bundled.rules.values():
+        rule = compiled.rule
+        assert rule.citations and all(c.reference for c in rule.citations), rule.id
+        assert rule.rationale and rule.authored_by and rule.checked_by, rule.id
+
+
+def test_removing_a_trigger_code_makes_the_committee_test_fail(
+    tmp_path: Path, dmd: DmdIndex
+) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(BUNDLED_RULES, rules)
+    codelist = rules / "codelists" / "pincer-anticoagulants.csv"
+    lines = codelist.read_text().splitlines(keepends=True)
+    codelist.write_text("".join(line for line in lines if not line.startswith("319733000,")))
+    sources = read_sources(rules)
+    compiled = compile_ruleset(sources, dmd)
+    cases, _ = parse_cases(sources)
+    report = run_all(cases, compiled.ruleset)
+    failed = {f.case.case.name: f for f in report.failures}
+    failure = failed["warfarin with naproxen fires PINCER-D"]
+    assert "expected PINCER-D to fire, it did not" in failure.problems
+    assert str(failure).startswith("tests/pincer.yaml:")
+
+
+def medsopt(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "medsopt", *args], capture_output=True, text=True)
+
+
+def test_cli_rules_check_is_clean_on_bundled_rules() -> None:
+    result = medsopt("rules", "check")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ok: medsopt-bundled")
+
+
+def test_cli_rules_check_prints_positions_and_fails_on_a_broken_file() -> None:
+    result = medsopt("rules", "check", str(BROKEN / "unknown-field"))
+    assert result.returncode == 1
+    assert "rules.yaml:12:5: error[unknown-field]: 'severty' is not a field here" in result.stderr
+    assert "did you mean 'severity'?" in result.stderr
+
+
+def test_cli_rules_test_passes_on_bundled_rules() -> None:
+    result = medsopt("rules", "test")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed, 0 failed; 0 coverage problem(s)" in result.stdout

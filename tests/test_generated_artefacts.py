@@ -1,0 +1,38 @@
+"""Committed generated artefacts must match what their generators produce now."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+from polars.testing import assert_frame_equal
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_protobuf_stubs_match_protos(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from generate_protos import generate
+    finally:
+        sys.path.pop(0)
+    for fresh in generate(tmp_path):
+        committed = ROOT / fresh.relative_to(tmp_path)
+        assert committed.read_bytes() == fresh.read_bytes(), (
+            f"{committed.relative_to(ROOT)} is stale: run `make proto` and commit the result"
+        )
+
+
+def test_bundled_dmd_extract_matches_its_sources(tmp_path: Path) -> None:
+    out = tmp_path / "bundled"
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_bundled_dmd.py"), "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    committed = ROOT / "formulary" / "dmd" / "bundled"
+    for name in ("concepts.parquet", "superseded.parquet"):
+        assert_frame_equal(pl.read_parquet(out / name), pl.read_parquet(committed / name))
+    assert (out / "release.json").read_text() == (committed / "release.json").read_text()
