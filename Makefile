@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 50051
 
-.PHONY: serve test lint typecheck proto dmd-extract bench clean
+.PHONY: serve test proto schemas dmd-extract bench clean
 
 $(BIN)/medsopt: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: $(BIN)/medsopt
 ## Regenerate the protobuf/gRPC stubs in medsopt/v1 from protos/.
 proto: $(BIN)/medsopt
 	$(BIN)/python scripts/generate_protos.py
+
+## Regenerate the JSON Schemas for rule and test files from the pydantic models.
+schemas: $(BIN)/medsopt
+	$(BIN)/python scripts/generate_schemas.py
 
 ## Rebuild the bundled dm+d extract in formulary/dmd/ from formulary/dmd/sources/.
 dmd-extract: $(BIN)/medsopt

@@ -25,6 +25,17 @@ def test_protobuf_stubs_match_protos(tmp_path: Path) -> None:
         )
 
 
+def test_json_schemas_match_the_models() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from generate_schemas import SCHEMAS, render
+    finally:
+        sys.path.pop(0)
+    for name, model in SCHEMAS.items():
+        committed = (ROOT / "schemas" / name).read_text()
+        assert committed == render(model), f"schemas/{name} is stale: run `make schemas`"
+
+
 def test_bundled_dmd_extract_matches_its_sources(tmp_path: Path) -> None:
     out = tmp_path / "bundled"
     subprocess.run(
