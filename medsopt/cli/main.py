@@ -33,13 +33,24 @@ def serve(
     host: Annotated[str, typer.Option(envvar="MEDSOPT_HOST")] = "127.0.0.1",
     rules: RulesDir = BUNDLED_RULES,
     formulary: FormularyDir = BUNDLED_FORMULARY,
+    watch: Annotated[
+        bool, typer.Option(help="Reload when rule or formulary files change and settle.")
+    ] = True,
+    poll_seconds: Annotated[float, typer.Option(min=0.05, help="How often to look.")] = 1.0,
 ) -> None:
     """Serve medsopt.v1.MedicinesOptimisation over gRPC on the bundled (or given) rules."""
     from medsopt.service.server import ServerConfig
     from medsopt.service.server import serve as run
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    run(ServerConfig(host=host, port=port, locations=Locations(rules, formulary)))
+    config = ServerConfig(
+        host=host,
+        port=port,
+        locations=Locations(rules, formulary),
+        watch=watch,
+        poll_seconds=poll_seconds,
+    )
+    run(config)
 
 
 @app.command()

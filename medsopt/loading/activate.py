@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,8 +55,16 @@ def build(locations: Locations) -> Compiled:
     return compiled
 
 
-def load_into(holder: RuleSetHolder, locations: Locations) -> Activation | None:
-    """Build aside and swap in on success; on failure keep the old set and record why."""
+def load_into(
+    holder: RuleSetHolder,
+    locations: Locations,
+    unchanged: Callable[[], bool] = lambda: True,
+) -> Activation | None:
+    """Build aside and swap in on success; on failure keep the old set and record why.
+
+    `unchanged` is asked after the build: if the files changed while they were being read, the
+    build may mix old and new files, so it is discarded (the caller rebuilds).
+    """
     started = time.perf_counter()
     try:
         compiled = build(locations)
@@ -63,9 +72,13 @@ def load_into(holder: RuleSetHolder, locations: Locations) -> Activation | None:
         holder.record_failure(error.diagnostics, f"{len(error.diagnostics)} problem(s)")
         log.error("rule set rejected:\n%s", error)
         return None
-    except (CommitteeTestsFailedError, DmdExtractError) as error:
+    except (CommitteeTestsFailedError, DmdExtractError, OSError) as error:
+        # OSError: a file vanished or became unreadable mid-read (e.g. a copy in progress).
         holder.record_failure((), str(error))
         log.error("rule set rejected: %s", error)
+        return None
+    if not unchanged():
+        log.info("rule files changed while loading; discarding this build")
         return None
     for warning in compiled.warnings:
         log.warning("%s", warning)

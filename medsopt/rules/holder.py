@@ -35,6 +35,8 @@ class RuleSetHolder:
         self._lock = threading.Lock()
         self._active: Activation | None = None
         self._last_failure: FailedAttempt | None = None
+        self.activations = 0
+        self.rejections = 0
 
     @property
     def active(self) -> Activation | None:
@@ -50,6 +52,7 @@ class RuleSetHolder:
         activation = Activation(ruleset, datetime.datetime.now(datetime.UTC), load_millis)
         with self._lock:
             self._active = activation
+            self.activations += 1
         return activation
 
     def record_failure(self, diagnostics: tuple[Diagnostic, ...], message: str) -> None:
@@ -58,3 +61,4 @@ class RuleSetHolder:
             self._last_failure = FailedAttempt(
                 datetime.datetime.now(datetime.UTC), diagnostics, message
             )
+            self.rejections += 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from medsopt.dmd.concepts import UnresolvedReason
 from medsopt.engine.findings import CheckResult, Finding, NotEvaluated
 from medsopt.engine.request import (
@@ -11,7 +13,8 @@ from medsopt.engine.request import (
     PatientContext,
     Sex,
 )
-from medsopt.rules.holder import Activation
+from medsopt.rules.diagnostics import Diagnostic
+from medsopt.rules.holder import Activation, RuleSetHolder
 from medsopt.rules.ruleset import RuleSetIdentity
 from medsopt.v1 import medsopt_pb2 as pb
 
@@ -220,7 +223,44 @@ def ruleset_info_to_proto(activation: Activation) -> pb.RuleSetInfo:
         active_rules=len(ruleset.rules),
         drug_groups=len(medicine_groups),
         drug_codes=len(set().union(*(g.codes for g in medicine_groups))),
-        loaded_at=activation.activated_at.isoformat().replace("+00:00", "Z"),
+        loaded_at=_timestamp(activation.activated_at),
         load_millis=activation.load_millis,
         dmd_concepts=len(ruleset.dmd),
     )
+
+
+def _timestamp(moment: datetime.datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def diagnostic_to_proto(diagnostic: Diagnostic) -> pb.Diagnostic:
+    return pb.Diagnostic(
+        file=diagnostic.file,
+        line=diagnostic.line,
+        column=diagnostic.column,
+        kind=diagnostic.kind.value,
+        message=diagnostic.message,
+        expected=diagnostic.expected,
+        hint=diagnostic.hint,
+        level=diagnostic.level.value,
+    )
+
+
+def status_to_proto(holder: RuleSetHolder) -> pb.RuleSetStatus:
+    """What an operator needs: what is serving, since when, and the last rejected attempt."""
+    status = pb.RuleSetStatus(activations=holder.activations, rejections=holder.rejections)
+    active = holder.active
+    if active is not None:
+        status.serving = True
+        status.active.CopyFrom(identity_to_proto(active.ruleset.identity))
+        status.activated_at = _timestamp(active.activated_at)
+    failure = holder.last_failure
+    if failure is not None:
+        status.last_failure.CopyFrom(
+            pb.FailedAttempt(
+                attempted_at=_timestamp(failure.attempted_at),
+                message=failure.message,
+                diagnostics=[diagnostic_to_proto(d) for d in failure.diagnostics],
+            )
+        )
+    return status

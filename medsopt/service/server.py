@@ -14,15 +14,17 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from medsopt.loading.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations, load_into
-from medsopt.rules.holder import RuleSetHolder
-from medsopt.service.servicer import MedicinesOptimisationServicer
+from medsopt.loading.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations
+from medsopt.loading.reload import Reloader
+from medsopt.rules.holder import Activation, RuleSetHolder
+from medsopt.service.servicer import MedicinesOptimisationServicer, RuleSetAdminServicer
 from medsopt.v1 import medsopt_pb2 as pb
 from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["MedicinesOptimisation"].full_name
+ADMIN_SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["RuleSetAdmin"].full_name
 DEFAULT_PORT = 50051
 
 
@@ -35,6 +37,8 @@ class ServerConfig:
     locations: Locations = field(default_factory=Locations)
     max_workers: int = 8
     grace_seconds: float = 10.0
+    watch: bool = True  # rebuild when rule or formulary files change
+    poll_seconds: float = 1.0
 
     @classmethod
     def from_env(
@@ -65,23 +69,17 @@ class RunningServer:
     port: int
     holder: RuleSetHolder
     health: health.HealthServicer
+    reloader: Reloader
     config: ServerConfig
 
     def load(self) -> bool:
-        """Load the configured rule set; SERVING only once one is active."""
-        load_into(self.holder, self.config.locations)
-        serving = self.holder.active is not None
-        status = (
-            health_pb2.HealthCheckResponse.SERVING
-            if serving
-            else health_pb2.HealthCheckResponse.NOT_SERVING
-        )
-        self.health.set(SERVICE_NAME, status)
-        self.health.set("", status)
-        return serving
+        """Load the configured rule set now; True once a rule set is active (SERVING)."""
+        self.reloader.reload_now()
+        return self.holder.active is not None
 
     def stop(self) -> None:
         """NOT_SERVING first so load balancers drain us, then finish in-flight calls."""
+        self.reloader.stop()
         self.health.enter_graceful_shutdown()
         self.server.stop(self.config.grace_seconds).wait()
 
@@ -100,14 +98,27 @@ def build_server(config: ServerConfig, holder: RuleSetHolder | None = None) -> R
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+
+    def serving(_: Activation) -> None:
+        for name in ("", SERVICE_NAME):
+            health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    reloader = Reloader(
+        holder,
+        config.locations,
+        on_activate=serving,
+        poll_seconds=config.poll_seconds,
+        quiet_seconds=config.poll_seconds / 2,
+    )
+    pb_grpc.add_RuleSetAdminServicer_to_server(RuleSetAdminServicer(holder, reloader), server)
     reflection.enable_server_reflection(
-        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        (SERVICE_NAME, ADMIN_SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
     port = server.add_insecure_port(f"{config.host}:{config.port}")
     if port == 0:
         raise OSError(f"cannot bind {config.host}:{config.port}")
     server.start()
-    return RunningServer(server, port, holder, health_servicer, config)
+    return RunningServer(server, port, holder, health_servicer, reloader, config)
 
 
 def serve(config: ServerConfig) -> None:
@@ -117,6 +128,8 @@ def serve(config: ServerConfig) -> None:
     # The port line is machine-readable: tests and scripts wait for it.
     print(f"medsopt listening on {config.host}:{running.port}", flush=True)
     running.load()
+    if config.watch:
+        running.reloader.start()
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:

@@ -10,6 +10,7 @@ import grpc
 
 from medsopt.engine.check import check
 from medsopt.engine.validation import validate_request
+from medsopt.loading.reload import Reloader
 from medsopt.rules.holder import RuleSetHolder
 from medsopt.service import converters, errors
 from medsopt.v1 import medsopt_pb2 as pb
@@ -66,3 +67,23 @@ class MedicinesOptimisationServicer(pb_grpc.MedicinesOptimisationServicer):
             errors.abort_unavailable(context)
             raise AssertionError("unreachable")
         return converters.ruleset_info_to_proto(activation)
+
+
+class RuleSetAdminServicer(pb_grpc.RuleSetAdminServicer):
+    """medsopt.v1.RuleSetAdmin: status of the holder and explicit reloads."""
+
+    def __init__(self, holder: RuleSetHolder, reloader: Reloader) -> None:
+        self._holder = holder
+        self._reloader = reloader
+
+    def GetRuleSetStatus(  # noqa: N802 - gRPC method name
+        self, request: pb.GetRuleSetStatusRequest, context: grpc.ServicerContext
+    ) -> pb.RuleSetStatus:
+        return converters.status_to_proto(self._holder)
+
+    def ReloadRuleSet(  # noqa: N802 - gRPC method name
+        self, request: pb.ReloadRuleSetRequest, context: grpc.ServicerContext
+    ) -> pb.RuleSetStatus:
+        log.info("explicit reload requested")
+        self._reloader.reload_now()
+        return converters.status_to_proto(self._holder)

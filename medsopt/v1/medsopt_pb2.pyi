@@ -318,3 +318,57 @@ class RuleSetInfo(_message.Message):
     load_millis: float
     dmd_concepts: int
     def __init__(self, identity: _Optional[_Union[RuleSetIdentity, _Mapping]] = ..., rules_per_category: _Optional[_Iterable[_Union[CategoryCount, _Mapping]]] = ..., active_rules: _Optional[int] = ..., drug_groups: _Optional[int] = ..., drug_codes: _Optional[int] = ..., loaded_at: _Optional[str] = ..., load_millis: _Optional[float] = ..., dmd_concepts: _Optional[int] = ...) -> None: ...
+
+class GetRuleSetStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ReloadRuleSetRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Diagnostic(_message.Message):
+    __slots__ = ("file", "line", "column", "kind", "message", "expected", "hint", "level")
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    COLUMN_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    HINT_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    file: str
+    line: int
+    column: int
+    kind: str
+    message: str
+    expected: str
+    hint: str
+    level: str
+    def __init__(self, file: _Optional[str] = ..., line: _Optional[int] = ..., column: _Optional[int] = ..., kind: _Optional[str] = ..., message: _Optional[str] = ..., expected: _Optional[str] = ..., hint: _Optional[str] = ..., level: _Optional[str] = ...) -> None: ...
+
+class FailedAttempt(_message.Message):
+    __slots__ = ("attempted_at", "message", "diagnostics")
+    ATTEMPTED_AT_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    DIAGNOSTICS_FIELD_NUMBER: _ClassVar[int]
+    attempted_at: str
+    message: str
+    diagnostics: _containers.RepeatedCompositeFieldContainer[Diagnostic]
+    def __init__(self, attempted_at: _Optional[str] = ..., message: _Optional[str] = ..., diagnostics: _Optional[_Iterable[_Union[Diagnostic, _Mapping]]] = ...) -> None: ...
+
+class RuleSetStatus(_message.Message):
+    __slots__ = ("serving", "active", "activated_at", "last_failure", "activations", "rejections")
+    SERVING_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATED_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_FAILURE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATIONS_FIELD_NUMBER: _ClassVar[int]
+    REJECTIONS_FIELD_NUMBER: _ClassVar[int]
+    serving: bool
+    active: RuleSetIdentity
+    activated_at: str
+    last_failure: FailedAttempt
+    activations: int
+    rejections: int
+    def __init__(self, serving: _Optional[bool] = ..., active: _Optional[_Union[RuleSetIdentity, _Mapping]] = ..., activated_at: _Optional[str] = ..., last_failure: _Optional[_Union[FailedAttempt, _Mapping]] = ..., activations: _Optional[int] = ..., rejections: _Optional[int] = ...) -> None: ...

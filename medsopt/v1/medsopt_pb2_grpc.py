@@ -148,3 +148,128 @@ class MedicinesOptimisation:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class RuleSetAdminStub:
+    """Operator-facing administration of the rule set. Expose only to operators (e.g. a separate
+    listener or an authorising proxy); it carries no patient data.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetRuleSetStatus = channel.unary_unary(
+                '/medsopt.v1.RuleSetAdmin/GetRuleSetStatus',
+                request_serializer=medsopt_dot_v1_dot_medsopt__pb2.GetRuleSetStatusRequest.SerializeToString,
+                response_deserializer=medsopt_dot_v1_dot_medsopt__pb2.RuleSetStatus.FromString,
+                _registered_method=True)
+        self.ReloadRuleSet = channel.unary_unary(
+                '/medsopt.v1.RuleSetAdmin/ReloadRuleSet',
+                request_serializer=medsopt_dot_v1_dot_medsopt__pb2.ReloadRuleSetRequest.SerializeToString,
+                response_deserializer=medsopt_dot_v1_dot_medsopt__pb2.RuleSetStatus.FromString,
+                _registered_method=True)
+
+
+class RuleSetAdminServicer:
+    """Operator-facing administration of the rule set. Expose only to operators (e.g. a separate
+    listener or an authorising proxy); it carries no patient data.
+    """
+
+    def GetRuleSetStatus(self, request, context):
+        """The active rule set, when it was activated, and the last rejected attempt with diagnostics.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReloadRuleSet(self, request, context):
+        """Rebuilds the rule set from disk now (parse, validate, compile, committee tests) and swaps it
+        in only if everything passes. Returns the resulting status; a rejected reload is not an RPC
+        error: the status says what was wrong and which version is still serving.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_RuleSetAdminServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetRuleSetStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRuleSetStatus,
+                    request_deserializer=medsopt_dot_v1_dot_medsopt__pb2.GetRuleSetStatusRequest.FromString,
+                    response_serializer=medsopt_dot_v1_dot_medsopt__pb2.RuleSetStatus.SerializeToString,
+            ),
+            'ReloadRuleSet': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReloadRuleSet,
+                    request_deserializer=medsopt_dot_v1_dot_medsopt__pb2.ReloadRuleSetRequest.FromString,
+                    response_serializer=medsopt_dot_v1_dot_medsopt__pb2.RuleSetStatus.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'medsopt.v1.RuleSetAdmin', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('medsopt.v1.RuleSetAdmin', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class RuleSetAdmin:
+    """Operator-facing administration of the rule set. Expose only to operators (e.g. a separate
+    listener or an authorising proxy); it carries no patient data.
+    """
+
+    @staticmethod
+    def GetRuleSetStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/medsopt.v1.RuleSetAdmin/GetRuleSetStatus',
+            medsopt_dot_v1_dot_medsopt__pb2.GetRuleSetStatusRequest.SerializeToString,
+            medsopt_dot_v1_dot_medsopt__pb2.RuleSetStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReloadRuleSet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/medsopt.v1.RuleSetAdmin/ReloadRuleSet',
+            medsopt_dot_v1_dot_medsopt__pb2.ReloadRuleSetRequest.SerializeToString,
+            medsopt_dot_v1_dot_medsopt__pb2.RuleSetStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -2,77 +2,29 @@
 
 from __future__ import annotations
 
-import os
-import re
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from medsopt.service.server import SERVICE_NAME
 from medsopt.v1 import medsopt_pb2 as pb
 from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
+from tests.e2e.server_process import ServerProcess, start_server
 
 pytestmark = pytest.mark.e2e
-STARTUP_SECONDS = 60
-
-
-@dataclass
-class ServerProcess:
-    process: subprocess.Popen[str]
-    target: str
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "medsopt", "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert process.stdout is not None
-    target = None
-    deadline = time.monotonic() + STARTUP_SECONDS
-    lines = []
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        lines.append(line)
-        match = re.search(r"medsopt listening on (\S+:\d+)", line)
-        if match:
-            target = match.group(1)
-            break
-        if process.poll() is not None:
-            break
-    assert target, "server did not start:\n" + "".join(lines)
-    running = ServerProcess(process, target)
-    wait_until_serving(target)
+    running = start_server("--no-watch")
     yield running
-    if process.poll() is None:
-        process.kill()
-        process.wait(10)
-
-
-def wait_until_serving(target: str) -> None:
-    with grpc.insecure_channel(target) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            try:
-                status = stub.Check(health_pb2.HealthCheckRequest(service=SERVICE_NAME), timeout=2)
-                if status.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                pass
-            time.sleep(0.1)
-    raise AssertionError("server never became SERVING")
+    if running.process.poll() is None:
+        running.process.kill()
+        running.process.wait(10)
 
 
 def test_check_medications_over_the_wire(server: ServerProcess) -> None:
@@ -111,5 +63,5 @@ def test_cli_check_gives_the_same_answer_remote_and_in_process(server: ServerPro
 def test_sigterm_drains_and_exits_cleanly(server: ServerProcess) -> None:
     server.process.send_signal(signal.SIGTERM)
     assert server.process.wait(30) == 0
-    output = server.process.stdout.read() if server.process.stdout else ""
-    assert "stopped" in output
+    time.sleep(0.2)  # let the drain thread read the last lines
+    assert any("stopped" in line for line in server.output)

@@ -1,0 +1,85 @@
+"""Start `python -m medsopt serve` on 127.0.0.1 with an ephemeral port and wait for SERVING."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from medsopt.service.server import SERVICE_NAME
+
+STARTUP_SECONDS = 60
+
+
+@dataclass
+class ServerProcess:
+    """A running server subprocess and the address it listens on."""
+
+    process: subprocess.Popen[str]
+    target: str
+    output: list[str] = field(default_factory=list)
+
+    def drain(self) -> None:
+        """Keep reading the server's output: a full pipe would block every thread that logs."""
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                return self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        return self.process.wait(10)
+
+
+def start_server(*args: str) -> ServerProcess:
+    """Start the server; raise with its output if it does not come up."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "medsopt", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    deadline = time.monotonic() + STARTUP_SECONDS
+    lines: list[str] = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        lines.append(line)
+        match = re.search(r"medsopt listening on (\S+:\d+)", line)
+        if match:
+            running = ServerProcess(process, match.group(1), lines)
+            threading.Thread(target=running.drain, daemon=True).start()
+            wait_until_serving(running.target)
+            return running
+        if process.poll() is not None:
+            break
+    process.kill()
+    raise AssertionError("server did not start:\n" + "".join(lines))
+
+
+def wait_until_serving(target: str) -> None:
+    with grpc.insecure_channel(target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                status = stub.Check(health_pb2.HealthCheckRequest(service=SERVICE_NAME), timeout=2)
+                if status.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            time.sleep(0.1)
+    raise AssertionError("server never became SERVING")

@@ -1,0 +1,160 @@
+"""Hot reload against a real server process: valid edits go live, invalid ones never do."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from medsopt.loading.activate import BUNDLED_RULES
+from medsopt.v1 import medsopt_pb2 as pb
+from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
+from tests.e2e.server_process import ServerProcess, start_server
+
+pytestmark = pytest.mark.e2e
+REQUEST = pb.CheckMedicationsRequest(
+    patient=pb.PatientContext(age_years=78, egfr=60),
+    medications=[
+        pb.Medication(ref="w", code="319733000"),
+        pb.Medication(ref="n", code="329806007"),
+    ],
+)
+
+
+class RulesDir:
+    """A writable copy of the bundled rules with helpers for committee-style edits."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.header = root / "ruleset.yaml"
+        self.pincer = root / "pincer.yaml"
+        self.original_header = self.header.read_text()
+        self.original_pincer = self.pincer.read_text()
+
+    def set_version(self, version: str) -> None:
+        self.header.write_text(self.original_header.replace("2026.11.1", version))
+
+    def break_pincer(self) -> None:
+        self.pincer.write_text(
+            self.original_pincer.replace("severity: moderate", "severty: moderate", 1)
+        )
+
+    def restore_pincer(self) -> None:
+        self.pincer.write_text(self.original_pincer)
+
+
+@pytest.fixture
+def rules(tmp_path: Path) -> RulesDir:
+    shutil.copytree(BUNDLED_RULES, tmp_path / "rules")
+    return RulesDir(tmp_path / "rules")
+
+
+@pytest.fixture
+def server(rules: RulesDir) -> Iterator[ServerProcess]:
+    running = start_server("--rules", str(rules.root), "--poll-seconds", "0.1")
+    yield running
+    running.stop()
+
+
+def version(stub: pb_grpc.MedicinesOptimisationStub) -> str:
+    answer: pb.CheckMedicationsResponse = stub.CheckMedications(REQUEST, timeout=10)
+    return answer.rule_set.version
+
+
+def wait_for(predicate: object, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def test_valid_edit_goes_live_invalid_edit_keeps_old_version(
+    server: ServerProcess, rules: RulesDir
+) -> None:
+    with grpc.insecure_channel(server.target) as channel:
+        stub = pb_grpc.MedicinesOptimisationStub(channel)
+        admin = pb_grpc.RuleSetAdminStub(channel)
+        assert version(stub) == "2026.11.1"
+
+        rules.set_version("2026.11.2")
+        wait_for(lambda: version(stub) == "2026.11.2")
+
+        rules.set_version("2026.11.3")
+        rules.break_pincer()
+        wait_for(lambda: admin.GetRuleSetStatus(pb.GetRuleSetStatusRequest()).rejections >= 1)
+        assert version(stub) == "2026.11.2"
+        status = admin.GetRuleSetStatus(pb.GetRuleSetStatusRequest())
+        assert status.serving and status.active.version == "2026.11.2"
+        shown = [f"{d.file}:{d.line}:{d.column}: {d.kind}" for d in status.last_failure.diagnostics]
+        assert any(s.startswith("pincer.yaml:") and s.endswith("unknown-field") for s in shown), (
+            shown
+        )
+
+        rules.restore_pincer()
+        wait_for(lambda: version(stub) == "2026.11.3")
+
+
+def test_explicit_reload_rejects_a_failing_committee_test(
+    server: ServerProcess, rules: RulesDir
+) -> None:
+    with grpc.insecure_channel(server.target) as channel:
+        stub = pb_grpc.MedicinesOptimisationStub(channel)
+        admin = pb_grpc.RuleSetAdminStub(channel)
+        codelist = rules.root / "codelists" / "pincer-anticoagulants.csv"
+        kept = codelist.read_text().splitlines(keepends=True)
+        # Deleting warfarin 1mg from the anticoagulant group breaks the PINCER-D test case.
+        codelist.write_text("".join(line for line in kept if not line.startswith("319733000,")))
+        rules.set_version("2026.11.9")
+        status = admin.ReloadRuleSet(pb.ReloadRuleSetRequest())
+        assert status.active.version == "2026.11.1"
+        assert "expected PINCER-D to fire" in status.last_failure.message
+        assert version(stub) == "2026.11.1"
+
+
+def test_reload_under_load_never_fails_a_request_or_mixes_versions(
+    server: ServerProcess, rules: RulesDir
+) -> None:
+    valid = {"2026.11.1", "2026.11.4", "2026.11.5"}
+    seen: list[str] = []
+    failures: list[str] = []
+    done = threading.Event()
+
+    def client() -> None:
+        with grpc.insecure_channel(server.target) as channel:
+            stub = pb_grpc.MedicinesOptimisationStub(channel)
+            deadline = time.monotonic() + 60
+            while not done.is_set() and time.monotonic() < deadline:
+                try:
+                    seen.append(version(stub))
+                except grpc.RpcError as error:
+                    failures.append(f"{error.code()}: {error.details()}")
+
+    clients = [threading.Thread(target=client) for _ in range(2)]
+    for thread in clients:
+        thread.start()
+    try:
+        for cycle in range(6):
+            rules.set_version("2026.11.4" if cycle % 2 else "2026.11.5")
+            time.sleep(0.4)
+            rules.break_pincer()
+            time.sleep(0.4)
+            rules.restore_pincer()
+            # a partial write: an editor saving in two steps
+            text = rules.original_header.replace("2026.11.1", "2026.11.4")
+            rules.header.write_text(text[: len(text) // 2])
+            rules.header.write_text(text)
+            time.sleep(0.3)
+    finally:
+        done.set()
+        for thread in clients:
+            thread.join(30)
+    assert not failures
+    assert len(seen) > 50
+    assert set(seen) <= valid, set(seen) - valid
