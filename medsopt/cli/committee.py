@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
+import shutil
 import sys
+from pathlib import Path
 
 from medsopt.committee.cases import parse_cases
 from medsopt.committee.runner import run_all
@@ -69,3 +72,28 @@ def run_rules_test(locations: Locations) -> int:
         f"{len(report.coverage_problems)} coverage problem(s)"
     )
     return EXIT_OK if report.ok else EXIT_TESTS_FAILED
+
+
+def run_rules_docs(locations: Locations, out: Path, today: datetime.date) -> int:
+    """Write the HTML catalogue into `out` (built aside, then renamed into place)."""
+    from medsopt.committee.catalogue import render_catalogue
+
+    outcome = _compile(locations)
+    if isinstance(outcome, int):
+        return outcome
+    compiled, sources = outcome
+    cases, problems = parse_cases(sources)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    pages = render_catalogue(compiled.ruleset, cases, today)
+    staging = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    for relative, html in pages.items():
+        path = staging / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(html, encoding="utf-8")
+    if out.exists():
+        shutil.rmtree(out)
+    staging.rename(out)
+    print(f"wrote {len(pages)} pages to {out}/index.html")
+    return EXIT_OK

@@ -86,6 +86,21 @@ def rules_check(
     raise typer.Exit(run_rules_check(Locations(directory, formulary)))
 
 
+@rules_app.command("docs")
+def rules_docs(
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("site"),
+    directory: Annotated[Path, typer.Argument(help="Rules directory.")] = BUNDLED_RULES,
+    formulary: FormularyDir = BUNDLED_FORMULARY,
+) -> None:
+    """Render a static HTML catalogue of the rules (by category, drug group, review date)."""
+    import datetime
+
+    from medsopt.cli.committee import run_rules_docs
+
+    locations = Locations(directory, formulary)
+    raise typer.Exit(run_rules_docs(locations, out, datetime.date.today()))
+
+
 @rules_app.command("test")
 def rules_test(
     directory: Annotated[Path, typer.Argument(help="Rules directory.")] = BUNDLED_RULES,
