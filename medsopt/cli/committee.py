@@ -18,11 +18,13 @@ from medsopt.rules.diagnostics import RuleSetError
 EXIT_OK, EXIT_INVALID, EXIT_TESTS_FAILED = 0, 1, 2
 
 
-def _compile(locations: Locations) -> tuple[Compiled, dict[str, str]] | int:
+def _compile(
+    locations: Locations, include_drafts: bool = False
+) -> tuple[Compiled, dict[str, str]] | int:
     try:
         dmd = load_dmd_extract(locations.dmd_dir)
         sources = read_sources(locations.rules_dir)
-        compiled = compile_ruleset(sources, dmd)
+        compiled = compile_ruleset(sources, dmd, include_drafts=include_drafts)
     except DmdExtractError as error:
         print(error, file=sys.stderr)
         return EXIT_INVALID
@@ -51,9 +53,9 @@ def run_rules_check(locations: Locations) -> int:
     return EXIT_OK
 
 
-def run_rules_test(locations: Locations) -> int:
+def run_rules_test(locations: Locations, include_drafts: bool = False) -> int:
     """Exit code 0 when every case passes and every active rule is covered."""
-    outcome = _compile(locations)
+    outcome = _compile(locations, include_drafts)
     if isinstance(outcome, int):
         return outcome
     compiled, sources = outcome

@@ -105,8 +105,11 @@ def rules_docs(
 def rules_test(
     directory: Annotated[Path, typer.Argument(help="Rules directory.")] = BUNDLED_RULES,
     formulary: FormularyDir = BUNDLED_FORMULARY,
+    include_drafts: Annotated[
+        bool, typer.Option(help="Run draft rules as if active, to test them before publishing.")
+    ] = False,
 ) -> None:
     """Run the committee test cases in DIR/tests and check every active rule is tested."""
     from medsopt.cli.committee import run_rules_test
 
-    raise typer.Exit(run_rules_test(Locations(directory, formulary)))
+    raise typer.Exit(run_rules_test(Locations(directory, formulary), include_drafts))

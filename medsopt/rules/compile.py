@@ -63,8 +63,14 @@ def content_hash(sources: Mapping[str, str], dmd_release: str) -> str:
     return digest.hexdigest()
 
 
-def compile_ruleset(sources: Mapping[str, str], dmd: DmdIndex) -> Compiled:
-    """Build a RuleSet from {relative path: text}; raise RuleSetError listing every error."""
+def compile_ruleset(
+    sources: Mapping[str, str], dmd: DmdIndex, include_drafts: bool = False
+) -> Compiled:
+    """Build a RuleSet from {relative path: text}; raise RuleSetError listing every error.
+
+    `include_drafts` runs draft rules as if active, so a committee can test a rule before
+    publishing it; the server never sets it.
+    """
     problems: list[Diagnostic] = []
     headers: list[_Located[RuleSetHeader]] = []
     groups: list[_Located[Group]] = []
@@ -88,11 +94,14 @@ def compile_ruleset(sources: Mapping[str, str], dmd: DmdIndex) -> Compiled:
     if errors or header is None:
         raise RuleSetError(errors)
 
+    running = {"active", "draft"} if include_drafts else {"active"}
     active = {
-        r.item.id: CompiledRule(r.item, r.file, r.line) for r in rules if r.item.status == "active"
+        r.item.id: CompiledRule(r.item, r.file, r.line) for r in rules if r.item.status in running
     }
     inactive = {
-        r.item.id: CompiledRule(r.item, r.file, r.line) for r in rules if r.item.status != "active"
+        r.item.id: CompiledRule(r.item, r.file, r.line)
+        for r in rules
+        if r.item.status not in running
     }
     triggers, untriggered = _trigger_index(active.values(), group_infos)
     identity = RuleSetIdentity(

@@ -72,3 +72,15 @@ def test_cli_rules_test_passes_on_bundled_rules() -> None:
     result = medsopt("rules", "test")
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed, 0 failed; 0 coverage problem(s)" in result.stdout
+
+
+def test_a_draft_rule_can_be_tested_before_it_is_published(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(BUNDLED_RULES, rules)
+    pincer = rules / "pincer.yaml"
+    pincer.write_text(pincer.read_text().replace("status: active", "status: draft", 1))  # PINCER-A
+    published = medsopt("rules", "test", str(rules))
+    assert published.returncode == 2  # its cases now expect a rule that does not run
+    assert "expected PINCER-A to fire, it did not" in published.stdout
+    drafts = medsopt("rules", "test", str(rules), "--include-drafts")
+    assert drafts.returncode == 0, drafts.stdout
