@@ -29,11 +29,11 @@ def _request(
 def _in_process(
     message: pb.CheckMedicationsRequest, locations: Locations
 ) -> pb.CheckMedicationsResponse | str:
+    from medsopt.authoring.diagnostics import RuleSetError
     from medsopt.engine.check import check
     from medsopt.engine.validation import validate_request
     from medsopt.loading.activate import CommitteeTestsFailedError, build
     from medsopt.loading.dmd_extract import DmdExtractError
-    from medsopt.rules.diagnostics import RuleSetError
     from medsopt.service.converters import request_from_proto, response_to_proto
 
     domain = request_from_proto(message)

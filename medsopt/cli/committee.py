@@ -7,13 +7,13 @@ import shutil
 import sys
 from pathlib import Path
 
+from medsopt.authoring.diagnostics import RuleSetError
 from medsopt.committee.cases import parse_cases
 from medsopt.committee.runner import run_all
 from medsopt.loading.activate import Locations
 from medsopt.loading.dmd_extract import DmdExtractError, load_dmd_extract
 from medsopt.loading.rules_dir import read_sources
 from medsopt.rules.compile import Compiled, compile_ruleset
-from medsopt.rules.diagnostics import RuleSetError
 
 EXIT_OK, EXIT_INVALID, EXIT_TESTS_FAILED = 0, 1, 2
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from medsopt.authoring.diagnostics import Diagnostic
+from medsopt.authoring.source_map import parse_yaml
+from medsopt.authoring.validate import validate
 from medsopt.engine.request import (
     CheckRequest,
     MedicationEntry,
@@ -13,10 +16,7 @@ from medsopt.engine.request import (
     Sex,
 )
 from medsopt.rules.compile import TESTS_DIR
-from medsopt.rules.diagnostics import Diagnostic
 from medsopt.rules.models import TestCase, TestFile
-from medsopt.rules.source_map import parse_yaml
-from medsopt.rules.validate import validate
 
 
 @dataclass(frozen=True, slots=True)

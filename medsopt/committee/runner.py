@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from medsopt.authoring.diagnostics import Diagnostic, DiagnosticKind
 from medsopt.committee.cases import LocatedCase
 from medsopt.engine.check import check
 from medsopt.engine.validation import validate_request
-from medsopt.rules.diagnostics import Diagnostic, DiagnosticKind
 from medsopt.rules.ruleset import RuleSet
 
 

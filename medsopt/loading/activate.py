@@ -8,12 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from medsopt.authoring.diagnostics import RuleSetError
 from medsopt.committee.cases import parse_cases
 from medsopt.committee.runner import run_all
 from medsopt.loading.dmd_extract import DmdExtractError, load_dmd_extract
 from medsopt.loading.rules_dir import read_sources
 from medsopt.rules.compile import Compiled, compile_ruleset
-from medsopt.rules.diagnostics import RuleSetError
 from medsopt.rules.holder import Activation, RuleSetHolder
 
 log = logging.getLogger(__name__)

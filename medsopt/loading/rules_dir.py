@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from medsopt.authoring.diagnostics import Diagnostic, DiagnosticKind, RuleSetError
 from medsopt.dmd.index import DmdIndex
 from medsopt.rules.compile import Compiled, compile_ruleset
-from medsopt.rules.diagnostics import Diagnostic, DiagnosticKind, RuleSetError
 
 SOURCE_SUFFIXES = (".yaml", ".yml", ".csv")
 

@@ -8,16 +8,18 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Generic, TypeVar
 
-from medsopt.dmd.concepts import Level as DmdLevel
-from medsopt.dmd.index import DmdIndex
-from medsopt.rules.codelists import parse_codelist
-from medsopt.rules.diagnostics import (
+from medsopt.authoring.codelists import parse_codelist
+from medsopt.authoring.diagnostics import (
     Diagnostic,
     DiagnosticKind,
     Level,
     RuleSetError,
     did_you_mean,
 )
+from medsopt.authoring.source_map import SourceMap, parse_yaml
+from medsopt.authoring.validate import validate
+from medsopt.dmd.concepts import Level as DmdLevel
+from medsopt.dmd.index import DmdIndex
 from medsopt.rules.models import Group, Rule, RuleFile, RuleSetHeader
 from medsopt.rules.ruleset import (
     CompiledRule,
@@ -26,8 +28,6 @@ from medsopt.rules.ruleset import (
     RuleSet,
     RuleSetIdentity,
 )
-from medsopt.rules.source_map import SourceMap, parse_yaml
-from medsopt.rules.validate import validate
 
 TESTS_DIR = "tests/"
 T = TypeVar("T")

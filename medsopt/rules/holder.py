@@ -6,7 +6,7 @@ import datetime
 import threading
 from dataclasses import dataclass
 
-from medsopt.rules.diagnostics import Diagnostic
+from medsopt.authoring.diagnostics import Diagnostic
 from medsopt.rules.ruleset import RuleSet
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 
+from medsopt.authoring.diagnostics import Diagnostic
 from medsopt.dmd.concepts import UnresolvedReason
 from medsopt.engine.findings import CheckResult, Finding, NotEvaluated
 from medsopt.engine.request import (
@@ -13,7 +14,6 @@ from medsopt.engine.request import (
     PatientContext,
     Sex,
 )
-from medsopt.rules.diagnostics import Diagnostic
 from medsopt.rules.holder import Activation, RuleSetHolder
 from medsopt.rules.ruleset import RuleSetIdentity
 from medsopt.v1 import medsopt_pb2 as pb

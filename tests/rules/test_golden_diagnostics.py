@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from medsopt.authoring.diagnostics import RuleSetError
 from medsopt.dmd.index import DmdIndex
 from medsopt.loading.rules_dir import read_sources
 from medsopt.rules.compile import compile_ruleset
-from medsopt.rules.diagnostics import RuleSetError
 
 BROKEN = Path(__file__).resolve().parent.parent / "data" / "broken"
 

@@ -7,8 +7,8 @@ from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from medsopt.rules.diagnostics import Diagnostic, DiagnosticKind, did_you_mean
-from medsopt.rules.source_map import ParsedYaml, Path
+from medsopt.authoring.diagnostics import Diagnostic, DiagnosticKind, did_you_mean
+from medsopt.authoring.source_map import ParsedYaml, Path
 
 M = TypeVar("M", bound=BaseModel)
 

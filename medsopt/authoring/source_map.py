@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from medsopt.rules.diagnostics import Diagnostic, DiagnosticKind
+from medsopt.authoring.diagnostics import Diagnostic, DiagnosticKind
 
 try:  # libyaml's composer is much faster; the pure-Python one gives the same nodes.
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]

@@ -6,8 +6,8 @@ import csv
 import io
 from dataclasses import dataclass
 
+from medsopt.authoring.diagnostics import Diagnostic, DiagnosticKind, Level
 from medsopt.dmd.codes import code_problem
-from medsopt.rules.diagnostics import Diagnostic, DiagnosticKind, Level
 
 
 @dataclass(frozen=True, slots=True)
