@@ -12,12 +12,14 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from medsopt.formulary.models import FormularyFile
 from medsopt.rules.models import RuleFile, TestFile
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS: dict[str, type[BaseModel]] = {
     "rule-file.schema.json": RuleFile,
     "test-file.schema.json": TestFile,
+    "formulary-file.schema.json": FormularyFile,
 }
 
 

@@ -80,6 +80,8 @@ def _diagnostic(parsed: ParsedYaml, model: type[BaseModel], error: Any) -> Diagn
             hint=did_you_mean(str(value), _literal_choices(str(error["ctx"]["expected"]))),
         )
     shown = f" {value!r}" if isinstance(value, str | int | float) else ""
+    if shown and message.startswith(repr(value)):
+        shown = ""  # the validator's message already quotes the value
     return Diagnostic(
         parsed.source_map.file,
         line,

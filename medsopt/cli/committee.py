@@ -10,10 +10,9 @@ from pathlib import Path
 from medsopt.authoring.diagnostics import RuleSetError
 from medsopt.committee.cases import parse_cases
 from medsopt.committee.runner import run_all
-from medsopt.loading.activate import Locations
-from medsopt.loading.dmd_extract import DmdExtractError, load_dmd_extract
-from medsopt.loading.rules_dir import read_sources
-from medsopt.rules.compile import Compiled, compile_ruleset
+from medsopt.loading.activate import Locations, compile_sources
+from medsopt.loading.dmd_extract import DmdExtractError
+from medsopt.rules.compile import Compiled
 
 EXIT_OK, EXIT_INVALID, EXIT_TESTS_FAILED = 0, 1, 2
 
@@ -22,9 +21,7 @@ def _compile(
     locations: Locations, include_drafts: bool = False
 ) -> tuple[Compiled, dict[str, str]] | int:
     try:
-        dmd = load_dmd_extract(locations.dmd_dir)
-        sources = read_sources(locations.rules_dir)
-        compiled = compile_ruleset(sources, dmd, include_drafts=include_drafts)
+        compiled, sources = compile_sources(locations, include_drafts)
     except DmdExtractError as error:
         print(error, file=sys.stderr)
         return EXIT_INVALID

@@ -47,5 +47,6 @@ def render_response(response: pb.CheckMedicationsResponse) -> str:
         ]
         lines += [f"  matched: {m.ref} {m.via}" for m in finding.explanation.matched]
         lines += [f"  because: {c}" for c in finding.explanation.conditions]
+        lines += [f"  suggest: {s.name} ({s.code}): {s.reason}" for s in finding.suggestions]
         lines += [f"  source: {c.source}: {c.reference}" for c in finding.citations]
     return "\n".join(lines)

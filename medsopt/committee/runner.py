@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from medsopt.authoring.diagnostics import Diagnostic, DiagnosticKind
 from medsopt.committee.cases import LocatedCase
 from medsopt.engine.check import check
+from medsopt.engine.formulary_checks import FORMULARY_RULES
 from medsopt.engine.validation import validate_request
 from medsopt.rules.ruleset import RuleSet
 
@@ -73,6 +74,8 @@ def coverage(cases: tuple[LocatedCase, ...], ruleset: RuleSet) -> tuple[Diagnost
     silent = {rule_id for c in cases for rule_id in c.case.expect_not_fired}
     problems = []
     for rule_id, compiled in sorted(ruleset.rules.items()):
+        if compiled.rule.status != "active":
+            continue  # drafts run under --include-drafts but need no cases until published
         missing = [
             word for word, ids in (("firing", fires), ("non-firing", silent)) if rule_id not in ids
         ]
@@ -88,6 +91,8 @@ def coverage(cases: tuple[LocatedCase, ...], ruleset: RuleSet) -> tuple[Diagnost
                 )
             )
     known = set(ruleset.rules) | set(ruleset.inactive)
+    if ruleset.formulary is not None:
+        known |= {kind.rule_id for kind in FORMULARY_RULES}
     for c in cases:
         for rule_id in (*c.case.expect_fired, *c.case.expect_not_fired):
             if rule_id not in known:

@@ -11,6 +11,7 @@ from medsopt.engine.findings import (
     ResolvedMedication,
     UnresolvedMedication,
 )
+from medsopt.engine.formulary_checks import formulary_findings
 from medsopt.engine.request import CheckRequest
 from medsopt.rules.ruleset import RuleSet
 
@@ -39,6 +40,8 @@ def check(request: CheckRequest, ruleset: RuleSet) -> CheckResult:
             findings.append(outcome_)
         elif isinstance(outcome_, NotEvaluated):
             not_evaluated.append(outcome_)
+    if ruleset.formulary is not None:
+        findings.extend(formulary_findings(resolved, ruleset.formulary))
     return CheckResult(
         request_id=request.request_id,
         identity=ruleset.identity,
@@ -55,7 +58,8 @@ def _drop_superseded(findings: list[Finding], ruleset: RuleSet) -> list[Finding]
     by_rule = {f.rule_id: f for f in findings}
     dropped: set[str] = set()
     for finding in findings:
-        for target in ruleset.rules[finding.rule_id].rule.supersedes:
+        compiled = ruleset.rules.get(finding.rule_id)  # formulary findings have no rule entry
+        for target in compiled.rule.supersedes if compiled else ():
             other = by_rule.get(target)
             if other is not None and set(other.medication_refs) <= set(finding.medication_refs):
                 dropped.add(target)

@@ -10,6 +10,7 @@ from medsopt.engine.findings import (
     NotEvaluated,
     ResolvedMedication,
 )
+from medsopt.engine.formulary_checks import status_text
 from medsopt.engine.request import MedicationStatus, PatientContext, Sex
 from medsopt.rules.models import PatientCriteria
 from medsopt.rules.ruleset import CompiledRule, Membership, RuleSet
@@ -173,6 +174,7 @@ def _explain(
             f"{concept.level.value} {concept.code} -> {listed_level} {membership.via}"
             f"{f' ({listed.name})' if listed else ''} listed in group {membership.group}"
         )
+    formulary = ruleset.formulary
     return MatchedMedication(
         ref=medication.entry.ref,
         code=medication.entry.code,
@@ -181,4 +183,7 @@ def _explain(
         level=concept.level.value,
         group=membership.group,
         via=via,
+        formulary_status=(
+            status_text(formulary.entry_for(medication.resolved.lineage)) if formulary else ""
+        ),
     )

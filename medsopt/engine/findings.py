@@ -47,6 +47,7 @@ class MatchedMedication:
     level: str
     group: str
     via: str
+    formulary_status: str = ""
 
 
 @dataclass(frozen=True, slots=True)

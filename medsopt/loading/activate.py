@@ -11,6 +11,7 @@ from pathlib import Path
 from medsopt.authoring.diagnostics import RuleSetError
 from medsopt.committee.cases import parse_cases
 from medsopt.committee.runner import run_all
+from medsopt.formulary.formulary import compile_formulary
 from medsopt.loading.dmd_extract import DmdExtractError, load_dmd_extract
 from medsopt.loading.rules_dir import read_sources
 from medsopt.rules.compile import Compiled, compile_ruleset
@@ -34,16 +35,33 @@ class Locations:
     def dmd_dir(self) -> Path:
         return self.formulary_dir / "dmd" / "bundled"
 
+    @property
+    def local_formulary_dir(self) -> Path:
+        return self.formulary_dir / "local"
+
 
 class CommitteeTestsFailedError(Exception):
     """The rule set compiled, but its own committee tests do not pass."""
 
 
-def build(locations: Locations) -> Compiled:
-    """Load dm+d and rules, compile, and run the committee tests; raise on any failure."""
+def compile_sources(
+    locations: Locations, include_drafts: bool = False
+) -> tuple[Compiled, dict[str, str]]:
+    """Load dm+d, the local formulary (if any) and the rules; compile; return rule sources too."""
     dmd = load_dmd_extract(locations.dmd_dir)
     sources = read_sources(locations.rules_dir)
-    compiled = compile_ruleset(sources, dmd)
+    formulary = None
+    formulary_sources: dict[str, str] = {}
+    if locations.local_formulary_dir.is_dir():
+        formulary_sources = read_sources(locations.local_formulary_dir)
+        formulary = compile_formulary(formulary_sources, dmd)
+    compiled = compile_ruleset(sources, dmd, include_drafts, formulary, formulary_sources)
+    return compiled, sources
+
+
+def build(locations: Locations) -> Compiled:
+    """Load dm+d, formulary and rules, compile, and run the committee tests; raise on failure."""
+    compiled, sources = compile_sources(locations)
     cases, problems = parse_cases(sources)
     if problems:
         raise RuleSetError(problems)

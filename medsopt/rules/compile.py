@@ -20,6 +20,7 @@ from medsopt.authoring.source_map import SourceMap, parse_yaml
 from medsopt.authoring.validate import validate
 from medsopt.dmd.concepts import Level as DmdLevel
 from medsopt.dmd.index import DmdIndex
+from medsopt.formulary.formulary import Formulary
 from medsopt.rules.models import Group, Rule, RuleFile, RuleSetHeader
 from medsopt.rules.ruleset import (
     CompiledRule,
@@ -64,7 +65,11 @@ def content_hash(sources: Mapping[str, str], dmd_release: str) -> str:
 
 
 def compile_ruleset(
-    sources: Mapping[str, str], dmd: DmdIndex, include_drafts: bool = False
+    sources: Mapping[str, str],
+    dmd: DmdIndex,
+    include_drafts: bool = False,
+    formulary: Formulary | None = None,
+    formulary_sources: Mapping[str, str] = MappingProxyType({}),
 ) -> Compiled:
     """Build a RuleSet from {relative path: text}; raise RuleSetError listing every error.
 
@@ -108,8 +113,12 @@ def compile_ruleset(
         name=header.name,
         version=header.version,
         effective_date=header.effective_date.isoformat(),
-        content_hash=content_hash(sources, dmd.release),
+        content_hash=content_hash(
+            {**sources, **{f"formulary/{p}": t for p, t in formulary_sources.items()}},
+            dmd.release,
+        ),
         dmd_release=dmd.release,
+        formulary_version=formulary.version if formulary else "",
     )
     ruleset = RuleSet(
         identity=identity,
@@ -120,6 +129,7 @@ def compile_ruleset(
         membership=MappingProxyType(_membership_index(group_infos, dmd)),
         triggers=MappingProxyType(triggers),
         untriggered=untriggered,
+        formulary=formulary,
     )
     return Compiled(ruleset, tuple(sorted(p for p in problems if p.level is Level.WARNING)))
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from medsopt.dmd.index import DmdIndex
+from medsopt.formulary.formulary import Formulary
 from medsopt.rules.models import Rule
 
 
@@ -18,6 +19,7 @@ class RuleSetIdentity:
     effective_date: str
     content_hash: str
     dmd_release: str
+    formulary_version: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,7 @@ class RuleSet:
     triggers: Mapping[str, tuple[str, ...]]
     # Active rules with no medicine trigger (omissions: "condition X and none of group Y").
     untriggered: tuple[str, ...]
+    formulary: Formulary | None = None
 
     def groups_of(self, code: str) -> tuple[Membership, ...]:
         """The medicine groups a resolved concept code belongs to."""

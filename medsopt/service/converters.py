@@ -128,6 +128,7 @@ def identity_to_proto(identity: RuleSetIdentity) -> pb.RuleSetIdentity:
         dmd_release=identity.dmd_release,
         name=identity.name,
         effective_date=identity.effective_date,
+        formulary_version=identity.formulary_version,
     )
 
 
@@ -156,6 +157,7 @@ def finding_to_proto(finding: Finding) -> pb.Finding:
                     level=m.level,
                     group=m.group,
                     via=m.via,
+                    formulary_status=m.formulary_status,
                 )
                 for m in finding.matched
             ],

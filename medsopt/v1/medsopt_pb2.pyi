@@ -156,18 +156,20 @@ class UnresolvedCode(_message.Message):
     def __init__(self, ref: _Optional[str] = ..., code: _Optional[str] = ..., reason: _Optional[_Union[UnresolvedReason, str]] = ..., message: _Optional[str] = ..., display: _Optional[str] = ...) -> None: ...
 
 class RuleSetIdentity(_message.Message):
-    __slots__ = ("version", "content_hash", "dmd_release", "name", "effective_date")
+    __slots__ = ("version", "content_hash", "dmd_release", "name", "effective_date", "formulary_version")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     CONTENT_HASH_FIELD_NUMBER: _ClassVar[int]
     DMD_RELEASE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     EFFECTIVE_DATE_FIELD_NUMBER: _ClassVar[int]
+    FORMULARY_VERSION_FIELD_NUMBER: _ClassVar[int]
     version: str
     content_hash: str
     dmd_release: str
     name: str
     effective_date: str
-    def __init__(self, version: _Optional[str] = ..., content_hash: _Optional[str] = ..., dmd_release: _Optional[str] = ..., name: _Optional[str] = ..., effective_date: _Optional[str] = ...) -> None: ...
+    formulary_version: str
+    def __init__(self, version: _Optional[str] = ..., content_hash: _Optional[str] = ..., dmd_release: _Optional[str] = ..., name: _Optional[str] = ..., effective_date: _Optional[str] = ..., formulary_version: _Optional[str] = ...) -> None: ...
 
 class Citation(_message.Message):
     __slots__ = ("source", "reference", "url")
@@ -180,7 +182,7 @@ class Citation(_message.Message):
     def __init__(self, source: _Optional[str] = ..., reference: _Optional[str] = ..., url: _Optional[str] = ...) -> None: ...
 
 class MatchedMedication(_message.Message):
-    __slots__ = ("ref", "code", "concept_code", "concept_name", "level", "group", "via")
+    __slots__ = ("ref", "code", "concept_code", "concept_name", "level", "group", "via", "formulary_status")
     REF_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     CONCEPT_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -188,6 +190,7 @@ class MatchedMedication(_message.Message):
     LEVEL_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
     VIA_FIELD_NUMBER: _ClassVar[int]
+    FORMULARY_STATUS_FIELD_NUMBER: _ClassVar[int]
     ref: str
     code: str
     concept_code: str
@@ -195,7 +198,8 @@ class MatchedMedication(_message.Message):
     level: str
     group: str
     via: str
-    def __init__(self, ref: _Optional[str] = ..., code: _Optional[str] = ..., concept_code: _Optional[str] = ..., concept_name: _Optional[str] = ..., level: _Optional[str] = ..., group: _Optional[str] = ..., via: _Optional[str] = ...) -> None: ...
+    formulary_status: str
+    def __init__(self, ref: _Optional[str] = ..., code: _Optional[str] = ..., concept_code: _Optional[str] = ..., concept_name: _Optional[str] = ..., level: _Optional[str] = ..., group: _Optional[str] = ..., via: _Optional[str] = ..., formulary_status: _Optional[str] = ...) -> None: ...
 
 class Explanation(_message.Message):
     __slots__ = ("matched", "conditions")

@@ -1,0 +1,78 @@
+"""Pydantic models of formulary files (formulary/*.yaml), `extra="forbid"` like the rule files."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from medsopt.dmd.codes import code_problem
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
+Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+# Traffic-light statuses as NHS formularies use them.
+Status = Literal["formulary", "specialist-initiation", "hospital-only", "non-formulary"]
+
+
+class FileModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ProductRef(FileModel):
+    """A dm+d product (VTM, VMP or AMP) named by code and name."""
+
+    code: str
+    name: Text
+
+    @field_validator("code")
+    @classmethod
+    def _valid_sctid(cls, value: str) -> str:
+        problem = code_problem(value)
+        if problem is not None:
+            raise ValueError(f"{value!r} {problem.value}")
+        return value
+
+
+class Alternative(ProductRef):
+    """A preferred product to suggest instead, and why."""
+
+    reason: Text
+
+
+class Product(ProductRef):
+    """The formulary's position on one product; applies to everything below it in dm+d."""
+
+    status: Status
+    line: Literal["first", "second", "third"] | None = None
+    therapeutic_class: Identifier | None = None
+    tier: Annotated[int, Field(ge=1, le=5)] | None = None
+    restrictions: str = ""
+    alternatives: tuple[Alternative, ...] = ()
+
+
+class TherapeuticClass(FileModel):
+    """A class with a preferred-choice order (e.g. statins, DOACs, PPIs)."""
+
+    id: Identifier
+    title: Text
+    preferred_order: Annotated[tuple[ProductRef, ...], Field(min_length=1)]
+    note: str = ""
+
+
+class FormularyHeader(FileModel):
+    """Identity of the formulary, in exactly one file."""
+
+    name: Text
+    organisation: Text
+    version: Annotated[str, StringConstraints(pattern=r"^\d{4}\.\d{1,2}(\.\d+)?$")]
+    effective_date: datetime.date
+    source: Text
+
+
+class FormularyFile(FileModel):
+    """A YAML file in the formulary directory: any of a header, classes and products."""
+
+    formulary: FormularyHeader | None = None
+    classes: tuple[TherapeuticClass, ...] = ()
+    products: tuple[Product, ...] = ()

@@ -1,0 +1,190 @@
+"""Rebuild the rule codelists in rules/codelists/ from the published source codelists.
+
+Run from the repository root:  .venv/bin/python scripts/build_rule_codelists.py
+Each output keeps the source rows verbatim (code,term,source) that match INCLUDE and do not
+match EXCLUDE (case-insensitive regular expressions on the term). Nothing is typed by hand.
+Every copy/filter is listed in PROVENANCE.md; this script is the executable form of that table.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "formulary" / "dmd" / "sources" / "codelists"
+OUT = ROOT / "rules" / "codelists"
+
+# output name -> (source file, include regex or None for a whole copy, exclude regex or None)
+PLACEHOLDER = re.compile(r"VMP (?:previous|subsequent) to (\d+)$")
+
+SPECS: dict[str, tuple[str, str | None, str | None]] = {
+    "int-warfarin.csv": ("warfarin.csv", None, None),
+    "int-doacs.csv": ("doacs.csv", None, None),
+    "int-dabigatran.csv": ("doacs.csv", r"dabigatran|pradaxa", None),
+    "int-lmwh.csv": ("low-molecular-weight-heparins.csv", None, None),
+    "int-clarithromycin.csv": ("clarithromycin.csv", None, None),
+    "int-erythromycin.csv": ("macrolides.csv", r"erythro|erymax|tiloryth|kerymax", None),
+    "int-ciprofloxacin.csv": ("co-amoxiclav-cephalosporins-quinolones.csv", r"cipro", None),
+    "int-co-trimoxazole.csv": ("antibacterials.csv", r"co-trimoxazole|septrin", None),
+    "int-trimethoprim.csv": ("trimethoprim.csv", None, None),
+    "int-linezolid.csv": ("antibacterials.csv", r"linezolid|zyvox", None),
+    "int-statins.csv": ("statins.csv", None, None),
+    "int-simvastatin.csv": ("statins.csv", r"simvastatin|zocor|inegy|simvador|ranzolont", None),
+    "int-atorvastatin.csv": ("statins.csv", r"atorvastatin|lipitor", None),
+    "int-rosuvastatin.csv": ("statins.csv", r"rosuvastatin|crestor", None),
+    "int-ciclosporin-oral.csv": ("ciclosporin-oral.csv", None, None),
+    "int-amlodipine.csv": ("calcium-channel-blockers.csv", r"amlodipine|istin\b|amlostin", None),
+    "int-diltiazem.csv": (
+        "calcium-channel-blockers.csv",
+        r"diltiazem|adizem|viazem|slozem|dilcardia|carzem|kenzem|tildiem|angiozem|dilzem"
+        r"|angitil|zemtard|retalzem|zemret|disogram|\buard\b",
+        None,
+    ),
+    "int-verapamil.csv": (
+        "calcium-channel-blockers.csv",
+        r"verapamil|securon|cordilox|\buniver\b|verapress|vera-til|ethimil|vertab|zolvera",
+        None,
+    ),
+    "int-digoxin.csv": ("digoxin.csv", None, None),
+    "int-ssris.csv": ("ssris.csv", None, None),
+    "int-citalopram-escitalopram.csv": ("ssris.csv", r"citalopram|cipramil|cipralex", None),
+    "int-maois.csv": ("maois.csv", None, None),
+    "int-snris.csv": (
+        "other-antidepressants.csv",
+        r"venlafaxine|duloxetine|efexor|cymbalta|duciltia|depalta|dutor\b|venlalic|vencarm"
+        r"|vensir|viepax|venlablue|venladex|majoven|apclaven|rodomel|trixat|winfex|tardcaps"
+        r"|vexarin|tifaxin|vaxalin|venaxx|politid|foraven|ranfaxine|tonpular|alventa|mentaven"
+        r"|depefex|venlaneo|sunveniz|bonilux|amphero|venlasov|venzip",
+        None,
+    ),
+    "int-tricyclics.csv": ("tricyclic-antidepressants.csv", None, None),
+    "int-opioids.csv": ("opioid-pain-medicines-dfm.csv", None, r"intrasite|\bgel\b"),
+    "int-tramadol.csv": (
+        "opioid-pain-medicines-dfm.csv",
+        r"tramadol|zydol|zamadol|tramacet|mabron|marol\b|dromadol|maxitram|larapam|tradorec"
+        r"|tramulief|zeridame|oldaram|invodol|tramquel|zytram|tilodol|brimisol|tramake",
+        None,
+    ),
+    "int-benzodiazepines.csv": ("benzodiazepines.csv", None, r"meprobamate"),
+    "int-z-drugs.csv": ("z-drugs.csv", None, None),
+    "int-gabapentin.csv": ("gabapentinoids.csv", r"gabapentin|neurontin", r"\bgel\b|cream"),
+    "int-pregabalin.csv": (
+        "gabapentinoids.csv",
+        r"pregabalin|lyrica|rewisca|lecaent|alzain|axalid",
+        None,
+    ),
+    "int-thiazides.csv": ("thiazide-diuretics.csv", None, None),
+    "int-loop-diuretics.csv": (
+        "pincer-diuretics-loop.csv",
+        r"furosemide|frusemide|bumetanide|torasemide|torsemide|lasix|burinex|frusol|\btorem\b"
+        r"|diuresal|froop|frusid|co-amilofruse|frumil|lasoride|fru-co|lasilactone|frusene"
+        r"|lasikal|diumide",
+        r"nasal",
+    ),
+    "int-potassium-sparing.csv": (
+        "potassium-sparing-diuretics-aldosterone-antagonists.csv",
+        None,
+        None,
+    ),
+    "int-arbs.csv": ("arbs.csv", None, None),
+    "int-acei.csv": ("ace-inhibitors.csv", None, None),
+    "int-acei-combinations.csv": (
+        "combination-bp-medication.csv",
+        r"captopril|co-zidocapt|capozide|acezide|enalapril|innozide|lisinopril|carace|lisicostad"
+        r"|zestoretic|caralpha|perindopril|coversyl|quinapril|accuretic|ramipril|triapin"
+        r"|trandolapril|tarka",
+        None,
+    ),
+    "int-arb-combinations.csv": (
+        "combination-bp-medication.csv",
+        r"losartan|cozaar|valsartan|co-diovan|exforge|irbesartan|coaprovel|telmisartan"
+        r"|micardisplus|actelsar|tolucombi|olmesartan|olmetec|sevikar|candesartan|eprosartan"
+        r"|azilsartan",
+        None,
+    ),
+    "int-sacubitril-valsartan.csv": ("pincer-ace-inhibitors.csv", r"sacubitril|entresto", None),
+    "int-thiazide-combinations.csv": (
+        "combination-bp-medication.csv",
+        r"hydrochlorothiazide|indapamide|chlortalidone|bendroflumethiazide|cyclopenthiazide"
+        r"|hydroflumethiazide|clopamide|co-tenidone|co-zidocapt|co-prenozide|acezide|accuretic"
+        r"|capozide|carace \d+ plus|caralpha|coversyl (arginine )?plus|innozide|lisicostad"
+        r"|zestoretic|actelsar hct|co-diovan|coaprovel|cozaar-comp|micardisplus|olmetec plus"
+        r"|sevikar hct|tolucombi|kalten|moducren|inderetic|inderex|tenchlor|tenoret|co-betaloc"
+        r"|trasidrex|viskaldix",
+        None,
+    ),
+    "int-thiazide-k-sparing-combinations.csv": (
+        "potassium-sparing-diuretics-aldosterone-antagonists.csv",
+        r"hydrochlorothiazide|cyclopenthiazide|hydroflumethiazide|chlortalidone|benzthiazide"
+        r"|co-amilozide|co-triamterzide|co-flumactone|navispare|amil-co|moduretic|moduret\b"
+        r"|synuretic|amilmaxco|aldactide|dyazide|triam-co|triamaxco|kalspare|dytide",
+        None,
+    ),
+    "int-haloperidol.csv": (
+        "antipsychotics-first-generation.csv",
+        r"haloperidol|serenace|haldol|dozic|halkid",
+        None,
+    ),
+    "int-pimozide.csv": ("antipsychotics-first-generation.csv", r"pimozide|\borap\b", None),
+    "int-antipsychotics-fga.csv": ("antipsychotics-first-generation.csv", None, None),
+    "int-antipsychotics-sga.csv": ("antipsychotics-second-generation.csv", None, None),
+    "int-antipsychotics-depot.csv": ("antipsychotics-depot.csv", None, None),
+    "int-clopidogrel.csv": ("antiplatelets.csv", r"clopidogrel|plavix|grepid", None),
+    "int-omeprazole-esomeprazole.csv": (
+        "ppis-oral.csv",
+        r"omeprazole|nexium|losec|mezzopram|emozul|mepradec|omeran|zanprol|ventra\b|guardium",
+        None,
+    ),
+    "int-metformin.csv": ("metformin.csv", None, None),
+    "int-nitrofurantoin.csv": ("nitrofurantoin.csv", None, None),
+    "int-thiazolidinediones.csv": ("thiazolidinediones.csv", None, None),
+    "int-valproate.csv": (
+        "teratogenic-medicines.csv",
+        r"valpro|epilim|episenta|depakote|convulex|dyzantil|orlept|epival|belvo|syonell|depakin",
+        None,
+    ),
+    "int-topiramate.csv": ("teratogenic-medicines.csv", r"topiramate|topamax", None),
+}
+
+
+def main() -> int:
+    report = []
+    for out, (source, include, exclude) in SPECS.items():
+        raw = (SRC / source).read_bytes().decode("utf-8")
+        lines = raw.splitlines(keepends=True)
+        header, body = lines[0], lines[1:]
+        kept = []
+        for line in body:
+            row = next(csv.reader([line]))
+            if not row:
+                continue
+            term = row[1]
+            if include is not None and not re.search(include, term, re.I):
+                continue
+            if exclude is not None and re.search(exclude, term, re.I):
+                continue
+            kept.append(line)
+        if include is not None:
+            # Second pass: OpenCodelists adds rows "VMP previous to X" / "VMP subsequent to X" for
+            # superseded VMP ids; keep those whose X is a code already kept from the same file.
+            kept_codes = {next(csv.reader([line]))[0] for line in kept}
+            for line in body:
+                row = next(csv.reader([line]))
+                match = PLACEHOLDER.match(row[1]) if row else None
+                if match and match.group(1) in kept_codes and line not in kept:
+                    kept.append(line)
+        # Source lines (including their CRLF endings) are written unchanged.
+        (OUT / out).write_bytes((header + "".join(kept)).encode("utf-8"))
+        report.append(
+            (out, source, include or "(whole file)", exclude or "-", len(kept), len(body))
+        )
+    for entry in report:
+        print("\t".join(str(x) for x in entry))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
