@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import grpc
@@ -185,3 +186,29 @@ def test_bad_rules_dir_stays_not_serving(tmp_path: object) -> None:
             assert health_status(channel) == health_pb2.HealthCheckResponse.NOT_SERVING
     finally:
         server.stop()
+
+
+def test_logs_carry_no_patient_data(
+    stub: pb_grpc.MedicinesOptimisationStub, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    request = warfarin_naproxen(age_years=78, egfr=60)
+    request.patient.condition_codes.append("84114007")
+    request.medications.add(ref="secret-ref", code=UNKNOWN, display="Patient-specific text")
+    stub.CheckMedications(request, timeout=5)
+    bad = warfarin_naproxen(age_years=78)
+    bad.medications.add(ref="c", code="319733001")
+    with pytest.raises(grpc.RpcError):
+        stub.CheckMedications(bad, timeout=5)
+    logged = caplog.text
+    assert "CheckMedications" in logged  # the call was logged...
+    for secret in (
+        "319733000",
+        "329806007",
+        UNKNOWN,
+        "84114007",
+        "secret-ref",
+        "Patient-specific",
+        "319733001",
+    ):
+        assert secret not in logged  # ...without codes, refs, conditions or free text
