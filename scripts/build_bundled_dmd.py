@@ -32,6 +32,8 @@ _NON_DMD_TERM = re.compile(
     r"|\bonly product\b",
     re.IGNORECASE,
 )
+# OpenCodelists lists a VMP's other ids as rows named "VMP previous to X" / "VMP subsequent to X".
+_PLACEHOLDER = re.compile(r"^VMP (?P<direction>previous|subsequent) to (?P<target>\d+)$")
 _SUPPLIER_SUFFIX = re.compile(r"^(?P<name>.+?) \((?P<supplier>[^()]+)\)$")
 _TAG_SUFFIX = re.compile(r" \((?:product|VMP|AMP|VTM|VMPP|AMPP)\)$")
 
@@ -102,6 +104,7 @@ def build(sources: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         for row in _rows(path):
             draft(row["code"], row["term"]).seen_in.add(path.stem)
 
+    _resolve_placeholders(drafts, supersessions)
     _classify_unlabelled(drafts)
     _link_amps_to_vmps(drafts)
     _link_vmps_to_vtms(drafts)
@@ -142,6 +145,37 @@ def build(sources: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         schema={"previous_code": pl.String, "current_code": pl.String, "changed_on": pl.String},
     )
     return concepts, superseded
+
+
+def _resolve_placeholders(
+    drafts: dict[str, Draft], supersessions: dict[str, tuple[str, str | None]]
+) -> None:
+    """Turn placeholder rows into supersessions, keeping one live, named concept per product.
+
+    "VMP previous to X": the row's id is X's old id, so it is superseded by X. "VMP subsequent
+    to X": the row's id replaced X, so it becomes the live concept with X's name and links, and
+    X is superseded by it (AMPs that pointed at X now point at it).
+    """
+    replaced: dict[str, str] = {}
+    for code, d in list(drafts.items()):
+        match = _PLACEHOLDER.match(d.name)
+        target = drafts.get(match.group("target")) if match else None
+        if match is None or target is None or _PLACEHOLDER.match(target.name):
+            continue
+        if match.group("direction") == "previous":
+            supersessions.setdefault(code, (target.code, None))
+            del drafts[code]
+            continue
+        d.name, d.level = target.name, "VMP"
+        d.level_source = f"successor of VMP {target.code} (OpenCodelists placeholder row)"
+        d.vtm, d.vtm_link = target.vtm, target.vtm_link
+        d.bnf_code = d.bnf_code or target.bnf_code
+        supersessions[target.code] = (code, None)
+        replaced[target.code] = code
+        del drafts[target.code]
+    for d in drafts.values():
+        if d.vmp in replaced:
+            d.vmp = replaced[d.vmp]
 
 
 def _classify_unlabelled(drafts: dict[str, Draft]) -> None:

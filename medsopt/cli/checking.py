@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import sys
 
 from medsopt.engine.request import CheckRequest, MedicationEntry, PatientContext, Sex
@@ -36,7 +37,7 @@ def _in_process(
     from medsopt.loading.dmd_extract import DmdExtractError
     from medsopt.service.converters import request_from_proto, response_to_proto
 
-    domain = request_from_proto(message)
+    domain = request_from_proto(message, today=datetime.date.today())
     violations = validate_request(domain)
     if violations:
         return "\n".join(f"invalid {v.field}: {v.description}" for v in violations)

@@ -32,6 +32,7 @@ class LocatedCase:
         patient = self.case.patient
         return CheckRequest(
             request_id=f"{self.file}:{self.line}",
+            as_of=self.case.as_of,
             patient=PatientContext(
                 age_years=patient.age,
                 sex=Sex(patient.sex) if patient.sex else Sex.UNKNOWN,

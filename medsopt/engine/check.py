@@ -35,7 +35,7 @@ def check(request: CheckRequest, ruleset: RuleSet) -> CheckResult:
     findings: list[Finding] = []
     not_evaluated: list[NotEvaluated] = []
     for compiled in candidate_rules(hits, ruleset):
-        outcome_ = evaluate_rule(compiled, hits, request.patient, ruleset)
+        outcome_ = evaluate_rule(compiled, hits, request, resolved, ruleset)
         if isinstance(outcome_, Finding):
             findings.append(outcome_)
         elif isinstance(outcome_, NotEvaluated):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Mapping, Sequence
 
 from medsopt.engine.findings import (
@@ -11,9 +12,9 @@ from medsopt.engine.findings import (
     ResolvedMedication,
 )
 from medsopt.engine.formulary_checks import status_text
-from medsopt.engine.request import MedicationStatus, PatientContext, Sex
-from medsopt.rules.models import PatientCriteria
-from medsopt.rules.ruleset import CompiledRule, Membership, RuleSet
+from medsopt.engine.request import CheckRequest, MedicationStatus, PatientContext, Sex
+from medsopt.rules.models import Duration, MedicineCount, PatientCriteria
+from medsopt.rules.ruleset import CompiledRule, Membership, RuleSet, ScaleTable
 
 GroupHits = Mapping[str, Sequence[tuple[ResolvedMedication, Membership]]]
 
@@ -38,12 +39,19 @@ def candidate_rules(hits: GroupHits, ruleset: RuleSet) -> list[CompiledRule]:
 
 
 def evaluate_rule(
-    compiled: CompiledRule, hits: GroupHits, patient: PatientContext, ruleset: RuleSet
+    compiled: CompiledRule,
+    hits: GroupHits,
+    request: CheckRequest,
+    medications: Sequence[ResolvedMedication],
+    ruleset: RuleSet,
 ) -> Finding | NotEvaluated | None:
     """A finding, a 'could not evaluate', or None when the rule does not apply."""
     rule = compiled.rule
     match = rule.match
+    patient = request.patient
     involved: list[tuple[ResolvedMedication, Membership]] = []
+    extra: dict[str, str] = {}
+    missing: list[str] = []
     for group in match.all_of:
         present = hits.get(group)
         if not present:
@@ -55,19 +63,44 @@ def evaluate_rule(
             return None
         involved.extend(present)
     facts: list[str] = []
+    if match.count is not None:
+        counted = counted_molecules(match.count, medications, hits)
+        if len(counted) < match.count.at_least:
+            return None
+        involved.extend(_as_hits(m for group in counted.values() for m in group))
+        extra["count"] = str(len(counted))
+        facts.append(f"{len(counted)} distinct molecules >= {match.count.at_least}")
+    if match.score is not None:
+        table = ruleset.scales[match.score.scale]
+        total, contributors = scale_total(table, medications)
+        if total < match.score.at_least:
+            return None
+        involved.extend(_as_hits(m for m, _, _ in contributors))
+        extra["total"] = str(total)
+        extra["contributors"] = ", ".join(f"{name} {score}" for _, name, score in contributors)
+        facts.append(f"{table.title} total {total} >= {match.score.at_least}")
+    if match.duration is not None:
+        outcome = _duration(match.duration, hits, request.as_of)
+        if outcome is None:
+            return None
+        long_enough, duration_missing, duration_facts = outcome
+        involved.extend(long_enough)
+        missing.extend(duration_missing)
+        facts.extend(duration_facts)
     for group in match.none_of:
         if hits.get(group):
             return None
         facts.append(f"no medicine in group {group}")
     refs = tuple(sorted({medication.entry.ref for medication, _ in involved}))
     if match.patient is not None:
-        applies, missing, patient_facts = _patient_criteria(match.patient, patient, ruleset)
+        applies, patient_missing, patient_facts = _patient_criteria(match.patient, patient, ruleset)
         if not applies:
             return None
-        if missing:
-            return NotEvaluated(rule.id, rule.title, missing, refs)
+        missing.extend(patient_missing)
         facts.extend(patient_facts)
-    values = _placeholders(involved, patient)
+    if missing:
+        return NotEvaluated(rule.id, rule.title, tuple(missing), refs)
+    values = {**_placeholders(involved, patient), **extra}
     return Finding(
         rule_id=rule.id,
         category=rule.category,
@@ -90,6 +123,74 @@ def evaluate_rule(
     )
 
 
+def counted_molecules(
+    count: MedicineCount, medications: Sequence[ResolvedMedication], hits: GroupHits
+) -> dict[str, list[ResolvedMedication]]:
+    """Distinct molecules (in the count's group, minus excluded groups) and their medicines."""
+    if count.group is not None:
+        pool = [m for m, _ in hits.get(count.group, ())]
+    else:
+        pool = list(medications)
+    excluded = {m.entry.ref for g in count.exclude_groups for m, _ in hits.get(g, ())}
+    molecules: dict[str, list[ResolvedMedication]] = {}
+    for medication in pool:
+        if medication.entry.ref not in excluded:
+            molecules.setdefault(medication.molecule, []).append(medication)
+    return molecules
+
+
+def scale_total(
+    table: ScaleTable, medications: Sequence[ResolvedMedication]
+) -> tuple[int, list[tuple[ResolvedMedication, str, int]]]:
+    """Sum of per-molecule scores (each molecule counted once), and the scoring medicines."""
+    best: dict[str, tuple[ResolvedMedication, str, int]] = {}
+    for medication in medications:
+        for concept in medication.resolved.lineage:
+            entry = table.scores.get(concept.code)
+            if entry is None:
+                continue
+            score, name = entry
+            current = best.get(medication.molecule)
+            if current is None or score > current[2]:
+                best[medication.molecule] = (medication, name, score)
+            break
+    contributors = sorted(
+        (item for item in best.values() if item[2] > 0), key=lambda item: (-item[2], item[1])
+    )
+    return sum(score for _, _, score in contributors), contributors
+
+
+def _duration(
+    duration: Duration, hits: GroupHits, as_of: datetime.date | None
+) -> tuple[list[tuple[ResolvedMedication, Membership]], list[str], list[str]] | None:
+    """(medicines taken long enough, missing data, facts), or None when none qualifies."""
+    present = hits.get(duration.group, ())
+    long_enough: list[tuple[ResolvedMedication, Membership]] = []
+    undated = False
+    for medication, membership in present:
+        start = medication.entry.start_date
+        if start is None or as_of is None:
+            undated = True
+            continue
+        days = (as_of - datetime.date.fromisoformat(start)).days
+        if days >= duration.at_least_days:
+            long_enough.append((medication, membership))
+    if long_enough:
+        days_text = f"taken for at least {duration.at_least_days} days"
+        return long_enough, [], [f"{duration.group} {days_text}"]
+    if undated:
+        need = "as_of date" if as_of is None else "start_date"
+        return [(m, ms) for m, ms in present], [need], []
+    return None
+
+
+def _as_hits(
+    medications: Iterable[ResolvedMedication],
+) -> list[tuple[ResolvedMedication, Membership]]:
+    """Medicines counted by a count or scale clause, labelled for the explanation."""
+    return [(m, Membership("(counted)", m.resolved.concept.code)) for m in medications]
+
+
 def _placeholders(
     involved: Sequence[tuple[ResolvedMedication, Membership]], patient: PatientContext
 ) -> dict[str, str]:
@@ -99,6 +200,10 @@ def _placeholders(
         "medicines": " + ".join(names) if names else "these medicines",
         "age": "unknown age" if patient.age_years is None else f"{patient.age_years} years",
         "egfr": "unknown" if patient.egfr is None else f"{patient.egfr:g}",
+        # Overwritten by count and score clauses; defaults keep any rule's text renderable.
+        "count": str(len({m.molecule for m, _ in involved})),
+        "total": "not scored",
+        "contributors": "none",
     }
 
 

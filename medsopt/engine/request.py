@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import enum
 from dataclasses import dataclass
 
@@ -51,3 +52,8 @@ class CheckRequest:
     medications: tuple[MedicationEntry, ...]
     patient: PatientContext = PatientContext()
     request_id: str = ""
+    # The date durations are measured to; the service sets today. None: duration rules are
+    # reported as not evaluated.
+    as_of: datetime.date | None = None
+    # The as-of date as the caller wrote it, when they gave one (validated like start_date).
+    as_of_text: str | None = None

@@ -32,6 +32,12 @@ def validate_request(request: CheckRequest) -> tuple[FieldViolation, ...]:
         found.append(
             FieldViolation("request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters")
         )
+    if request.as_of_text is not None and not _iso_date(request.as_of_text):
+        found.append(
+            FieldViolation(
+                "as_of_date", f"{request.as_of_text!r} is not an ISO 8601 date (YYYY-MM-DD)"
+            )
+        )
     patient = request.patient
     if patient.age_years is not None and not 0 <= patient.age_years <= MAX_AGE:
         found.append(
@@ -77,14 +83,19 @@ def validate_request(request: CheckRequest) -> tuple[FieldViolation, ...]:
         problem = code_problem(medication.code)
         if problem is not None:
             found.append(FieldViolation(f"{where}.code", f"{medication.code!r} {problem.value}"))
-        if medication.start_date is not None:
-            try:
-                datetime.date.fromisoformat(medication.start_date)
-            except ValueError:
-                found.append(
-                    FieldViolation(
-                        f"{where}.start_date",
-                        f"{medication.start_date!r} is not an ISO 8601 date (YYYY-MM-DD)",
-                    )
+        if medication.start_date is not None and not _iso_date(medication.start_date):
+            found.append(
+                FieldViolation(
+                    f"{where}.start_date",
+                    f"{medication.start_date!r} is not an ISO 8601 date (YYYY-MM-DD)",
                 )
+            )
     return tuple(found)
+
+
+def _iso_date(text: str) -> bool:
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

@@ -19,15 +19,17 @@ from medsopt.authoring.diagnostics import (
 from medsopt.authoring.source_map import SourceMap, parse_yaml
 from medsopt.authoring.validate import validate
 from medsopt.dmd.concepts import Level as DmdLevel
+from medsopt.dmd.concepts import Resolved
 from medsopt.dmd.index import DmdIndex
 from medsopt.formulary.formulary import Formulary
-from medsopt.rules.models import Group, Rule, RuleFile, RuleSetHeader
+from medsopt.rules.models import Group, Rule, RuleFile, RuleSetHeader, Scale
 from medsopt.rules.ruleset import (
     CompiledRule,
     GroupInfo,
     Membership,
     RuleSet,
     RuleSetIdentity,
+    ScaleTable,
 )
 
 TESTS_DIR = "tests/"
@@ -80,6 +82,7 @@ def compile_ruleset(
     headers: list[_Located[RuleSetHeader]] = []
     groups: list[_Located[Group]] = []
     rules: list[_Located[Rule]] = []
+    scales: list[_Located[Scale]] = []
     for path in sorted(p for p in sources if is_rule_file(p)):
         parsed = parse_yaml(sources[path], path)
         model, found = validate(parsed, RuleFile)
@@ -90,11 +93,13 @@ def compile_ruleset(
         if model.ruleset is not None:
             headers.append(_at(model.ruleset, smap, ("ruleset",)))
         groups.extend(_at(g, smap, ("groups", i)) for i, g in enumerate(model.groups))
+        scales.extend(_at(c, smap, ("scales", i)) for i, c in enumerate(model.scales))
         rules.extend(_at(r, smap, ("rules", i)) for i, r in enumerate(model.rules))
 
     header = _single_header(headers, problems)
     group_infos = _compile_groups(groups, sources, dmd, problems)
-    _check_rules(rules, group_infos, problems)
+    scale_tables = _compile_scales(scales, dmd, problems)
+    _check_rules(rules, group_infos, scale_tables, problems)
     errors = [p for p in problems if p.level is Level.ERROR]
     if errors or header is None:
         raise RuleSetError(errors)
@@ -130,6 +135,7 @@ def compile_ruleset(
         triggers=MappingProxyType(triggers),
         untriggered=untriggered,
         formulary=formulary,
+        scales=MappingProxyType(scale_tables),
     )
     return Compiled(ruleset, tuple(sorted(p for p in problems if p.level is Level.WARNING)))
 
@@ -222,7 +228,7 @@ def _compile_groups(
                             level=Level.WARNING,
                         )
                         for e in entries
-                        if e.code not in dmd
+                        if e.code not in dmd and not isinstance(dmd.resolve(e.code), Resolved)
                     )
         own_codes[gid] = codes
 
@@ -281,13 +287,17 @@ def _compile_groups(
             expand(gid, (gid,)),
             located.file,
             located.line,
+            located.item.matching,
         )
         for gid, located in by_id.items()
     }
 
 
 def _check_rules(
-    rules: list[_Located[Rule]], groups: Mapping[str, GroupInfo], problems: list[Diagnostic]
+    rules: list[_Located[Rule]],
+    groups: Mapping[str, GroupInfo],
+    scales: Mapping[str, ScaleTable],
+    problems: list[Diagnostic],
 ) -> None:
     """Unique ids and references that point at groups of the right kind."""
     seen: dict[str, _Located[Rule]] = {}
@@ -306,9 +316,16 @@ def _check_rules(
             continue
         seen[rule.id] = located
         match = rule.match
-        medicine_refs = [*match.all_of, *match.none_of]
-        if match.duplicate is not None:
-            medicine_refs.append(match.duplicate.group)
+        medicine_refs = [*match.all_of, *match.none_of, *_clause_groups(rule)]
+        if match.score is not None and match.score.scale not in scales:
+            problems.append(
+                Diagnostic(
+                    *where,
+                    DiagnosticKind.UNKNOWN_REFERENCE,
+                    f"rule {rule.id} refers to unknown scale {match.score.scale!r}",
+                    hint=did_you_mean(match.score.scale, scales),
+                )
+            )
         condition_refs = (
             [*match.patient.conditions_any, *match.patient.conditions_none] if match.patient else []
         )
@@ -350,6 +367,68 @@ def _check_rules(
                 )
 
 
+def _clause_groups(rule: Rule) -> list[str]:
+    """Medicine groups named by the duplicate, count and duration clauses."""
+    match = rule.match
+    named: list[str] = []
+    if match.duplicate is not None:
+        named.append(match.duplicate.group)
+    if match.duration is not None:
+        named.append(match.duration.group)
+    if match.count is not None:
+        named.extend(
+            [*([match.count.group] if match.count.group else []), *match.count.exclude_groups]
+        )
+    return named
+
+
+def _compile_scales(
+    scales: list[_Located[Scale]], dmd: DmdIndex, problems: list[Diagnostic]
+) -> dict[str, ScaleTable]:
+    """Each scale as a code -> (score, name) table; unknown codes are reported as warnings."""
+    tables: dict[str, ScaleTable] = {}
+    for located in scales:
+        scale = located.item
+        if scale.id in tables:
+            problems.append(
+                Diagnostic(
+                    located.file,
+                    located.line,
+                    located.column,
+                    DiagnosticKind.DUPLICATE_ID,
+                    f"scale id {scale.id!r} is defined twice",
+                )
+            )
+            continue
+        scores: dict[str, tuple[int, str]] = {}
+        for entry in scale.entries:
+            if entry.code in scores:
+                problems.append(
+                    Diagnostic(
+                        located.file,
+                        located.line,
+                        located.column,
+                        DiagnosticKind.DUPLICATE_ID,
+                        f"scale {scale.id}: {entry.code} ({entry.name}) is listed twice",
+                    )
+                )
+            if entry.code not in dmd:
+                problems.append(
+                    Diagnostic(
+                        located.file,
+                        located.line,
+                        located.column,
+                        DiagnosticKind.UNKNOWN_CODE,
+                        f"scale {scale.id}: {entry.code} ({entry.name}) is not in dm+d extract "
+                        f"{dmd.release}",
+                        level=Level.WARNING,
+                    )
+                )
+            scores[entry.code] = (entry.score, entry.name)
+        tables[scale.id] = ScaleTable(scale.id, scale.title, MappingProxyType(scores))
+    return tables
+
+
 def _membership_index(
     groups: Mapping[str, GroupInfo], dmd: DmdIndex
 ) -> dict[str, tuple[Membership, ...]]:
@@ -365,23 +444,36 @@ def _membership_index(
         index.setdefault(code, {}).setdefault(group, via)
 
     medicine_groups = [g for g in groups.values() if g.kind == "medicine"]
+    # A listed id that dm+d has since replaced stands for its successor (lists go stale).
+    current = {code: _current_code(code, dmd) for g in medicine_groups for code in g.codes}
     # Direct listings first, so an explanation names the listed code itself when it can.
     for group in medicine_groups:
         for code in group.codes:
-            add(code, group.id, code)
+            add(current[code], group.id, code)
     for group in medicine_groups:
-        for code in sorted(group.codes):
+        if group.matching == "exact":
+            continue
+        for listed in sorted(group.codes):
+            code = current[listed]
             for child in dmd.descendants(code):
-                add(child, group.id, code)
+                add(child, group.id, listed)
                 for grandchild in dmd.descendants(child):
-                    add(grandchild, group.id, code)
+                    add(grandchild, group.id, listed)
             concept = dmd.concept(code)
             if concept is not None and concept.vtm and concept.level is not DmdLevel.VTM:
-                add(concept.vtm, group.id, code)
+                add(concept.vtm, group.id, listed)
     return {
         code: tuple(Membership(g, via) for g, via in sorted(groups_.items()))
         for code, groups_ in index.items()
     }
+
+
+def _current_code(code: str, dmd: DmdIndex) -> str:
+    """The concept a listed code resolves to now (itself unless it was superseded)."""
+    if code in dmd:
+        return code
+    outcome = dmd.resolve(code)
+    return outcome.concept.code if isinstance(outcome, Resolved) else code
 
 
 def _trigger_index(
@@ -393,9 +485,10 @@ def _trigger_index(
     for compiled in rules:
         match = compiled.rule.match
         required = list(match.all_of)
-        if match.duplicate is not None:
-            required.append(match.duplicate.group)
-        if not required:
+        for clause in (match.duplicate, match.duration, match.count):
+            if clause is not None and clause.group is not None:
+                required.append(clause.group)
+        if not required or match.score is not None:
             untriggered.append(compiled.rule.id)
             continue
         trigger = min(required, key=lambda g: (len(groups[g].codes), g))

@@ -37,11 +37,18 @@ Severity = Literal["severe", "moderate", "mild", "info"]
 Evidence = Literal["study", "anecdotal", "theoretical", "guideline"]
 Status = Literal["draft", "active", "retired"]
 # Placeholders a rule's detail and recommendation may use; filled per patient by the engine.
-PLACEHOLDERS = frozenset({"medicines", "age", "egfr"})
+PLACEHOLDERS = frozenset({"medicines", "age", "egfr", "count", "total", "contributors"})
 # Lax validation on purpose: `egfr_below: 45` and a quoted "2026-01-01" are what a
 # pharmacist writes. Pydantic v2 never turns a number into a string, so codes stay exact.
 Date = datetime.date
 Egfr = Annotated[float, Field(ge=0, le=250)]
+
+
+def _sctid(value: str) -> str:
+    problem = code_problem(value)
+    if problem is not None:
+        raise ValueError(f"{value!r} {problem.value}")
+    return value
 
 
 class FileModel(BaseModel):
@@ -59,10 +66,7 @@ class Code(FileModel):
     @field_validator("code")
     @classmethod
     def _valid_sctid(cls, value: str) -> str:
-        problem = code_problem(value)
-        if problem is not None:
-            raise ValueError(f"{value!r} {problem.value}")
-        return value
+        return _sctid(value)
 
 
 class RuleSetHeader(FileModel):
@@ -88,6 +92,10 @@ class Group(FileModel):
     codes: tuple[Code, ...] = ()
     include_groups: tuple[Identifier, ...] = ()
     exclude: tuple[Code, ...] = ()
+    # `hierarchy` (default): a listed VMP also covers its AMPs, and a VTM prescription counts
+    # when any of its products is listed. `exact`: only the listed codes, e.g. brand (AMP) groups
+    # for biologics, where a generic VMP or VTM must not count as a brand.
+    matching: Literal["hierarchy", "exact"] = "hierarchy"
 
     @model_validator(mode="after")
     def _has_members(self) -> Group:
@@ -124,20 +132,55 @@ class PatientCriteria(FileModel):
     conditions_none: tuple[Identifier, ...] = ()
 
 
+class MedicineCount(FileModel):
+    """At least `at_least` distinct molecules on the list (in `group`, if given).
+
+    Molecules, not packs: two brands or strengths of one VTM count once.
+    """
+
+    at_least: Annotated[int, Field(ge=2, le=100)]
+    group: Identifier | None = None
+    exclude_groups: tuple[Identifier, ...] = ()
+
+
+class ScoreTotal(FileModel):
+    """The patient's total on a scale (e.g. anticholinergic burden) is at least `at_least`."""
+
+    scale: Identifier
+    at_least: Annotated[int, Field(ge=1, le=100)]
+
+
+class Duration(FileModel):
+    """A medicine of `group` has been taken for at least `at_least_days` (needs start_date)."""
+
+    group: Identifier
+    at_least_days: Annotated[int, Field(ge=1, le=3650)]
+
+
 class Match(FileModel):
     """What must be true of the patient's medicines and context for the rule to fire."""
 
     all_of: tuple[Identifier, ...] = ()
     none_of: tuple[Identifier, ...] = ()
     duplicate: Duplicate | None = None
+    count: MedicineCount | None = None
+    score: ScoreTotal | None = None
+    duration: Duration | None = None
     patient: PatientCriteria | None = None
+
+    @property
+    def has_medicine_trigger(self) -> bool:
+        """True when the rule needs some medicine on the list to fire."""
+        return bool(self.all_of or self.duplicate or self.count or self.score or self.duration)
 
     @model_validator(mode="after")
     def _needs_something(self) -> Match:
-        if not (self.all_of or self.duplicate or self.patient):
-            raise ValueError("match needs all_of, duplicate or patient criteria")
-        if not (self.all_of or self.duplicate) and not self.none_of:
-            raise ValueError("a rule without medicines in all_of/duplicate needs none_of")
+        if not (self.has_medicine_trigger or self.patient):
+            raise ValueError(
+                "match needs all_of, duplicate, count, score, duration or patient criteria"
+            )
+        if not self.has_medicine_trigger and not self.none_of:
+            raise ValueError("a rule without a medicine trigger needs none_of (an omission)")
         return self
 
 
@@ -182,10 +225,34 @@ class Rule(FileModel):
         return self
 
 
+class ScaleEntry(FileModel):
+    """A molecule's score on a scale; a VTM code covers all its products."""
+
+    code: str
+    name: Text
+    score: Annotated[int, Field(ge=0, le=10)]
+
+    @field_validator("code")
+    @classmethod
+    def _valid_sctid(cls, value: str) -> str:
+        return _sctid(value)
+
+
+class Scale(FileModel):
+    """A per-molecule scoring table, e.g. the Anticholinergic Burden (ACB) scale."""
+
+    id: Identifier
+    title: Text
+    description: Text
+    citations: Annotated[tuple[Citation, ...], Field(min_length=1)]
+    entries: Annotated[tuple[ScaleEntry, ...], Field(min_length=1)]
+
+
 class RuleFile(FileModel):
-    """A YAML file under rules/ (tests/ excepted): any of a header, groups and rules."""
+    """A YAML file under rules/ (tests/ excepted): any of a header, scales, groups and rules."""
 
     ruleset: RuleSetHeader | None = None
+    scales: tuple[Scale, ...] = ()
     groups: tuple[Group, ...] = ()
     rules: tuple[Rule, ...] = ()
 
@@ -215,6 +282,8 @@ class TestCase(FileModel):
     name: Text
     patient: CasePatient = CasePatient()
     medications: Annotated[tuple[CaseMedication, ...], Field(min_length=1)]
+    # The date durations are measured to; cases without it leave duration rules not evaluated.
+    as_of: Date | None = None
     expect_fired: tuple[RuleId, ...] = ()
     expect_not_fired: tuple[RuleId, ...] = ()
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from medsopt.dmd.index import DmdIndex
 from medsopt.formulary.formulary import Formulary
@@ -32,6 +33,7 @@ class GroupInfo:
     codes: frozenset[str]
     file: str
     line: int
+    matching: str = "hierarchy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,15 @@ class Membership:
 
     group: str
     via: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScaleTable:
+    """A compiled scale: dm+d code -> (score, name); looked up along a concept's lineage."""
+
+    id: str
+    title: str
+    scores: Mapping[str, tuple[int, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +75,11 @@ class RuleSet:
     membership: Mapping[str, tuple[Membership, ...]]
     # medicine group -> ids of active rules that cannot fire unless that group is present.
     triggers: Mapping[str, tuple[str, ...]]
-    # Active rules with no medicine trigger (omissions: "condition X and none of group Y").
+    # Active rules evaluated for every request: omissions ("condition X and none of group Y"),
+    # medicine counts and scale totals.
     untriggered: tuple[str, ...]
     formulary: Formulary | None = None
+    scales: Mapping[str, ScaleTable] = field(default_factory=lambda: MappingProxyType({}))
 
     def groups_of(self, code: str) -> tuple[Membership, ...]:
         """The medicine groups a resolved concept code belongs to."""

@@ -69,11 +69,20 @@ _EVIDENCE = {
 }
 
 
-def request_from_proto(message: pb.CheckMedicationsRequest) -> CheckRequest:
-    """The domain request; unknown enum numbers fall back to 'unspecified'."""
+def request_from_proto(
+    message: pb.CheckMedicationsRequest, today: datetime.date | None = None
+) -> CheckRequest:
+    """The domain request; unknown enum numbers fall back to 'unspecified'.
+
+    `as_of` is the request's as_of_date when valid, else `today`; an invalid as_of_date is kept
+    in `as_of_text` for validation to report.
+    """
     patient = message.patient
+    as_of_text = message.as_of_date if message.HasField("as_of_date") else None
     return CheckRequest(
         request_id=message.request_id,
+        as_of=_parse_date(as_of_text) if as_of_text is not None else today,
+        as_of_text=as_of_text,
         patient=PatientContext(
             age_years=patient.age_years if patient.HasField("age_years") else None,
             sex=_SEX.get(patient.sex, Sex.UNKNOWN),
@@ -94,6 +103,13 @@ def request_from_proto(message: pb.CheckMedicationsRequest) -> CheckRequest:
     )
 
 
+def _parse_date(text: str) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def request_to_proto(request: CheckRequest) -> pb.CheckMedicationsRequest:
     """The wire form of a domain request (used by the CLI and tests)."""
     patient = request.patient
@@ -109,6 +125,8 @@ def request_to_proto(request: CheckRequest) -> pb.CheckMedicationsRequest:
         message.patient.age_years = patient.age_years
     if patient.egfr is not None:
         message.patient.egfr = patient.egfr
+    if request.as_of_text is not None:
+        message.as_of_date = request.as_of_text
     for entry in request.medications:
         medication = message.medications.add(
             ref=entry.ref,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 import time
 import uuid
@@ -29,7 +30,7 @@ class MedicinesOptimisationServicer(pb_grpc.MedicinesOptimisationServicer):
         self, request: pb.CheckMedicationsRequest, context: grpc.ServicerContext
     ) -> pb.CheckMedicationsResponse:
         started = time.perf_counter()
-        domain = converters.request_from_proto(request)
+        domain = converters.request_from_proto(request, today=datetime.date.today())
         violations = validate_request(domain)
         if violations:
             log.info("CheckMedications rejected: %d field violation(s)", len(violations))

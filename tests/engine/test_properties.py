@@ -107,3 +107,44 @@ def test_any_unresolvable_code_makes_the_answer_incomplete_and_is_listed(
     result = check(CheckRequest(meds, patient), bundled)
     assert not result.complete
     assert ("x", unknown) in [(u.entry.ref, u.entry.code) for u in result.unresolved]
+
+
+# Pairs of codes for one molecule: (VMP, one of its AMPs) in the bundled extract.
+SAME_MOLECULE = [
+    ("319733000", "421411000001103"),  # Warfarin 1mg tablets / (A A H Pharmaceuticals Ltd)
+    ("321987003", "10394411000001109"),  # Citalopram 20mg tablets (old VMP id) / an AMP
+]
+SPEC_POOL = [
+    "319733000",
+    "329806007",
+    "329653008",
+    "317291008",
+    "318902004",
+    "318956006",
+    "321987003",
+    "39704111000001102",
+    "317972000",
+]
+
+
+@settings.get_profile("engine")
+@given(data=st.data())
+def test_count_and_scale_findings_ignore_order_and_duplicate_packs(
+    spec: RuleSet, data: st.DataObject
+) -> None:
+    codes = data.draw(st.lists(st.sampled_from(SPEC_POOL), min_size=1, max_size=7, unique=True))
+    vmp, amp = data.draw(st.sampled_from(SAME_MOLECULE))
+    base = entries([*codes, vmp] if vmp not in codes else codes)
+    with_pack = (*base, MedicationEntry("dup", amp))
+    shuffled = tuple(data.draw(st.permutations(with_pack)))
+    patient = PatientContext(age_years=70, egfr=60.0)
+
+    def counted(meds: tuple[MedicationEntry, ...]) -> set[tuple[str, str]]:
+        result = check(CheckRequest(meds, patient), spec)
+        return {
+            (f.rule_id, f.detail.split("(count ")[1])
+            for f in result.findings
+            if f.rule_id in {"S-COUNT", "S-SCORE"}
+        }
+
+    assert counted(base) == counted(with_pack) == counted(shuffled)

@@ -32,7 +32,11 @@ class Case:
 CASES = [
     Case("pair fires", (WARFARIN, NAPROXEN), fired=frozenset({"S-PAIR"})),
     Case("pair needs both", (WARFARIN,)),
-    Case("AMP matches through its VMP", (WARFARIN_AMP, NAPROXEN), fired=frozenset({"S-PAIR"})),
+    Case(
+        "AMP matches through its VMP (and is the listed brand)",
+        (WARFARIN_AMP, NAPROXEN),
+        fired=frozenset({"S-PAIR", "S-BRAND"}),
+    ),
     Case("VTM matches through its products", (WARFARIN_VTM, NAPROXEN), fired=frozenset({"S-PAIR"})),
     Case(
         "triple supersedes the pair it contains",
@@ -89,9 +93,16 @@ CASES = [
         PatientContext(age_years=50, condition_codes=(HEART_FAILURE,)),
     ),
     Case(
-        "duplicate needs two molecules", (CITALOPRAM, SERTRALINE), fired=frozenset({"S-DUP-SSRI"})
+        "duplicate needs two molecules (they also score 2 + 1; the retired sertraline id counts)",
+        (CITALOPRAM, SERTRALINE),
+        fired=frozenset({"S-DUP-SSRI", "S-SCORE", "S-RETIRED"}),
+        not_evaluated=frozenset({"S-DURATION"}),
     ),
-    Case("one molecule is not a duplicate", (CITALOPRAM,)),
+    Case(
+        "one molecule is not a duplicate; an undated SSRI leaves the duration rule open",
+        (CITALOPRAM,),
+        not_evaluated=frozenset({"S-DURATION"}),
+    ),
 ]
 
 
@@ -149,3 +160,58 @@ def test_superseded_code_fires_like_its_successor(bundled: RuleSet) -> None:
     assert [(ref, s.current_code) for ref, s in old.superseded] == [("m1", "36030111000001106")]
     assert {f.rule_id for f in old.findings} == {f.rule_id for f in new.findings}
     assert "PINCER-D" in {f.rule_id for f in old.findings}
+
+
+AMITRIPTYLINE = "321745007"  # Amitriptyline 10mg tablets: no group, no scale entry
+SERTRALINE_NOW = "39704111000001102"  # current id of Sertraline 50mg tablets
+
+
+def fired(spec: RuleSet, codes: tuple[str, ...], **kwargs: object) -> set[str]:
+    meds = tuple(
+        MedicationEntry(f"m{i}", c, start_date=kwargs.get("start"))
+        for i, c in enumerate(codes)  # type: ignore[arg-type]
+    )
+    as_of = kwargs.get("as_of")
+    result = check(CheckRequest(meds, PatientContext(age_years=50, egfr=90.0), as_of=as_of), spec)  # type: ignore[arg-type]
+    return {f.rule_id for f in result.findings} | {f"?{n.rule_id}" for n in result.not_evaluated}
+
+
+def test_count_counts_molecules_not_packs(spec: RuleSet) -> None:
+    assert "S-COUNT" in fired(spec, (WARFARIN, NAPROXEN, OMEPRAZOLE, RAMIPRIL))
+    # A second warfarin product (AMP of the same VTM) is the same molecule.
+    assert "S-COUNT" not in fired(spec, (WARFARIN, WARFARIN_AMP, NAPROXEN, OMEPRAZOLE))
+
+
+def test_scale_total_counts_each_molecule_once(spec: RuleSet) -> None:
+    assert "S-SCORE" in fired(spec, (CITALOPRAM, SERTRALINE_NOW))  # 2 + 1
+    assert "S-SCORE" not in fired(spec, (CITALOPRAM, "321987003", AMITRIPTYLINE))  # 2, once
+    result = check(
+        CheckRequest(
+            (MedicationEntry("a", CITALOPRAM), MedicationEntry("b", NAPROXEN)),
+            PatientContext(age_years=50, egfr=90.0),
+        ),
+        spec,
+    )
+    score = {f.rule_id: f for f in result.findings}["S-SCORE"]
+    assert "total 3: Citalopram 2, Naproxen 250mg tablets 1" in score.detail
+
+
+def test_duration_needs_a_start_date_and_an_as_of_date(spec: RuleSet) -> None:
+    import datetime
+
+    today = datetime.date(2026, 11, 24)
+    assert "S-DURATION" in fired(spec, (CITALOPRAM,), start="2026-09-01", as_of=today)
+    assert "S-DURATION" not in fired(spec, (CITALOPRAM,), start="2026-11-10", as_of=today)
+    assert "?S-DURATION" in fired(spec, (CITALOPRAM,), as_of=today)  # no start date
+    assert "?S-DURATION" in fired(spec, (CITALOPRAM,), start="2026-09-01")  # no as-of date
+
+
+def test_exact_group_matches_only_the_listed_brand(spec: RuleSet) -> None:
+    assert "S-BRAND" in fired(spec, (WARFARIN_AMP,))
+    assert "S-BRAND" not in fired(spec, (WARFARIN,))
+    assert "S-BRAND" not in fired(spec, (WARFARIN_VTM,))
+
+
+def test_a_listed_retired_id_still_captures_its_successor(spec: RuleSet) -> None:
+    assert "S-RETIRED" in fired(spec, (SERTRALINE_NOW,))
+    assert "S-RETIRED" in fired(spec, ("321959007",))
