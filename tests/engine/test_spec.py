@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 
 import pytest
@@ -166,13 +167,16 @@ AMITRIPTYLINE = "321745007"  # Amitriptyline 10mg tablets: no group, no scale en
 SERTRALINE_NOW = "39704111000001102"  # current id of Sertraline 50mg tablets
 
 
-def fired(spec: RuleSet, codes: tuple[str, ...], **kwargs: object) -> set[str]:
-    meds = tuple(
-        MedicationEntry(f"m{i}", c, start_date=kwargs.get("start"))
-        for i, c in enumerate(codes)  # type: ignore[arg-type]
-    )
-    as_of = kwargs.get("as_of")
-    result = check(CheckRequest(meds, PatientContext(age_years=50, egfr=90.0), as_of=as_of), spec)  # type: ignore[arg-type]
+def fired(
+    spec: RuleSet,
+    codes: tuple[str, ...],
+    start: str | None = None,
+    as_of: datetime.date | None = None,
+) -> set[str]:
+    """Rule ids that fired, and '?'-prefixed ids that could not be evaluated."""
+    meds = tuple(MedicationEntry(f"m{i}", c, start_date=start) for i, c in enumerate(codes))
+    patient = PatientContext(age_years=50, egfr=90.0)
+    result = check(CheckRequest(meds, patient, as_of=as_of), spec)
     return {f.rule_id for f in result.findings} | {f"?{n.rule_id}" for n in result.not_evaluated}
 
 
@@ -197,8 +201,6 @@ def test_scale_total_counts_each_molecule_once(spec: RuleSet) -> None:
 
 
 def test_duration_needs_a_start_date_and_an_as_of_date(spec: RuleSet) -> None:
-    import datetime
-
     today = datetime.date(2026, 11, 24)
     assert "S-DURATION" in fired(spec, (CITALOPRAM,), start="2026-09-01", as_of=today)
     assert "S-DURATION" not in fired(spec, (CITALOPRAM,), start="2026-11-10", as_of=today)
