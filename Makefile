@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 50051
 
-.PHONY: serve test proto schemas dmd-extract bench clean
+.PHONY: serve test proto schemas dmd-extract bench bench-dmd clean
 
 $(BIN)/medsopt: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ dmd-extract: $(BIN)/medsopt
 
 bench: $(BIN)/medsopt
 	$(BIN)/python benchmarks/bench_point_of_care.py
+
+## Import time and load time of a full-size synthetic dm+d release.
+bench-dmd: $(BIN)/medsopt
+	$(BIN)/python benchmarks/bench_dmd_import.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from medsopt.cli.dmd import dmd_app
 from medsopt.loading.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations
 
 app = typer.Typer(
@@ -17,6 +18,7 @@ app = typer.Typer(
 )
 rules_app = typer.Typer(no_args_is_help=True, help="Check and test committee rule files.")
 app.add_typer(rules_app, name="rules")
+app.add_typer(dmd_app, name="dmd")
 
 RulesDir = Annotated[
     Path, typer.Option("--rules", envvar="MEDSOPT_RULES_DIR", help="Rules directory.")

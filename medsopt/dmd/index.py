@@ -6,6 +6,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
+import polars as pl
+
+from medsopt.dmd.columnar import LazyConcepts, LazyDescendants
 from medsopt.dmd.concepts import (
     Concept,
     Level,
@@ -42,6 +45,34 @@ class DmdIndex:
         self._superseded: Mapping[str, Supersession] = MappingProxyType(
             {s.previous_code: s for s in supersessions if s.previous_code not in by_code}
         )
+
+    @classmethod
+    def from_tables(
+        cls, concepts: pl.DataFrame, superseded: pl.DataFrame, release: str
+    ) -> DmdIndex:
+        """An index over an extract's tables that builds each Concept on first lookup.
+
+        `concepts` has the columns code, name, level, vmp, vtm, bnf_code, invalid;
+        `superseded` has previous_code, current_code, changed_on. Loads a full release in a
+        fraction of a second, where building every Concept up front takes seconds.
+        """
+        by_code = LazyConcepts(concepts)
+        live = superseded.join(
+            concepts.select(previous_code="code"), on="previous_code", how="anti"
+        )
+        index = cls.__new__(cls)
+        index.release = release
+        index._by_code = by_code
+        index._descendants = LazyDescendants(concepts, by_code)
+        index._superseded = MappingProxyType(
+            {
+                previous: Supersession(previous, current, changed_on)
+                for previous, current, changed_on in live.select(
+                    "previous_code", "current_code", "changed_on"
+                ).iter_rows()
+            }
+        )
+        return index
 
     def __len__(self) -> int:
         return len(self._by_code)

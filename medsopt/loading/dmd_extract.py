@@ -7,7 +7,6 @@ from pathlib import Path
 
 import polars as pl
 
-from medsopt.dmd.concepts import Concept, Level, Supersession
 from medsopt.dmd.index import DmdIndex
 
 
@@ -23,22 +22,4 @@ def load_dmd_extract(directory: Path) -> DmdIndex:
         superseded = pl.read_parquet(directory / "superseded.parquet")
     except (OSError, KeyError, ValueError, pl.exceptions.PolarsError) as error:
         raise DmdExtractError(f"{directory}: cannot read dm+d extract: {error}") from error
-    return DmdIndex(
-        (
-            Concept(
-                code=row["code"],
-                name=row["name"],
-                level=Level(row["level"]),
-                vmp=row["vmp"],
-                vtm=row["vtm"],
-                bnf_code=row["bnf_code"],
-                invalid=row["invalid"],
-            )
-            for row in concepts.iter_rows(named=True)
-        ),
-        (
-            Supersession(row["previous_code"], row["current_code"], row["changed_on"])
-            for row in superseded.iter_rows(named=True)
-        ),
-        release=str(release),
-    )
+    return DmdIndex.from_tables(concepts, superseded, release=str(release))
