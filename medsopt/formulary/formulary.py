@@ -9,13 +9,13 @@ from types import MappingProxyType
 from medsopt.authoring.diagnostics import (
     Diagnostic,
     DiagnosticKind,
-    Level,
     RuleSetError,
     did_you_mean,
 )
+from medsopt.authoring.diagnostics import Level as Severity
 from medsopt.authoring.source_map import parse_yaml
 from medsopt.authoring.validate import validate
-from medsopt.dmd.concepts import Concept
+from medsopt.dmd.concepts import Concept, Level
 from medsopt.dmd.index import DmdIndex
 from medsopt.formulary.models import FormularyFile, FormularyHeader, Product, TherapeuticClass
 
@@ -41,8 +41,10 @@ class Formulary:
         return None
 
 
-def compile_formulary(sources: Mapping[str, str], dmd: DmdIndex) -> Formulary:
-    """Build a Formulary from {relative path: text}; raise RuleSetError listing every error."""
+def compile_formulary(
+    sources: Mapping[str, str], dmd: DmdIndex
+) -> tuple[Formulary, tuple[Diagnostic, ...]]:
+    """A Formulary and its warnings from {relative path: text}; raise RuleSetError on errors."""
     problems: list[Diagnostic] = []
     headers: list[FormularyHeader] = []
     products: dict[str, Product] = {}
@@ -117,7 +119,7 @@ def compile_formulary(sources: Mapping[str, str], dmd: DmdIndex) -> Formulary:
                     hint=did_you_mean(cls_id, classes),
                 )
             )
-    invalid_files = any(p.level is Level.ERROR for p in problems)
+    invalid_files = any(p.level is Severity.ERROR for p in problems)
     if len(headers) != 1 and not (invalid_files and not headers):
         problems.append(
             Diagnostic(
@@ -128,15 +130,30 @@ def compile_formulary(sources: Mapping[str, str], dmd: DmdIndex) -> Formulary:
                 f"expected exactly one `formulary:` header, found {len(headers)}",
             )
         )
-    errors = [p for p in problems if p.level is Level.ERROR]
+    errors = [p for p in problems if p.level is Severity.ERROR]
     if errors:
         raise RuleSetError(errors)
-    return Formulary(headers[0], MappingProxyType(products), MappingProxyType(classes))
+    warnings = tuple(sorted(p for p in problems if p.level is Severity.WARNING))
+    return Formulary(headers[0], MappingProxyType(products), MappingProxyType(classes)), warnings
 
 
 def _check_code(
     code: str, dmd: DmdIndex, file: str, position: tuple[int, int], problems: list[Diagnostic]
 ) -> None:
+    concept = dmd.concept(code)
+    if concept is not None and concept.level is Level.VTM and not dmd.descendants(code):
+        # Some molecules have two VTM ids; an entry on the one no product links to covers nothing.
+        problems.append(
+            Diagnostic(
+                file,
+                *position,
+                DiagnosticKind.UNKNOWN_CODE,
+                f"VTM {code} ({concept.name}) has no products in dm+d extract {dmd.release}, so "
+                "this entry covers nothing",
+                hint="use the VTM that the molecule's VMPs link to",
+                level=Severity.WARNING,
+            )
+        )
     if code not in dmd:
         problems.append(
             Diagnostic(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from medsopt.authoring.diagnostics import RuleSetError
+from medsopt.authoring.diagnostics import Diagnostic, RuleSetError
 from medsopt.committee.cases import parse_cases
 from medsopt.committee.runner import run_all
 from medsopt.formulary.formulary import compile_formulary
@@ -52,11 +53,13 @@ def compile_sources(
     sources = read_sources(locations.rules_dir)
     formulary = None
     formulary_sources: dict[str, str] = {}
+    formulary_warnings: tuple[Diagnostic, ...] = ()
     if locations.local_formulary_dir.is_dir():
         formulary_sources = read_sources(locations.local_formulary_dir)
-        formulary = compile_formulary(formulary_sources, dmd)
+        formulary, formulary_warnings = compile_formulary(formulary_sources, dmd)
     compiled = compile_ruleset(sources, dmd, include_drafts, formulary, formulary_sources)
-    return compiled, sources
+    warnings = tuple(sorted((*compiled.warnings, *formulary_warnings)))
+    return dataclasses.replace(compiled, warnings=warnings), sources
 
 
 def build(locations: Locations) -> Compiled:

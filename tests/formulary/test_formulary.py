@@ -22,7 +22,7 @@ HEADER = """formulary:
 
 
 def test_most_specific_entry_wins(dmd: DmdIndex) -> None:
-    formulary = compile_formulary(
+    formulary, _ = compile_formulary(
         {
             "f.yaml": HEADER
             + """products:
@@ -95,3 +95,16 @@ def test_findings_carry_suggestions_and_every_match_names_its_status(bundled: Ru
         bundled.identity.formulary_version
         == "NHS Northshire ICB formulary (fictional example) 2026.11"
     )
+
+
+def test_a_vtm_entry_that_covers_no_product_is_a_warning(dmd: DmdIndex) -> None:
+    # 703678003 Dapagliflozin is a VTM in the 2019 table; the VMPs link to 775447002.
+    text = (
+        HEADER
+        + """products:
+  - {code: "703678003", name: Dapagliflozin, status: formulary}
+"""
+    )
+    _, warnings = compile_formulary({"f.yaml": text}, dmd)
+    assert [w.kind.value for w in warnings] == ["unknown-code"]
+    assert "covers nothing" in str(warnings[0])
