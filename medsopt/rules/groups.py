@@ -1,0 +1,181 @@
+"""Compile drug and condition groups (codelists, include_groups, exclusions) and scales."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from medsopt.authoring.codelists import parse_codelist
+from medsopt.authoring.diagnostics import Diagnostic, DiagnosticKind, Level, did_you_mean
+from medsopt.dmd.concepts import Resolved
+from medsopt.dmd.index import DmdIndex
+from medsopt.rules.located import Located
+from medsopt.rules.models import Group, Scale
+from medsopt.rules.ruleset import GroupInfo, ScaleTable
+
+
+def compile_groups(
+    groups: list[Located[Group]],
+    sources: Mapping[str, str],
+    dmd: DmdIndex,
+    problems: list[Diagnostic],
+) -> dict[str, GroupInfo]:
+    """Resolve codelists, include_groups (cycle-checked) and exclusions into code sets."""
+    by_id: dict[str, Located[Group]] = {}
+    for located in groups:
+        first = by_id.get(located.item.id)
+        if first is not None:
+            problems.append(
+                Diagnostic(
+                    located.file,
+                    located.line,
+                    located.column,
+                    DiagnosticKind.DUPLICATE_ID,
+                    f"group id {located.item.id!r} is already defined at {first.file}:{first.line}",
+                )
+            )
+            continue
+        by_id[located.item.id] = located
+
+    own_codes: dict[str, set[str]] = {}
+    for gid, located in by_id.items():
+        group = located.item
+        codes = {c.code for c in group.codes}
+        if group.codelist is not None:
+            text = sources.get(group.codelist)
+            if text is None:
+                problems.append(
+                    Diagnostic(
+                        located.file,
+                        located.line,
+                        located.column,
+                        DiagnosticKind.MISSING_FILE,
+                        f"group {gid!r}: codelist {group.codelist!r} not found",
+                        expected="a path relative to the rules directory, e.g. codelists/x.csv",
+                    )
+                )
+            else:
+                entries, found = parse_codelist(text, group.codelist)
+                problems.extend(found)
+                codes.update(e.code for e in entries)
+                if group.kind == "medicine":
+                    problems.extend(
+                        Diagnostic(
+                            group.codelist,
+                            e.line,
+                            1,
+                            DiagnosticKind.UNKNOWN_CODE,
+                            f"code {e.code} ({e.term}) is not in dm+d extract {dmd.release}",
+                            level=Level.WARNING,
+                        )
+                        for e in entries
+                        if e.code not in dmd and not isinstance(dmd.resolve(e.code), Resolved)
+                    )
+        own_codes[gid] = codes
+
+    resolved: dict[str, frozenset[str]] = {}
+
+    def expand(gid: str, trail: tuple[str, ...]) -> frozenset[str]:
+        if gid in resolved:
+            return resolved[gid]
+        located = by_id[gid]
+        codes = set(own_codes[gid])
+        for index, child in enumerate(located.item.include_groups):
+            if child not in by_id:
+                problems.append(
+                    Diagnostic(
+                        located.file,
+                        located.line,
+                        located.column,
+                        DiagnosticKind.UNKNOWN_REFERENCE,
+                        f"group {gid!r} includes unknown group {child!r} (include_groups[{index}])",
+                        hint=did_you_mean(child, by_id),
+                    )
+                )
+            elif child in trail:
+                problems.append(
+                    Diagnostic(
+                        located.file,
+                        located.line,
+                        located.column,
+                        DiagnosticKind.GROUP_CYCLE,
+                        "groups include each other: " + " -> ".join((*trail, child)),
+                    )
+                )
+            elif by_id[child].item.kind != located.item.kind:
+                problems.append(
+                    Diagnostic(
+                        located.file,
+                        located.line,
+                        located.column,
+                        DiagnosticKind.INVALID_VALUE,
+                        f"group {gid!r} ({located.item.kind}) includes {child!r} "
+                        f"({by_id[child].item.kind})",
+                        expected="groups of the same kind",
+                    )
+                )
+            else:
+                codes |= expand(child, (*trail, child))
+        codes -= {c.code for c in located.item.exclude}
+        resolved[gid] = frozenset(codes)
+        return resolved[gid]
+
+    return {
+        gid: GroupInfo(
+            gid,
+            located.item.title,
+            located.item.kind,
+            expand(gid, (gid,)),
+            located.file,
+            located.line,
+            located.item.matching,
+        )
+        for gid, located in by_id.items()
+    }
+
+
+def compile_scales(
+    scales: list[Located[Scale]], dmd: DmdIndex, problems: list[Diagnostic]
+) -> dict[str, ScaleTable]:
+    """Each scale as a code -> (score, name) table; unknown codes are reported as warnings."""
+    tables: dict[str, ScaleTable] = {}
+    for located in scales:
+        scale = located.item
+        if scale.id in tables:
+            problems.append(
+                Diagnostic(
+                    located.file,
+                    located.line,
+                    located.column,
+                    DiagnosticKind.DUPLICATE_ID,
+                    f"scale id {scale.id!r} is defined twice",
+                )
+            )
+            continue
+        scores: dict[str, tuple[int, str]] = {}
+        for entry in scale.entries:
+            if entry.code in scores:
+                problems.append(
+                    Diagnostic(
+                        located.file,
+                        located.line,
+                        located.column,
+                        DiagnosticKind.DUPLICATE_ID,
+                        f"scale {scale.id}: {entry.code} ({entry.name}) is listed twice",
+                    )
+                )
+            if entry.code not in dmd:
+                problems.append(
+                    Diagnostic(
+                        located.file,
+                        located.line,
+                        located.column,
+                        DiagnosticKind.UNKNOWN_CODE,
+                        f"scale {scale.id}: {entry.code} ({entry.name}) is not in dm+d extract "
+                        f"{dmd.release}",
+                        level=Level.WARNING,
+                    )
+                )
+            scores[entry.code] = (entry.score, entry.name)
+        tables[scale.id] = ScaleTable(scale.id, scale.title, MappingProxyType(scores))
+    return tables
