@@ -147,6 +147,51 @@ SPECS: dict[str, tuple[str, str | None, str | None]] = {
         None,
     ),
     "int-topiramate.csv": ("teratogenic-medicines.csv", r"topiramate|topamax", None),
+    # --- Polypharmacy (STOPP/START, medicine burden, falls); see PROVENANCE.md ---------------
+    "pp-beta-blockers.csv": ("beta-blockers.csv", None, r"trimetazidine|vastarel"),
+    "pp-beta-blocker-combinations.csv": (
+        "combination-bp-medication.csv",
+        r"co-tenidone|tenoretic|tenoret|tenchlor|tenif|beta-adalat|kalten|atenolol|co-betaloc"
+        r"|metoprolol|inderetic|inderex|co-prenozide|trasidrex|viskaldix|pindolol|moducren"
+        r"|timolol",
+        None,
+    ),
+    "pp-calcium-channel-blockers.csv": (
+        "calcium-channel-blockers.csv",
+        None,
+        r"trimetazidine|vastarel",
+    ),
+    "pp-alpha-blockers.csv": ("alpha-blockers.csv", None, None),
+    "pp-centrally-acting-antihypertensives.csv": (
+        "centrally-acting-antihypertensives.csv",
+        None,
+        None,
+    ),
+    "pp-ppis-oral.csv": ("ppis-oral.csv", None, None),
+    "pp-sulfonylureas.csv": ("sulfonylureas.csv", None, None),
+    "pp-sglt2-inhibitors.csv": ("sglt2-inhibitors.csv", None, None),
+    "pp-corticosteroids-systemic.csv": ("corticosteroids-oral-im-iv.csv", None, None),
+    "pp-mras.csv": (
+        "potassium-sparing-diuretics-aldosterone-antagonists.csv",
+        r"spironolactone|eplerenone|finerenone|aldactone|inspra|kerendia|spirospare",
+        r"furosemide|frusemide|hydroflumethiazide|co-flumactone|aldactide|lasilactone",
+    ),
+    "count-excluded-gabapentin-topical.csv": ("gabapentinoids.csv", r"\bgel\b|cream", None),
+    "count-excluded-morphine-gel.csv": (
+        "opioid-pain-medicines-dfm.csv",
+        r"intrasite|\bgel\b",
+        None,
+    ),
+    "count-excluded-skin-scalp.csv": (
+        "nirmatrelvir-ritonavir-interactions.csv",
+        r"cream|ointment|shampoo",
+        r"vaginal|pessar|eye|ear drops|nasal|rectal",
+    ),
+    "count-excluded-skin-topicals.csv": (
+        "sps-paxlovid-interactions-do-not-use.csv",
+        r"cream|ointment|\bgel\b",
+        r"vaginal|pessar|eye|ear drops|nasal|rectal|oral gel|oromucosal|tacrolimus|protopic",
+    ),
 }
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from medsopt.formulary.biosimilars import BiosimilarFile
 from medsopt.formulary.models import FormularyFile
 from medsopt.rules.models import RuleFile, TestFile
 
@@ -20,6 +21,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "rule-file.schema.json": RuleFile,
     "test-file.schema.json": TestFile,
     "formulary-file.schema.json": FormularyFile,
+    "biosimilar-file.schema.json": BiosimilarFile,
 }
 
 

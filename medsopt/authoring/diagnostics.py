@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 
-class DiagnosticKind(enum.Enum):
-    """Stable kinds, so tools and golden tests can rely on them."""
+class DiagnosticKind(enum.StrEnum):
+    """Stable kinds, so tools and golden tests can rely on them (str-valued: diagnostics sort)."""
 
     YAML_SYNTAX = "yaml-syntax"
     DUPLICATE_KEY = "duplicate-key"
@@ -26,7 +26,7 @@ class DiagnosticKind(enum.Enum):
     UNTESTED_RULE = "untested-rule"
 
 
-class Level(enum.Enum):
+class Level(enum.StrEnum):
     """An error blocks the rule set; a warning is reported and the rule set still loads."""
 
     ERROR = "error"

@@ -9,6 +9,8 @@ from medsopt.authoring.diagnostics import Diagnostic
 from medsopt.authoring.source_map import parse_yaml
 from medsopt.authoring.validate import validate
 from medsopt.engine.request import (
+    BiologicException,
+    BiologicExceptionKind,
     CheckRequest,
     MedicationEntry,
     MedicationStatus,
@@ -39,6 +41,16 @@ class LocatedCase:
                 egfr=patient.egfr,
                 pregnant=patient.pregnant,
                 condition_codes=patient.conditions,
+                biologic_exceptions=tuple(
+                    BiologicException(
+                        molecule_code=exception.molecule_code,
+                        kind=BiologicExceptionKind(exception.kind),
+                        expires_on=exception.expires_on.isoformat()
+                        if exception.expires_on
+                        else None,
+                    )
+                    for exception in patient.biologic_exceptions
+                ),
             ),
             medications=tuple(
                 MedicationEntry(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from medsopt.authoring.diagnostics import Diagnostic, DiagnosticKind
 from medsopt.committee.cases import LocatedCase
+from medsopt.engine.biosimilar_checks import BIOSIMILAR_RULES
 from medsopt.engine.check import check
 from medsopt.engine.formulary_checks import FORMULARY_RULES
 from medsopt.engine.validation import validate_request
@@ -93,6 +94,8 @@ def coverage(cases: tuple[LocatedCase, ...], ruleset: RuleSet) -> tuple[Diagnost
     known = set(ruleset.rules) | set(ruleset.inactive)
     if ruleset.formulary is not None:
         known |= {kind.rule_id for kind in FORMULARY_RULES}
+    if ruleset.biosimilars is not None:
+        known |= {kind.rule_id for kind in BIOSIMILAR_RULES}
     for c in cases:
         for rule_id in (*c.case.expect_fired, *c.case.expect_not_fired):
             if rule_id not in known:

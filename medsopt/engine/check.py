@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from medsopt.dmd.concepts import Resolved, Supersession
+from medsopt.engine.biosimilar_checks import biosimilar_findings
 from medsopt.engine.evaluate import candidate_rules, evaluate_rule, group_hits
 from medsopt.engine.findings import (
     CheckResult,
@@ -42,6 +43,10 @@ def check(request: CheckRequest, ruleset: RuleSet) -> CheckResult:
             not_evaluated.append(outcome_)
     if ruleset.formulary is not None:
         findings.extend(formulary_findings(resolved, ruleset.formulary))
+    if ruleset.biosimilars is not None:
+        findings.extend(
+            biosimilar_findings(resolved, request, ruleset.biosimilars, ruleset.formulary)
+        )
     return CheckResult(
         request_id=request.request_id,
         identity=ruleset.identity,

@@ -31,23 +31,31 @@ def counted_molecules(
 
 def scale_total(
     table: ScaleTable, medications: Sequence[ResolvedMedication]
-) -> tuple[int, list[tuple[ResolvedMedication, str, int]]]:
-    """Sum of per-molecule scores (each molecule counted once), and the scoring medicines."""
-    best: dict[str, tuple[ResolvedMedication, str, int]] = {}
+) -> tuple[int, list[tuple[str, int]], list[ResolvedMedication]]:
+    """Total of per-molecule scores, each molecule once at its highest score.
+
+    Returns the total, the (name, score) of each scoring molecule (highest first, then by name)
+    and every medicine of those molecules, so neither order nor extra packs change the answer.
+    """
+    scored: dict[str, list[tuple[int, str, ResolvedMedication]]] = {}
     for medication in medications:
         for concept in medication.resolved.lineage:
             entry = table.scores.get(concept.code)
-            if entry is None:
-                continue
-            score, name = entry
-            current = best.get(medication.molecule)
-            if current is None or score > current[2]:
-                best[medication.molecule] = (medication, name, score)
-            break
-    contributors = sorted(
-        (item for item in best.values() if item[2] > 0), key=lambda item: (-item[2], item[1])
-    )
-    return sum(score for _, _, score in contributors), contributors
+            if entry is not None:
+                score, name = entry
+                scored.setdefault(medication.molecule, []).append((score, name, medication))
+                break
+    contributors: list[tuple[str, int]] = []
+    involved: list[ResolvedMedication] = []
+    for entries in scored.values():
+        score = max(e[0] for e in entries)
+        if score <= 0:
+            continue
+        name = min(e[1] for e in entries if e[0] == score)
+        contributors.append((name, score))
+        involved.extend(e[2] for e in entries)
+    contributors.sort(key=lambda item: (-item[1], item[0]))
+    return sum(score for _, score in contributors), contributors, involved
 
 
 def duration_clause(
@@ -128,11 +136,23 @@ def patient_criteria(
         else:
             facts.append("pregnant" if criteria.pregnant else "not pregnant")
     recorded = set(patient.condition_codes)
-    for group in criteria.conditions_any:
+    for group in criteria.conditions_all:
         present = sorted(recorded & ruleset.groups[group].codes)
         if not present:
             return False, (), ()
         facts.append(f"condition {group} recorded ({', '.join(present)})")
+    if criteria.conditions_any:
+        found = {
+            group: sorted(recorded & ruleset.groups[group].codes)
+            for group in criteria.conditions_any
+        }
+        if not any(found.values()):
+            return False, (), ()
+        facts.extend(
+            f"condition {group} recorded ({', '.join(codes)})"
+            for group, codes in found.items()
+            if codes
+        )
     for group in criteria.conditions_none:
         if recorded & ruleset.groups[group].codes:
             return False, (), ()

@@ -76,12 +76,12 @@ def evaluate_rule(
         facts.append(f"{len(counted)} distinct molecules >= {match.count.at_least}")
     if match.score is not None:
         table = ruleset.scales[match.score.scale]
-        total, contributors = scale_total(table, medications)
+        total, contributors, scoring = scale_total(table, medications)
         if total < match.score.at_least:
             return None
-        involved.extend(as_hits(m for m, _, _ in contributors))
+        involved.extend(as_hits(scoring))
         extra["total"] = str(total)
-        extra["contributors"] = ", ".join(f"{name} {score}" for _, name, score in contributors)
+        extra["contributors"] = ", ".join(f"{name} {score}" for name, score in contributors)
         facts.append(f"{table.title} total {total} >= {match.score.at_least}")
     if match.duration is not None:
         outcome = duration_clause(match.duration, hits, request.as_of)
@@ -96,6 +96,14 @@ def evaluate_rule(
             return None
         facts.append(f"no medicine in group {group}")
     refs = tuple(sorted({medication.entry.ref for medication, _ in involved}))
+    if (
+        match.none_of
+        and not match.has_medicine_trigger
+        and len(medications) < len(request.medications)
+    ):
+        # An omission ("X and no Y") cannot be confirmed while a code is unresolved: it may be
+        # the Y. Advising to start Y then risks duplicating it.
+        missing.append("resolvable codes for every medicine")
     if match.patient is not None:
         applies, patient_missing, patient_facts = patient_criteria(match.patient, patient, ruleset)
         if not applies:

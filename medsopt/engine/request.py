@@ -34,6 +34,23 @@ class MedicationEntry:
     display: str = ""
 
 
+class BiologicExceptionKind(enum.Enum):
+    """Why a biosimilar switch should not be pressed; UNSPECIFIED is invalid."""
+
+    UNSPECIFIED = "unspecified"
+    FAILED_SWITCH = "failed-switch"  # a previous switch failed: suggestions are suppressed
+    DECLINED = "declined"  # the patient declined: suggestions are softened until expires_on
+
+
+@dataclass(frozen=True, slots=True)
+class BiologicException:
+    """A recorded patient-level exception to biosimilar switching for one molecule."""
+
+    molecule_code: str  # the VTM (a VMP or AMP code of the molecule is also understood)
+    kind: BiologicExceptionKind
+    expires_on: str | None = None  # ISO date as sent; the day it stops applying
+
+
 @dataclass(frozen=True, slots=True)
 class PatientContext:
     """The clinical facts supplied; None means not supplied, never 'normal'."""
@@ -43,6 +60,7 @@ class PatientContext:
     egfr: float | None = None
     pregnant: bool | None = None
     condition_codes: tuple[str, ...] = ()
+    biologic_exceptions: tuple[BiologicException, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,10 +7,11 @@ import math
 from dataclasses import dataclass
 
 from medsopt.dmd.codes import code_problem
-from medsopt.engine.request import CheckRequest
+from medsopt.engine.request import BiologicExceptionKind, CheckRequest, PatientContext
 
 MAX_MEDICATIONS = 100
 MAX_CONDITIONS = 500
+MAX_BIOLOGIC_EXCEPTIONS = 50
 MAX_REF_LENGTH = 64
 MAX_REQUEST_ID_LENGTH = 128
 MAX_AGE = 130
@@ -55,6 +56,7 @@ def validate_request(request: CheckRequest) -> tuple[FieldViolation, ...]:
             found.append(
                 FieldViolation(f"patient.condition_codes[{index}]", f"{code!r} {problem.value}")
             )
+    found.extend(_biologic_exception_violations(patient))
     if not request.medications:
         found.append(FieldViolation("medications", "at least one medication is required"))
     if len(request.medications) > MAX_MEDICATIONS:
@@ -91,6 +93,35 @@ def validate_request(request: CheckRequest) -> tuple[FieldViolation, ...]:
                 )
             )
     return tuple(found)
+
+
+def _biologic_exception_violations(patient: PatientContext) -> list[FieldViolation]:
+    found: list[FieldViolation] = []
+    if len(patient.biologic_exceptions) > MAX_BIOLOGIC_EXCEPTIONS:
+        found.append(
+            FieldViolation(
+                "patient.biologic_exceptions", f"more than {MAX_BIOLOGIC_EXCEPTIONS} exceptions"
+            )
+        )
+    for index, exception in enumerate(patient.biologic_exceptions):
+        where = f"patient.biologic_exceptions[{index}]"
+        problem = code_problem(exception.molecule_code)
+        if problem is not None:
+            found.append(
+                FieldViolation(
+                    f"{where}.molecule_code", f"{exception.molecule_code!r} {problem.value}"
+                )
+            )
+        if exception.kind is BiologicExceptionKind.UNSPECIFIED:
+            found.append(FieldViolation(f"{where}.kind", "must be FAILED_SWITCH or DECLINED"))
+        if exception.expires_on is not None and not _iso_date(exception.expires_on):
+            found.append(
+                FieldViolation(
+                    f"{where}.expires_on",
+                    f"{exception.expires_on!r} is not an ISO 8601 date (YYYY-MM-DD)",
+                )
+            )
+    return found
 
 
 def _iso_date(text: str) -> bool:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from medsopt.authoring.diagnostics import (
@@ -13,11 +14,19 @@ from medsopt.authoring.diagnostics import (
     did_you_mean,
 )
 from medsopt.authoring.diagnostics import Level as Severity
-from medsopt.authoring.source_map import parse_yaml
+from medsopt.authoring.source_map import Path, parse_yaml
 from medsopt.authoring.validate import validate
 from medsopt.dmd.concepts import Concept, Level
 from medsopt.dmd.index import DmdIndex
-from medsopt.formulary.models import FormularyFile, FormularyHeader, Product, TherapeuticClass
+from medsopt.formulary.biosimilars import BiosimilarTable
+from medsopt.formulary.models import (
+    BiosimilarPreference,
+    FormularyFile,
+    FormularyHeader,
+    PreferredBrand,
+    Product,
+    TherapeuticClass,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +36,10 @@ class Formulary:
     header: FormularyHeader
     products: Mapping[str, Product]
     classes: Mapping[str, TherapeuticClass]
+    # Preferred biologic brands by molecule (VTM code).
+    biosimilars: Mapping[str, BiosimilarPreference] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     @property
     def version(self) -> str:
@@ -40,16 +53,31 @@ class Formulary:
                 return entry
         return None
 
+    def preferred_brands(self, molecule: str, on: datetime.date) -> tuple[PreferredBrand, ...]:
+        """The brands preferred for a molecule (VTM code) on a date, best first."""
+        preference = self.biosimilars.get(molecule)
+        if preference is None:
+            return ()
+        return tuple(
+            p
+            for p in preference.preferred
+            if p.effective_from <= on and (p.effective_to is None or on <= p.effective_to)
+        )
+
 
 def compile_formulary(
-    sources: Mapping[str, str], dmd: DmdIndex
+    sources: Mapping[str, str], dmd: DmdIndex, biosimilars: BiosimilarTable | None = None
 ) -> tuple[Formulary, tuple[Diagnostic, ...]]:
-    """A Formulary and its warnings from {relative path: text}; raise RuleSetError on errors."""
+    """A Formulary and its warnings from {relative path: text}; raise RuleSetError on errors.
+
+    Preferred biologic brands are checked against `biosimilars` (the equivalence table) if given.
+    """
     problems: list[Diagnostic] = []
     headers: list[FormularyHeader] = []
     products: dict[str, Product] = {}
     classes: dict[str, TherapeuticClass] = {}
     placed: dict[str, tuple[str, int]] = {}
+    preferences: dict[str, BiosimilarPreference] = {}
     for path in sorted(sources):
         parsed = parse_yaml(sources[path], path)
         model, found = validate(parsed, FormularyFile)
@@ -105,6 +133,11 @@ def compile_formulary(
                     locate(("products", index, "alternatives", alt_index, "code")),
                     problems,
                 )
+        for index, preference in enumerate(model.biosimilars):
+            _check_preference(
+                preference, preferences, biosimilars, dmd, path, index, locate, problems
+            )
+            preferences.setdefault(preference.molecule.code, preference)
     for code, product in products.items():
         cls_id = product.therapeutic_class
         if cls_id is not None and cls_id not in classes:
@@ -134,7 +167,73 @@ def compile_formulary(
     if errors:
         raise RuleSetError(errors)
     warnings = tuple(sorted(p for p in problems if p.level is Severity.WARNING))
-    return Formulary(headers[0], MappingProxyType(products), MappingProxyType(classes)), warnings
+    formulary = Formulary(
+        headers[0],
+        MappingProxyType(products),
+        MappingProxyType(classes),
+        MappingProxyType(preferences),
+    )
+    return formulary, warnings
+
+
+def _check_preference(
+    preference: BiosimilarPreference,
+    seen: Mapping[str, BiosimilarPreference],
+    table: BiosimilarTable | None,
+    dmd: DmdIndex,
+    file: str,
+    index: int,
+    locate: Callable[[Path], tuple[int, int]],
+    problems: list[Diagnostic],
+) -> None:
+    """One molecule once, a known code, and (given the table) brands the table lists for it."""
+    code = preference.molecule.code
+    where: Path = ("biosimilars", index, "molecule")
+    if code in seen:
+        problems.append(
+            Diagnostic(
+                file, *locate(where), DiagnosticKind.DUPLICATE_ID, f"molecule {code} listed twice"
+            )
+        )
+    if table is None:
+        # Brands are matched through the table, not dm+d lineage: only the code's existence matters.
+        if code not in dmd:
+            problems.append(
+                Diagnostic(
+                    file,
+                    *locate((*where, "code")),
+                    DiagnosticKind.UNKNOWN_CODE,
+                    f"code {code} is not in dm+d extract {dmd.release}",
+                    expected="the molecule's VTM code",
+                )
+            )
+        return
+    molecule = table.molecules.get(code)
+    if molecule is None:
+        problems.append(
+            Diagnostic(
+                file,
+                *locate((*where, "code")),
+                DiagnosticKind.UNKNOWN_REFERENCE,
+                f"{code} ({preference.molecule.name}) is not a molecule of the biosimilar table",
+                expected="a VTM listed in formulary/biosimilars/",
+            )
+        )
+        return
+    brands = {brand.name for brand in molecule.molecule.brands}
+    for brand_index, preferred in enumerate(preference.preferred):
+        if preferred.brand not in brands:
+            problems.append(
+                Diagnostic(
+                    file,
+                    *locate(("biosimilars", index, "preferred", brand_index, "brand")),
+                    DiagnosticKind.UNKNOWN_REFERENCE,
+                    f"{preferred.brand!r} is not a brand of {molecule.name} in the biosimilar "
+                    "table",
+                    expected=", ".join(sorted(brands)) or "a brand with products in the table",
+                    hint=did_you_mean(preferred.brand, brands),
+                )
+            )
 
 
 def _check_code(
@@ -148,8 +247,8 @@ def _check_code(
                 file,
                 *position,
                 DiagnosticKind.UNKNOWN_CODE,
-                f"VTM {code} ({concept.name}) has no products in dm+d extract {dmd.release}, so "
-                "this entry covers nothing",
+                f"VTM {code} ({concept.name}) has no products in dm+d extract {dmd.release}: "
+                "this entry covers only prescriptions written at VTM level",
                 hint="use the VTM that the molecule's VMPs link to",
                 level=Severity.WARNING,
             )

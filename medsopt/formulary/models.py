@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from medsopt.dmd.codes import code_problem
 
@@ -60,6 +67,29 @@ class TherapeuticClass(FileModel):
     note: str = ""
 
 
+class PreferredBrand(FileModel):
+    """A brand the formulary prefers for a biologic, from `effective_from` to `effective_to`."""
+
+    brand: Text  # a brand of the molecule in the biosimilar table (formulary/biosimilars/)
+    effective_from: datetime.date
+    effective_to: datetime.date | None = None  # last day in effect; None: until changed
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> PreferredBrand:
+        if self.effective_to is not None and self.effective_to < self.effective_from:
+            raise ValueError("effective_to is before effective_from")
+        return self
+
+
+class BiosimilarPreference(FileModel):
+    """The preferred (best-value) brands of one biologic, best first."""
+
+    molecule: ProductRef  # the VTM
+    preferred: Annotated[tuple[PreferredBrand, ...], Field(min_length=1)]
+    note: str = ""
+
+
 class FormularyHeader(FileModel):
     """Identity of the formulary, in exactly one file."""
 
@@ -71,8 +101,9 @@ class FormularyHeader(FileModel):
 
 
 class FormularyFile(FileModel):
-    """A YAML file in the formulary directory: any of a header, classes and products."""
+    """A YAML file in the formulary directory: header, classes, products, preferred biologics."""
 
     formulary: FormularyHeader | None = None
     classes: tuple[TherapeuticClass, ...] = ()
     products: tuple[Product, ...] = ()
+    biosimilars: tuple[BiosimilarPreference, ...] = ()

@@ -12,6 +12,7 @@ from pathlib import Path
 from medsopt.authoring.diagnostics import Diagnostic, RuleSetError
 from medsopt.committee.cases import parse_cases
 from medsopt.committee.runner import run_all
+from medsopt.formulary.biosimilars import compile_biosimilars
 from medsopt.formulary.formulary import compile_formulary
 from medsopt.loading.dmd_extract import DmdExtractError, load_dmd_extract
 from medsopt.loading.rules_dir import read_sources
@@ -40,6 +41,10 @@ class Locations:
     def local_formulary_dir(self) -> Path:
         return self.formulary_dir / "local"
 
+    @property
+    def biosimilars_dir(self) -> Path:
+        return self.formulary_dir / "biosimilars"
+
 
 class CommitteeTestsFailedError(Exception):
     """The rule set compiled, but its own committee tests do not pass."""
@@ -54,12 +59,23 @@ def compile_sources(
     formulary = None
     formulary_sources: dict[str, str] = {}
     formulary_warnings: tuple[Diagnostic, ...] = ()
+    biosimilars = None
+    biosimilar_sources: dict[str, str] = {}
+    if locations.biosimilars_dir.is_dir():
+        biosimilar_sources = read_sources(locations.biosimilars_dir)
+        biosimilars = compile_biosimilars(biosimilar_sources, dmd)
     if locations.local_formulary_dir.is_dir():
         formulary_sources = read_sources(locations.local_formulary_dir)
-        formulary, formulary_warnings = compile_formulary(formulary_sources, dmd)
-    compiled = compile_ruleset(sources, dmd, include_drafts, formulary, formulary_sources)
+        formulary, formulary_warnings = compile_formulary(formulary_sources, dmd, biosimilars)
+    # The content hash covers the biosimilar table too (keys are only labels for the hash).
+    hashed = {
+        **formulary_sources,
+        **{f"../biosimilars/{p}": t for p, t in biosimilar_sources.items()},
+    }
+    compiled = compile_ruleset(sources, dmd, include_drafts, formulary, hashed)
     warnings = tuple(sorted((*compiled.warnings, *formulary_warnings)))
-    return dataclasses.replace(compiled, warnings=warnings), sources
+    ruleset = dataclasses.replace(compiled.ruleset, biosimilars=biosimilars)
+    return dataclasses.replace(compiled, ruleset=ruleset, warnings=warnings), sources
 
 
 def build(locations: Locations) -> Compiled:

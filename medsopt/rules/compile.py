@@ -191,7 +191,13 @@ def _check_rules(
                 )
             )
         condition_refs = (
-            [*match.patient.conditions_any, *match.patient.conditions_none] if match.patient else []
+            [
+                *match.patient.conditions_any,
+                *match.patient.conditions_all,
+                *match.patient.conditions_none,
+            ]
+            if match.patient
+            else []
         )
         for ref, kind in [(r, "medicine") for r in medicine_refs] + [
             (r, "condition") for r in condition_refs

@@ -128,7 +128,11 @@ class PatientCriteria(FileModel):
     egfr_at_least: Egfr | None = None
     sex: Literal["female", "male"] | None = None
     pregnant: bool | None = None
+    # At least one of these condition groups recorded.
     conditions_any: tuple[Identifier, ...] = ()
+    # Every one of these condition groups recorded (e.g. diabetes and chronic kidney disease).
+    conditions_all: tuple[Identifier, ...] = ()
+    # None of these condition groups recorded.
     conditions_none: tuple[Identifier, ...] = ()
 
 
@@ -257,6 +261,20 @@ class RuleFile(FileModel):
     rules: tuple[Rule, ...] = ()
 
 
+class CaseBiologicException(FileModel):
+    """A recorded exception to biosimilar switching: a failed switch or a decline."""
+
+    molecule_code: str  # the VTM, e.g. "398728003" adalimumab
+    kind: Literal["failed-switch", "declined"]
+    expires_on: Date | None = None  # the day it stops applying
+    note: str = ""
+
+    @field_validator("molecule_code")
+    @classmethod
+    def _valid_sctid(cls, value: str) -> str:
+        return _sctid(value)
+
+
 class CasePatient(FileModel):
     """The test patient's context."""
 
@@ -265,6 +283,7 @@ class CasePatient(FileModel):
     egfr: Egfr | None = None
     pregnant: bool | None = None
     conditions: tuple[str, ...] = ()
+    biologic_exceptions: tuple[CaseBiologicException, ...] = ()
 
 
 class CaseMedication(FileModel):

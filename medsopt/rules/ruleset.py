@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from medsopt.dmd.index import DmdIndex
+from medsopt.formulary.biosimilars import BiosimilarTable
 from medsopt.formulary.formulary import Formulary
 from medsopt.rules.models import Rule
 
@@ -80,6 +81,8 @@ class RuleSet:
     untriggered: tuple[str, ...]
     formulary: Formulary | None = None
     scales: Mapping[str, ScaleTable] = field(default_factory=lambda: MappingProxyType({}))
+    # The biosimilar equivalence table (formulary/biosimilars/), when the formulary has one.
+    biosimilars: BiosimilarTable | None = None
 
     def groups_of(self, code: str) -> tuple[Membership, ...]:
         """The medicine groups a resolved concept code belongs to."""

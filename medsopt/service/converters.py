@@ -8,6 +8,8 @@ from medsopt.authoring.diagnostics import Diagnostic
 from medsopt.dmd.concepts import UnresolvedReason
 from medsopt.engine.findings import CheckResult, Finding, NotEvaluated
 from medsopt.engine.request import (
+    BiologicException,
+    BiologicExceptionKind,
     CheckRequest,
     MedicationEntry,
     MedicationStatus,
@@ -40,6 +42,12 @@ _STATUS_TO_PB = {
     MedicationStatus.CURRENT: pb.MEDICATION_STATUS_CURRENT,
     MedicationStatus.PROPOSED: pb.MEDICATION_STATUS_PROPOSED,
 }
+_EXCEPTION_KIND = {
+    pb.BIOLOGIC_EXCEPTION_KIND_UNSPECIFIED: BiologicExceptionKind.UNSPECIFIED,
+    pb.BIOLOGIC_EXCEPTION_KIND_FAILED_SWITCH: BiologicExceptionKind.FAILED_SWITCH,
+    pb.BIOLOGIC_EXCEPTION_KIND_DECLINED: BiologicExceptionKind.DECLINED,
+}
+_EXCEPTION_KIND_TO_PB = {kind: value for value, kind in _EXCEPTION_KIND.items()}
 _UNRESOLVED = {
     UnresolvedReason.UNKNOWN: pb.UNRESOLVED_REASON_UNKNOWN,
     UnresolvedReason.INACTIVE: pb.UNRESOLVED_REASON_INACTIVE,
@@ -89,6 +97,14 @@ def request_from_proto(
             egfr=patient.egfr if patient.HasField("egfr") else None,
             pregnant=_PREGNANCY.get(patient.pregnancy),
             condition_codes=tuple(patient.condition_codes),
+            biologic_exceptions=tuple(
+                BiologicException(
+                    molecule_code=e.molecule_code,
+                    kind=_EXCEPTION_KIND.get(e.kind, BiologicExceptionKind.UNSPECIFIED),
+                    expires_on=e.expires_on if e.HasField("expires_on") else None,
+                )
+                for e in patient.biologic_exceptions
+            ),
         ),
         medications=tuple(
             MedicationEntry(
@@ -125,6 +141,12 @@ def request_to_proto(request: CheckRequest) -> pb.CheckMedicationsRequest:
         message.patient.age_years = patient.age_years
     if patient.egfr is not None:
         message.patient.egfr = patient.egfr
+    for exception in patient.biologic_exceptions:
+        added = message.patient.biologic_exceptions.add(
+            molecule_code=exception.molecule_code, kind=_EXCEPTION_KIND_TO_PB[exception.kind]
+        )
+        if exception.expires_on is not None:
+            added.expires_on = exception.expires_on
     if request.as_of_text is not None:
         message.as_of_date = request.as_of_text
     for entry in request.medications:

@@ -14,6 +14,12 @@ class Sex(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SEX_MALE: _ClassVar[Sex]
     SEX_OTHER: _ClassVar[Sex]
 
+class BiologicExceptionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    BIOLOGIC_EXCEPTION_KIND_UNSPECIFIED: _ClassVar[BiologicExceptionKind]
+    BIOLOGIC_EXCEPTION_KIND_FAILED_SWITCH: _ClassVar[BiologicExceptionKind]
+    BIOLOGIC_EXCEPTION_KIND_DECLINED: _ClassVar[BiologicExceptionKind]
+
 class PregnancyStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     PREGNANCY_STATUS_UNSPECIFIED: _ClassVar[PregnancyStatus]
@@ -70,6 +76,9 @@ SEX_UNSPECIFIED: Sex
 SEX_FEMALE: Sex
 SEX_MALE: Sex
 SEX_OTHER: Sex
+BIOLOGIC_EXCEPTION_KIND_UNSPECIFIED: BiologicExceptionKind
+BIOLOGIC_EXCEPTION_KIND_FAILED_SWITCH: BiologicExceptionKind
+BIOLOGIC_EXCEPTION_KIND_DECLINED: BiologicExceptionKind
 PREGNANCY_STATUS_UNSPECIFIED: PregnancyStatus
 PREGNANCY_STATUS_NOT_PREGNANT: PregnancyStatus
 PREGNANCY_STATUS_PREGNANT: PregnancyStatus
@@ -104,18 +113,30 @@ EVIDENCE_THEORETICAL: Evidence
 EVIDENCE_GUIDELINE: Evidence
 
 class PatientContext(_message.Message):
-    __slots__ = ("age_years", "sex", "egfr", "condition_codes", "pregnancy")
+    __slots__ = ("age_years", "sex", "egfr", "condition_codes", "pregnancy", "biologic_exceptions")
     AGE_YEARS_FIELD_NUMBER: _ClassVar[int]
     SEX_FIELD_NUMBER: _ClassVar[int]
     EGFR_FIELD_NUMBER: _ClassVar[int]
     CONDITION_CODES_FIELD_NUMBER: _ClassVar[int]
     PREGNANCY_FIELD_NUMBER: _ClassVar[int]
+    BIOLOGIC_EXCEPTIONS_FIELD_NUMBER: _ClassVar[int]
     age_years: int
     sex: Sex
     egfr: float
     condition_codes: _containers.RepeatedScalarFieldContainer[str]
     pregnancy: PregnancyStatus
-    def __init__(self, age_years: _Optional[int] = ..., sex: _Optional[_Union[Sex, str]] = ..., egfr: _Optional[float] = ..., condition_codes: _Optional[_Iterable[str]] = ..., pregnancy: _Optional[_Union[PregnancyStatus, str]] = ...) -> None: ...
+    biologic_exceptions: _containers.RepeatedCompositeFieldContainer[BiologicException]
+    def __init__(self, age_years: _Optional[int] = ..., sex: _Optional[_Union[Sex, str]] = ..., egfr: _Optional[float] = ..., condition_codes: _Optional[_Iterable[str]] = ..., pregnancy: _Optional[_Union[PregnancyStatus, str]] = ..., biologic_exceptions: _Optional[_Iterable[_Union[BiologicException, _Mapping]]] = ...) -> None: ...
+
+class BiologicException(_message.Message):
+    __slots__ = ("molecule_code", "kind", "expires_on")
+    MOLECULE_CODE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_ON_FIELD_NUMBER: _ClassVar[int]
+    molecule_code: str
+    kind: BiologicExceptionKind
+    expires_on: str
+    def __init__(self, molecule_code: _Optional[str] = ..., kind: _Optional[_Union[BiologicExceptionKind, str]] = ..., expires_on: _Optional[str] = ...) -> None: ...
 
 class Medication(_message.Message):
     __slots__ = ("ref", "code", "status", "start_date", "display")

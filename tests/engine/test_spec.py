@@ -217,3 +217,50 @@ def test_exact_group_matches_only_the_listed_brand(spec: RuleSet) -> None:
 def test_a_listed_retired_id_still_captures_its_successor(spec: RuleSet) -> None:
     assert "S-RETIRED" in fired(spec, (SERTRALINE_NOW,))
     assert "S-RETIRED" in fired(spec, ("321959007",))
+
+
+ASTHMA = "195967001"
+
+
+def conditions_fired(spec: RuleSet, *conditions: str) -> set[str]:
+    meds = (MedicationEntry("p", OMEPRAZOLE),)
+    patient = PatientContext(age_years=50, egfr=90.0, condition_codes=conditions)
+    return {f.rule_id for f in check(CheckRequest(meds, patient), spec).findings}
+
+
+def test_conditions_any_needs_one_group_and_conditions_all_needs_every_group(
+    spec: RuleSet,
+) -> None:
+    assert {"S-PPI-HF-OR-ASTHMA"} <= conditions_fired(spec, HEART_FAILURE)
+    assert "S-PPI-HF-AND-ASTHMA" not in conditions_fired(spec, HEART_FAILURE)
+    assert {"S-PPI-HF-OR-ASTHMA", "S-PPI-HF-AND-ASTHMA"} <= conditions_fired(
+        spec, HEART_FAILURE, ASTHMA
+    )
+    assert not {"S-PPI-HF-OR-ASTHMA", "S-PPI-HF-AND-ASTHMA"} & conditions_fired(spec)
+
+
+def test_an_omission_is_not_asserted_while_a_code_is_unresolved(spec: RuleSet) -> None:
+    unknown = "99999991000001109"  # well formed, in no release: it could be the missing drug
+    patient = PatientContext(age_years=50, condition_codes=(HEART_FAILURE,))
+    meds = (MedicationEntry("w", WARFARIN), MedicationEntry("x", unknown))
+    result = check(CheckRequest(meds, patient), spec)
+    assert "S-HF-NO-RAS" not in {f.rule_id for f in result.findings}
+    [pending] = [n for n in result.not_evaluated if n.rule_id == "S-HF-NO-RAS"]
+    assert pending.missing == ("resolvable codes for every medicine",)
+
+
+def test_scale_contributors_do_not_depend_on_order_or_packs(spec: RuleSet) -> None:
+    citalopram_amp = "10394411000001109"  # an AMP of the same molecule as CITALOPRAM
+    orders = [
+        (CITALOPRAM, citalopram_amp, SERTRALINE_NOW),
+        (SERTRALINE_NOW, citalopram_amp, CITALOPRAM),
+    ]
+    answers = set()
+    for codes in orders:
+        meds = tuple(MedicationEntry(code, code) for code in codes)
+        result = check(CheckRequest(meds, PatientContext(age_years=50, egfr=90.0)), spec)
+        score = {f.rule_id: f for f in result.findings}["S-SCORE"]
+        answers.add((score.medication_refs, score.detail))
+    assert len(answers) == 1
+    [(refs, _)] = answers
+    assert set(refs) == {CITALOPRAM, citalopram_amp, SERTRALINE_NOW}

@@ -107,4 +107,4 @@ def test_a_vtm_entry_that_covers_no_product_is_a_warning(dmd: DmdIndex) -> None:
     )
     _, warnings = compile_formulary({"f.yaml": text}, dmd)
     assert [w.kind.value for w in warnings] == ["unknown-code"]
-    assert "covers nothing" in str(warnings[0])
+    assert "covers only prescriptions written at VTM level" in str(warnings[0])

@@ -6,6 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from medsopt.engine.request import (
+    BiologicException,
+    BiologicExceptionKind,
     CheckRequest,
     MedicationEntry,
     MedicationStatus,
@@ -24,6 +26,12 @@ medications = st.builds(
     start_date=st.one_of(st.none(), st.dates().map(lambda d: d.isoformat())),
     display=text,
 )
+biologic_exceptions = st.builds(
+    BiologicException,
+    molecule_code=st.text("0123456789", max_size=18),
+    kind=st.sampled_from(BiologicExceptionKind),
+    expires_on=st.one_of(st.none(), st.dates().map(lambda d: d.isoformat()), text),
+)
 patients = st.builds(
     PatientContext,
     age_years=st.one_of(st.none(), st.integers(-5, 200)),
@@ -31,6 +39,7 @@ patients = st.builds(
     egfr=st.one_of(st.none(), st.floats(0, 250)),
     pregnant=st.one_of(st.none(), st.booleans()),
     condition_codes=st.lists(st.text("0123456789", min_size=1, max_size=12), max_size=4).map(tuple),
+    biologic_exceptions=st.lists(biologic_exceptions, max_size=3).map(tuple),
 )
 requests = st.builds(
     CheckRequest,
