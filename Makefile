@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 50051
 
-.PHONY: serve test proto schemas dmd-extract bench bench-dmd clean
+.PHONY: serve test proto schemas dmd-extract bench bench-dmd bench-scan clean
 
 $(BIN)/medsopt: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ dmd-extract: $(BIN)/medsopt
 
 bench: $(BIN)/medsopt
 	$(BIN)/python benchmarks/bench_point_of_care.py
+
+## PDC over 100k and 1M synthetic patients: medsopt vs DuckDB vs pandas, and the full scan.
+bench-scan: $(BIN)/medsopt
+	$(BIN)/python benchmarks/bench_scan.py
 
 ## Import time and load time of a full-size synthetic dm+d release.
 bench-dmd: $(BIN)/medsopt

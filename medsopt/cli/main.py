@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from medsopt.cli.dmd import dmd_app
+from medsopt.cli.scan import scan
 from medsopt.loading.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ app = typer.Typer(
 rules_app = typer.Typer(no_args_is_help=True, help="Check and test committee rule files.")
 app.add_typer(rules_app, name="rules")
 app.add_typer(dmd_app, name="dmd")
+app.command("scan")(scan)
 
 RulesDir = Annotated[
     Path, typer.Option("--rules", envvar="MEDSOPT_RULES_DIR", help="Rules directory.")
@@ -101,6 +103,47 @@ def rules_docs(
 
     locations = Locations(directory, formulary)
     raise typer.Exit(run_rules_docs(locations, out, datetime.date.today()))
+
+
+@rules_app.command("simulate")
+def rules_simulate(
+    population: Annotated[
+        Path, typer.Option(help="Dispensing records (Parquet or CSV), as for `medsopt scan`.")
+    ],
+    rules: Annotated[Path, typer.Option("--rules", help="Proposed rules directory.")],
+    baseline: Annotated[
+        Path, typer.Option(help="Current (published) rules directory.")
+    ] = BUNDLED_RULES,
+    formulary: FormularyDir = BUNDLED_FORMULARY,
+    patients: Annotated[Path | None, typer.Option(help="Patient table, as for scan.")] = None,
+    as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD; default today.")] = None,
+    period_days: Annotated[int, typer.Option(help="Measurement period in days.")] = 365,
+    threshold: Annotated[
+        float, typer.Option(help="Flag rules whose patient count changes by more than this.")
+    ] = 0.2,
+    html: Annotated[Path | None, typer.Option(help="Also write an HTML report here.")] = None,
+) -> None:
+    """Compare how often each rule would fire under the proposed and the current rule set."""
+    import datetime
+
+    from medsopt.cli.simulate import run_simulate
+
+    try:
+        day = datetime.date.fromisoformat(as_of) if as_of else datetime.date.today()
+    except ValueError:
+        print(f"invalid --as-of {as_of!r}: use YYYY-MM-DD")
+        raise typer.Exit(1) from None
+    code = run_simulate(
+        Locations(rules, formulary),
+        Locations(baseline, formulary),
+        population,
+        patients,
+        day,
+        period_days,
+        threshold,
+        html,
+    )
+    raise typer.Exit(code)
 
 
 @rules_app.command("test")

@@ -1,0 +1,171 @@
+"""`medsopt scan`: adherence, batch safety findings and a ranked worklist from dispensing data."""
+
+from __future__ import annotations
+
+import datetime
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from medsopt.loading.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations
+
+if TYPE_CHECKING:
+    from medsopt.scan.worklist import Weights
+
+EXIT_COMPLETE = 0  # every row used
+EXIT_FAILED = 1  # unreadable input, bad columns, no valid rule set, refused output dir
+EXIT_USAGE = 2  # bad option (reported by the option parser)
+EXIT_QUARANTINED = 3  # outputs written; some rows quarantined (see summary.json)
+EXIT_INTERRUPTED = 130  # Ctrl-C: nothing replaced
+
+
+class Progress:
+    """One self-overwriting stderr line with elapsed time; silent when stderr is not a TTY."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.started = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        if self.enabled:
+            elapsed = time.perf_counter() - self.started
+            sys.stderr.write(f"\r\033[Kmedsopt scan [{elapsed:6.1f}s] {message}")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+def scan(
+    dispensing: Annotated[
+        Path, typer.Option(help="Dispensing rows, .parquet or .csv (docs/scan.md).")
+    ],
+    out: Annotated[Path, typer.Option(help="Output directory (replaced whole on success).")],
+    patients: Annotated[
+        Path | None, typer.Option(help="Patient facts, .parquet or .csv (optional).")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Last day of the period, YYYY-MM-DD; default today.")
+    ] = None,
+    period_days: Annotated[
+        int, typer.Option(min=92, max=3660, help="Days in the measurement period.")
+    ] = 365,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Processes; patients are hash-partitioned.")
+    ] = 1,
+    current_days: Annotated[
+        int, typer.Option(min=1, max=3660, help="A medicine dispensed this recently is current.")
+    ] = 90,
+    weights: Annotated[
+        str, typer.Option(help="Worklist weights, e.g. safety=0.5,adherence=0.3,recoverability=0.2")
+    ] = "",
+    rules: Annotated[
+        Path, typer.Option("--rules", envvar="MEDSOPT_RULES_DIR", help="Rules directory.")
+    ] = BUNDLED_RULES,
+    formulary: Annotated[
+        Path,
+        typer.Option("--formulary", envvar="MEDSOPT_FORMULARY_DIR", help="Formulary directory."),
+    ] = BUNDLED_FORMULARY,
+) -> None:
+    """Scan dispensing records: PDC per class, safety findings, a ranked worklist, a report.
+
+    Example: medsopt scan --dispensing d.csv --patients p.csv --as-of 2026-06-30 --out scan/
+    (input columns and outputs: docs/scan.md).
+
+    Exit codes: 0 outputs written, every row used; 3 outputs written, some rows quarantined
+    (see summary.json); 1 nothing written (unreadable input, missing columns, no valid rule
+    set, output directory refused); 2 bad option; 130 interrupted, previous output kept.
+    """
+    try:
+        day = datetime.date.fromisoformat(as_of) if as_of else datetime.date.today()
+    except ValueError:
+        print(f"invalid --as-of {as_of!r}: use YYYY-MM-DD", file=sys.stderr)
+        raise typer.Exit(EXIT_USAGE) from None
+    from medsopt.scan.worklist import Weights
+
+    try:
+        chosen = Weights.parse(weights)
+    except ValueError as error:
+        print(f"invalid --weights: {error}", file=sys.stderr)
+        raise typer.Exit(EXIT_USAGE) from None
+    progress = Progress(sys.stderr.isatty())
+    try:
+        code = _run(
+            dispensing,
+            patients,
+            out,
+            day,
+            period_days,
+            workers,
+            current_days,
+            chosen,
+            Locations(rules, formulary),
+            progress,
+        )
+    except KeyboardInterrupt:
+        progress.done()
+        print("interrupted; nothing replaced", file=sys.stderr)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    raise typer.Exit(code)
+
+
+def _run(
+    dispensing: Path,
+    patients: Path | None,
+    out: Path,
+    as_of: datetime.date,
+    period_days: int,
+    workers: int,
+    current_days: int,
+    weights: Weights,
+    locations: Locations,
+    progress: Progress,
+) -> int:
+    from medsopt.authoring.diagnostics import RuleSetError
+    from medsopt.loading import scan_files as files
+    from medsopt.loading.activate import CommitteeTestsFailedError
+    from medsopt.loading.dmd_extract import DmdExtractError
+    from medsopt.loading.scan_report import render_report
+    from medsopt.scan.classes import ClassDefinitionError
+    from medsopt.scan.core import ScanParams
+    from medsopt.scan.pdc import Period
+
+    watch = files.Stopwatch()
+    try:
+        progress("checking inputs")
+        files.check_output_dir(out)
+        files.read_dispensing(dispensing)
+        if patients is not None:
+            files.read_patients(patients)
+        progress("loading rule set and adherence classes")
+        tables = files.load_tables(locations)
+        watch.lap("load_rules")
+        params = ScanParams(Period(as_of, period_days), current_days=current_days, weights=weights)
+        results = files.run_scan(dispensing, patients, tables, params, workers, progress)
+        watch.lap("scan")
+        progress("writing outputs")
+        inputs = {"dispensing": str(dispensing), "patients": str(patients) if patients else None}
+        summary = files.summarise(results, tables, params, inputs, watch.timings)
+        files.write_outputs(out, results, summary, render_report(summary, results))
+    except (files.ScanInputError, ClassDefinitionError, DmdExtractError) as error:
+        progress.done()
+        print(f"scan failed, nothing written: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except (RuleSetError, CommitteeTestsFailedError) as error:
+        progress.done()
+        print(f"no valid rule set, nothing written:\n{error}", file=sys.stderr)
+        return EXIT_FAILED
+    progress.done()
+    quarantined = summary["rows_quarantined"] + sum(
+        summary["patient_rows_quarantined_by_reason"].values()
+    )
+    print(
+        f"{summary['rows_in']:,} rows: {summary['rows_used']:,} used, {quarantined:,} quarantined; "
+        f"{summary['patients']:,} patients, {summary['findings']:,} findings, "
+        f"{summary['worklist_patients']:,} on the worklist -> {out}"
+    )
+    return EXIT_QUARANTINED if quarantined else EXIT_COMPLETE

@@ -1,0 +1,137 @@
+"""Adherence classes (formulary/adherence-classes.yaml): the file model and the class table.
+
+Its own pydantic model with `extra="forbid"`: the rule loader reads only rules/, and a typo in a
+class definition must fail as loudly as one in a rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated
+
+import polars as pl
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from medsopt.rules.models import Identifier, Text
+from medsopt.rules.ruleset import RuleSet
+
+
+class ClassDefinitionError(ValueError):
+    """The adherence-class file or one of its codelists is invalid."""
+
+
+class AdherenceClass(BaseModel):
+    """One therapeutic class whose PDC is measured."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: Identifier
+    title: Text
+    label: Text  # in plain-words reasons: "statin PDC 0.54 over 220 days"
+    measure: Text  # the published measure it follows
+    codelists: tuple[str, ...] = ()  # code,term CSVs relative to the formulary directory
+    groups: tuple[Identifier, ...] = ()  # medicine groups of the compiled rule set
+
+    @model_validator(mode="after")
+    def _has_members(self) -> AdherenceClass:
+        if not (self.codelists or self.groups):
+            raise ValueError("a class needs codelists or groups")
+        return self
+
+
+class AdherenceFile(BaseModel):
+    """formulary/adherence-classes.yaml."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    classes: Annotated[tuple[AdherenceClass, ...], Field(min_length=1)]
+    default_doses: str | None = None  # code,term,daily_units,basis CSV
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> AdherenceFile:
+        ids = [c.id for c in self.classes]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"duplicate class ids in {ids}")
+        return self
+
+
+def parse_classes(text: str, where: str) -> AdherenceFile:
+    """Validate the YAML text of an adherence-class file."""
+    try:
+        return AdherenceFile.model_validate(yaml.safe_load(text))
+    except (yaml.YAMLError, ValidationError) as error:
+        raise ClassDefinitionError(f"{where}: {error}") from error
+
+
+def class_table(
+    definitions: AdherenceFile,
+    codelists: Mapping[str, pl.DataFrame],
+    ruleset: RuleSet,
+    concepts: pl.DataFrame,
+) -> pl.DataFrame:
+    """concept_code -> drug_class, expanding listed codes through the dm+d hierarchy.
+
+    `codelists` maps each path named in the file to its frame (a String `code` column);
+    `concepts` is `vocabulary.concepts_table(ruleset)`.
+    """
+    listed: list[pl.DataFrame] = []
+    grouped: list[pl.DataFrame] = []
+    for definition in definitions.classes:
+        for path in definition.codelists:
+            if path not in codelists:
+                raise ClassDefinitionError(f"class {definition.id}: codelist {path} not loaded")
+            listed.append(
+                codelists[path].select(pl.col("code"), pl.lit(definition.id).alias("drug_class"))
+            )
+        for group in definition.groups:
+            info = ruleset.groups.get(group)
+            if info is None or info.kind != "medicine":
+                raise ClassDefinitionError(
+                    f"class {definition.id}: {group!r} is not a medicine group of the rule set"
+                )
+            members = sorted(
+                c for c, ms in ruleset.membership.items() if group in {m.group for m in ms}
+            )
+            grouped.append(
+                pl.DataFrame(
+                    {"concept_code": members, "drug_class": [definition.id] * len(members)}
+                )
+            )
+    schema = {"concept_code": pl.String, "drug_class": pl.String}
+    frames: list[pl.DataFrame] = [pl.DataFrame(schema=schema), *grouped]
+    if listed:
+        codes = pl.concat(listed).unique()
+        direct = codes.rename({"code": "concept_code"})
+        via_parent = pl.concat(
+            [
+                concepts.join(codes, left_on=parent, right_on="code").select(
+                    pl.col("code").alias("concept_code"), "drug_class"
+                )
+                for parent in ("vmp", "vtm")
+            ]
+        )
+        # A VTM is in the class when any of its listed products is (a molecule-level record).
+        vtm_of_listed = concepts.join(codes, on="code").select(
+            pl.col("vtm").alias("concept_code"), "drug_class"
+        )
+        frames += [direct, via_parent, vtm_of_listed.drop_nulls()]
+    return pl.concat(frames).unique().sort("concept_code", "drug_class")
+
+
+def default_dose_table(doses: pl.DataFrame) -> pl.DataFrame:
+    """Check the default-dose CSV (code, daily_units > 0, basis) and keep what supply needs."""
+    required = {"code", "daily_units", "basis"}
+    if not required <= set(doses.columns):
+        raise ClassDefinitionError(f"default doses need columns {sorted(required)}")
+    units = doses["daily_units"].cast(pl.Float64, strict=False)
+    bad = doses.filter(units.is_null() | (units <= 0) | doses["basis"].is_null())
+    if bad.height:
+        raise ClassDefinitionError(f"default doses: bad rows {bad.head(3).rows()}")
+    if doses["code"].n_unique() != doses.height:
+        raise ClassDefinitionError("default doses: a code is listed twice")
+    return doses.select(
+        pl.col("code").cast(pl.String),
+        units.alias("daily_units"),
+        pl.col("basis").cast(pl.String),
+    )

@@ -1,0 +1,198 @@
+"""The scan of one patient partition: raw rows in, every output out.
+
+Each stage is a lazy plan (the modules of this package); `scan_partition` runs them in order
+and materialises each stage's result once. That is deliberate: a polars plan that reuses an
+intermediate frame in several branches is expanded per branch, so chaining the stages lazily
+grows the plan exponentially (and `LazyFrame.cache()` panics in the CSE pass of polars 2.1).
+
+A pure function of its inputs (no I/O), so the same code runs whole or hash-partitioned by
+patient id (`partition`) across processes; only the worklist rank needs every partition
+(`worklist.rank`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import polars as pl
+
+from medsopt.scan import patients as patient_facts
+from medsopt.scan import quarantine
+from medsopt.scan import schema as s
+from medsopt.scan.current import CURRENT_DAYS, current_medicines
+from medsopt.scan.pdc import Period, pdc
+from medsopt.scan.safety import evaluate
+from medsopt.scan.supply import with_days_supply
+from medsopt.scan.tables import ScanTables
+from medsopt.scan.worklist import Weights, patient_scores
+
+# What every partition returns (frames with these names; see `scan_partition`).
+OUTPUTS = (
+    "outcomes",  # outcome ('used' or a quarantine reason), rows
+    "quarantine",  # quarantined rows as read + reason, detail
+    "supply_methods",  # supply_method, rows
+    "adherence",  # per patient and class
+    "current",  # per patient and current medicine
+    "findings",  # per patient finding
+    "not_evaluated",  # per patient rule lacking data
+    "scores",  # worklist rows before ranking
+    "patient_outcomes",  # outcome, rows (patient table)
+    "patients_quarantine",  # quarantined patient rows as read + reason, detail
+    "practices",  # patient_id, practice_id
+)
+_FILL_COLUMNS = (
+    s.PATIENT_ID,
+    s.CODE,
+    "concept_code",
+    "molecule",
+    s.DISPENSED_ON,
+    s.DAYS_SUPPLY,
+    "supply_method",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanParams:
+    """What the user chose for this scan."""
+
+    period: Period
+    current_days: int = CURRENT_DAYS
+    late_grace_days: int = 7
+    horizon_days: int = 90
+    weights: Weights = field(default_factory=Weights)
+
+
+def partition(count: int, index: int) -> pl.Expr:
+    """Rows of shard `index` of `count`: a hash of the (trimmed) patient id."""
+    key = pl.col(s.PATIENT_ID).cast(pl.String).str.strip_chars()
+    return (key.hash(seed=0) % count) == index
+
+
+def fills_plan(annotated: pl.LazyFrame, tables: ScanTables) -> pl.LazyFrame:
+    """Clean rows resolved, with days' supply and how it was derived."""
+    resolution = tables.resolution.lazy().select("code", "concept_code", "vmp", "molecule")
+    clean = quarantine.clean_rows(annotated).join(resolution, on=s.CODE, how="left")
+    return with_days_supply(clean, tables.doses.lazy()).select(_FILL_COLUMNS)
+
+
+def dispensing_practices(annotated: pl.LazyFrame) -> pl.LazyFrame:
+    """Each patient's practice on their latest dispensing (null when never given)."""
+    clean = quarantine.clean_rows(annotated)
+    return clean.group_by(s.PATIENT_ID).agg(
+        pl.col(s.PRACTICE_ID)
+        .sort_by([s.DISPENSED_ON, s.PRACTICE_ID])
+        .drop_nulls()
+        .last()
+        .alias("dispensing_practice")
+    )
+
+
+def unresolved_patients(annotated: pl.LazyFrame, as_of: date, current_days: int) -> pl.LazyFrame:
+    """Patients with a recent dispensing whose code was quarantined as unidentifiable.
+
+    An omission rule ("X and no Y") is not evaluated for them, as the engine does while a code
+    is unresolved: the unidentified medicine may be the Y.
+    """
+    unidentified = [
+        quarantine.Reason.MALFORMED_CODE.value,
+        quarantine.Reason.UNKNOWN_CODE.value,
+        quarantine.Reason.UNUSABLE_CODE.value,
+    ]
+    recent = pl.col("_dispensed_on").is_between(
+        pl.lit(as_of - timedelta(days=current_days - 1)), pl.lit(as_of)
+    )
+    return (
+        annotated.filter(pl.col("_reason").is_in(unidentified) & recent)
+        .select(pl.col("_patient_id").alias(s.PATIENT_ID))
+        .unique()
+    )
+
+
+def scan_partition(
+    dispensing: pl.LazyFrame,
+    patients: pl.LazyFrame | None,
+    tables: ScanTables,
+    params: ScanParams,
+) -> dict[str, pl.DataFrame]:
+    """Every output (`OUTPUTS`) for the patients in `dispensing` (which carries `source_row`)."""
+    as_of = params.period.as_of
+    annotated = quarantine.annotate(dispensing, as_of, tables.resolution.lazy())
+    fills, quarantined, outcomes, seen, unresolved = pl.collect_all(
+        [
+            fills_plan(annotated, tables),
+            quarantine.quarantined_rows(annotated),
+            quarantine.reason_counts(annotated),
+            dispensing_practices(annotated),
+            unresolved_patients(annotated, as_of, params.current_days),
+        ]
+    )
+    if patients is None:
+        people = patient_facts.empty_patients().collect()
+        patient_outcomes = pl.DataFrame(schema={"outcome": pl.String, "rows": pl.UInt32})
+        patients_quarantine = pl.DataFrame(schema={s.REASON: pl.String, s.DETAIL: pl.String})
+    else:
+        annotated_patients = patient_facts.annotate_patients(patients)
+        people, patient_outcomes, patients_quarantine = pl.collect_all(
+            [
+                patient_facts.clean_patients(annotated_patients),
+                quarantine.reason_counts(annotated_patients),
+                patient_facts.quarantined_patients(annotated_patients),
+            ]
+        )
+    class_fills = fills.lazy().join(tables.classes.lazy(), on="concept_code")
+    adherence, current, supply_methods = pl.collect_all(
+        [
+            pdc(class_fills, params.period, params.late_grace_days, params.horizon_days),
+            current_medicines(fills.lazy(), as_of, params.current_days),
+            fills.lazy().group_by("supply_method").agg(pl.len().alias("rows")),
+        ]
+    )
+    del fills
+    safety = evaluate(
+        current.lazy(),
+        people.lazy(),
+        tables.resolution.lazy(),
+        tables.rules,
+        as_of,
+        unresolved.lazy(),
+    )
+    findings, not_evaluated = pl.collect_all(
+        [
+            safety.findings.sort(s.PATIENT_ID, "rule_id", "codes"),
+            safety.not_evaluated.sort(s.PATIENT_ID, "rule_id"),
+        ]
+    )
+    scores = patient_scores(
+        adherence.lazy(),
+        findings.lazy(),
+        not_evaluated.lazy(),
+        current.lazy(),
+        tables.resolution.lazy().select("code", "molecule_name"),
+        tables.labels.lazy().select("drug_class", "label"),
+        params.weights,
+    ).collect()
+    practices = (
+        seen.lazy()
+        .join(people.lazy().select(s.PATIENT_ID, s.PRACTICE_ID), on=s.PATIENT_ID, how="left")
+        .select(
+            s.PATIENT_ID,
+            pl.coalesce(s.PRACTICE_ID, "dispensing_practice").alias(s.PRACTICE_ID),
+        )
+        .collect()
+    )
+    results = {
+        "outcomes": outcomes,
+        "quarantine": quarantined,
+        "supply_methods": supply_methods,
+        "adherence": adherence,
+        "current": current,
+        "findings": findings,
+        "not_evaluated": not_evaluated,
+        "scores": scores,
+        "patient_outcomes": patient_outcomes,
+        "patients_quarantine": patients_quarantine,
+        "practices": practices,
+    }
+    assert tuple(results) == OUTPUTS
+    return results

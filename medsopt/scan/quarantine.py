@@ -1,0 +1,226 @@
+"""Every dispensing row is used or quarantined with a reason: strict parsing, nothing silent.
+
+Casts are non-strict only so that a failure can be *seen*: wherever a present value does not
+parse, the row gets an explicit reason instead of a silent null. A row with several problems
+gets the first reason in `REASONS` order; `duplicate` applies to otherwise valid rows.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+
+import polars as pl
+
+from medsopt.scan import schema as s
+from medsopt.scan.sctid import code_problem_expr
+from medsopt.scan.vocabulary import RESOLVED_OK
+
+MAX_DAYS_SUPPLY = 366
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+class Reason(enum.Enum):
+    """Why a dispensing row was quarantined (values are what quarantine.parquet holds)."""
+
+    MISSING_PATIENT_ID = "missing_patient_id"
+    MALFORMED_CODE = "malformed_code"  # not a SNOMED CT concept id (digits, length, Verhoeff)
+    UNKNOWN_CODE = "unknown_code"  # well formed, not in the dm+d index
+    UNUSABLE_CODE = "unusable_code"  # in dm+d but inactive, a pack, or not a medicinal product
+    BAD_DATE = "bad_date"  # missing or not an ISO 8601 date (YYYY-MM-DD)
+    FUTURE_DATE = "future_date"  # after --as-of
+    BAD_QUANTITY = "bad_quantity"  # missing or not a finite number
+    NON_POSITIVE_QUANTITY = "non_positive_quantity"
+    BAD_DAYS_SUPPLY = "bad_days_supply"  # present but not a whole number 1-366
+    DUPLICATE = "duplicate"  # identical to an earlier row in every input column
+
+
+REASONS = tuple(r.value for r in Reason)
+
+
+def _as_string(column: str, dtype: pl.DataType) -> pl.Expr:
+    """An identifier column as text; integers convert exactly, text is kept byte for byte."""
+    if dtype == pl.String:
+        return pl.col(column)
+    return pl.col(column).cast(pl.String)
+
+
+def _date(dtype: pl.DataType) -> pl.Expr:
+    column = pl.col(s.DISPENSED_ON)
+    if dtype == pl.Date:
+        return column
+    if isinstance(dtype, pl.Datetime):
+        return column.dt.date()
+    text = column.cast(pl.String).str.strip_chars()
+    return (
+        pl.when(text.str.contains(ISO_DATE))
+        .then(text.str.to_date("%Y-%m-%d", strict=False))
+        .otherwise(pl.lit(None, dtype=pl.Date))
+    )
+
+
+def _number(column: str, dtype: pl.DataType) -> pl.Expr:
+    expr = pl.col(column)
+    if dtype == pl.String:
+        expr = expr.str.strip_chars()
+    return expr.cast(pl.Float64, strict=False)
+
+
+def annotate(raw: pl.LazyFrame, as_of: datetime.date, codes: pl.LazyFrame) -> pl.LazyFrame:
+    """Raw rows (input columns + `source_row`) with parsed columns, `reason` and `detail`.
+
+    `codes` is `vocabulary.resolution_table` (code, resolution, ...). Parsed columns are
+    prefixed `_`; `split` turns the result into clean rows and quarantined originals.
+    """
+    schema = raw.collect_schema()
+    original = [c for c in schema.names() if c != s.SOURCE_ROW]
+    patient = _as_string(s.PATIENT_ID, schema[s.PATIENT_ID])
+    code = _as_string(s.CODE, schema[s.CODE])
+    quantity = _number(s.QUANTITY, schema[s.QUANTITY])
+    if s.DAYS_SUPPLY in schema:
+        supply_raw = pl.col(s.DAYS_SUPPLY)
+        supply = _number(s.DAYS_SUPPLY, schema[s.DAYS_SUPPLY])
+        supply_given = supply_raw.is_not_null() & (
+            supply_raw.cast(pl.String).str.strip_chars() != ""
+        )
+    else:
+        supply = pl.lit(None, dtype=pl.Float64)
+        supply_given = pl.lit(False)
+    checked_codes = codes.select(
+        pl.col("code").alias("_code"), pl.col("resolution").alias("_resolution")
+    )
+    problems = (
+        raw.select(code.alias("_code"))
+        .unique()
+        .with_columns(_code_problem=code_problem_expr(pl.col("_code")))
+        .join(checked_codes, on="_code", how="left")
+    )
+    annotated = raw.with_columns(
+        _patient_id=patient.str.strip_chars(),
+        _code=code,
+        _dispensed_on=_date(schema[s.DISPENSED_ON]),
+        _quantity=quantity,
+        _days_supply=supply,
+        _supply_given=supply_given,
+    ).join(problems, on="_code", how="left", nulls_equal=True)
+    reason_detail = [
+        (
+            pl.col("_patient_id").is_null() | (pl.col("_patient_id") == ""),
+            Reason.MISSING_PATIENT_ID,
+            pl.lit("patient_id is empty"),
+        ),
+        (
+            pl.col("_code_problem").is_not_null() | pl.col("_code").is_null(),
+            Reason.MALFORMED_CODE,
+            pl.lit("code ") + pl.col("_code_problem").fill_null("is empty"),
+        ),
+        (
+            pl.col("_resolution").is_null(),
+            Reason.UNKNOWN_CODE,
+            pl.lit("not in the dm+d index"),
+        ),
+        (
+            pl.col("_resolution") != RESOLVED_OK,
+            Reason.UNUSABLE_CODE,
+            pl.lit("dm+d code is ") + pl.col("_resolution"),
+        ),
+        (
+            pl.col("_dispensed_on").is_null(),
+            Reason.BAD_DATE,
+            pl.lit("dispensed_on is not an ISO 8601 date (YYYY-MM-DD)"),
+        ),
+        (
+            pl.col("_dispensed_on") > pl.lit(as_of),
+            Reason.FUTURE_DATE,
+            pl.lit(f"dispensed_on is after the as-of date {as_of.isoformat()}"),
+        ),
+        (
+            pl.col("_quantity").is_null() | ~pl.col("_quantity").is_finite(),
+            Reason.BAD_QUANTITY,
+            pl.lit("quantity is missing or not a number"),
+        ),
+        (
+            pl.col("_quantity") <= 0,
+            Reason.NON_POSITIVE_QUANTITY,
+            pl.lit("quantity must be above 0"),
+        ),
+        (
+            pl.col("_supply_given")
+            & (
+                pl.col("_days_supply").is_null()
+                | (pl.col("_days_supply") != pl.col("_days_supply").floor())
+                | (pl.col("_days_supply") < 1)
+                | (pl.col("_days_supply") > MAX_DAYS_SUPPLY)
+            ),
+            Reason.BAD_DAYS_SUPPLY,
+            pl.lit(f"days_supply must be a whole number from 1 to {MAX_DAYS_SUPPLY}"),
+        ),
+    ]
+    reason: pl.Expr = pl.lit(None, dtype=pl.String)
+    detail: pl.Expr = pl.lit(None, dtype=pl.String)
+    for condition, why, text in reversed(reason_detail):
+        reason = pl.when(condition).then(pl.lit(why.value)).otherwise(reason)
+        detail = pl.when(condition).then(text).otherwise(detail)
+    with_reason = annotated.with_columns(
+        _reason=reason, _detail=detail, _row_hash=pl.struct(original).hash(seed=0)
+    )
+    # Identical rows are equally valid or invalid, so "first of its kind" only matters for
+    # otherwise valid rows; the first is the lowest source_row (joins may reorder rows). Rows
+    # are compared in full only where their hash repeats, which is rare and cheap.
+    repeats = (
+        with_reason.filter(pl.col("_reason").is_null() & pl.col("_row_hash").is_duplicated())
+        .filter(pl.col(s.SOURCE_ROW) != pl.col(s.SOURCE_ROW).min().over(original))
+        .select(s.SOURCE_ROW, _duplicate=pl.lit(True))
+    )
+    duplicate = pl.col("_duplicate").fill_null(False)
+    return (
+        with_reason.join(repeats, on=s.SOURCE_ROW, how="left")
+        .with_columns(
+            _reason=pl.when(duplicate)
+            .then(pl.lit(Reason.DUPLICATE.value))
+            .otherwise(pl.col("_reason")),
+            _detail=pl.when(duplicate)
+            .then(pl.lit("identical to an earlier row"))
+            .otherwise(pl.col("_detail")),
+        )
+        .drop("_row_hash", "_duplicate")
+    )
+
+
+def clean_rows(annotated: pl.LazyFrame) -> pl.LazyFrame:
+    """The rows a scan uses, in the `schema.CLEAN_DISPENSING` shape."""
+    names = annotated.collect_schema().names()
+
+    def optional(column: str) -> pl.Expr:
+        if column in names:
+            return pl.col(column).cast(pl.String)
+        return pl.lit(None, dtype=pl.String)
+
+    return annotated.filter(pl.col("_reason").is_null()).select(
+        pl.col("_patient_id").alias(s.PATIENT_ID),
+        pl.col("_code").alias(s.CODE),
+        pl.col("_dispensed_on").alias(s.DISPENSED_ON),
+        pl.col("_quantity").alias(s.QUANTITY),
+        pl.col("_days_supply").cast(pl.Int32).alias(s.DAYS_SUPPLY),
+        optional(s.DOSE_TEXT).alias(s.DOSE_TEXT),
+        optional(s.PRACTICE_ID).alias(s.PRACTICE_ID),
+        pl.col(s.SOURCE_ROW).cast(pl.UInt32),
+    )
+
+
+def quarantined_rows(annotated: pl.LazyFrame) -> pl.LazyFrame:
+    """Quarantined rows exactly as read, plus `reason` and `detail`."""
+    names = annotated.collect_schema().names()
+    original = [c for c in names if not c.startswith("_")]
+    return annotated.filter(pl.col("_reason").is_not_null()).select(
+        *original,
+        pl.col("_reason").alias(s.REASON),
+        pl.col("_detail").alias(s.DETAIL),
+    )
+
+
+def reason_counts(annotated: pl.LazyFrame) -> pl.LazyFrame:
+    """Rows per outcome: `used` or a quarantine reason (the summary's invariant source)."""
+    return annotated.group_by(pl.col("_reason").fill_null("used").alias("outcome")).agg(
+        pl.len().alias("rows")
+    )

@@ -1,0 +1,118 @@
+"""Days' supply per fill: explicit column > dose instruction > formulary default > quantity.
+
+UK dispensing data rarely carry days' supply. The method used is recorded on every row
+(`supply_method`) so a PDC built on guesses can be seen as such.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import polars as pl
+
+from medsopt.scan import schema as s
+
+
+class SupplyMethod(enum.Enum):
+    """How a fill's days' supply was obtained, most trustworthy first."""
+
+    EXPLICIT = "explicit"  # the days_supply column
+    DOSE_TEXT = "dose_text"  # quantity / units a day read from the dose instruction
+    DEFAULT_DOSE = "default_dose"  # quantity / the product's default daily dose (formulary)
+    QUANTITY_AS_DAYS = "quantity_as_days"  # fallback: one unit a day (flagged)
+
+
+_COUNT_WORDS = {"half": 0.5, "a": 1.0, "an": 1.0, "one": 1.0, "two": 2.0, "three": 3.0}
+_COUNT_WORDS |= {"four": 4.0, "five": 5.0, "six": 6.0}
+# "take 2", "one tablet", "1 capsule", "half a tablet": a count at the start of the instruction.
+_COUNT = r"^(?:take\s+|apply\s+|use\s+)?(\d+(?:\.\d+)?|half|a|an|one|two|three|four|five|six)\b"
+# Frequencies in the order they are tried: specific phrases before the generic "daily".
+_FREQUENCIES: tuple[tuple[str, float], ...] = (
+    (r"\b(once a week|once weekly|weekly|every week)\b", 1 / 7),
+    (r"\b(every other day|alternate days|on alternate days)\b", 0.5),
+    (r"\b(four times a day|four times daily|qds|qid|q\.d\.s\.)\b", 4.0),
+    (r"\b(three times a day|three times daily|tds|tid|t\.d\.s\.)\b", 3.0),
+    (r"\b(twice a day|twice daily|two times a day|bd|bid|b\.d\.)\b", 2.0),
+    (
+        r"\b(once a day|once daily|daily|every day|each day|od|o\.d\.|in the morning|"
+        r"every morning|each morning|at night|every night|at bedtime|nocte|mane)\b",
+        1.0,
+    ),
+)
+# Ranges and as-needed instructions do not give one number of units a day.
+_NUMBER = r"(\d+(?:\.\d+)?|half|one|two|three|four|five|six)"
+_AMBIGUOUS = (
+    r"\b(when required|as required|as needed|prn|as directed|up to|or)\b"
+    rf"|\d\s*-\s*\d|\b{_NUMBER}\s+to\s+{_NUMBER}\b"
+)
+
+
+def units_per_day(dose_text: pl.Expr) -> pl.Expr:
+    """Units a day from an instruction such as "one tablet twice a day"; null when unclear."""
+    text = dose_text.str.to_lowercase().str.strip_chars()
+    count_text = text.str.extract(_COUNT, 1)
+    count = (
+        pl.when(count_text.is_in(list(_COUNT_WORDS)))
+        .then(count_text.replace_strict(_COUNT_WORDS, default=None, return_dtype=pl.Float64))
+        .otherwise(count_text.cast(pl.Float64, strict=False))
+    )
+    frequency: pl.Expr = pl.lit(None, dtype=pl.Float64)
+    for pattern, per_day in reversed(_FREQUENCIES):
+        frequency = pl.when(text.str.contains(pattern)).then(pl.lit(per_day)).otherwise(frequency)
+    per_day_units = count * frequency
+    return (
+        pl.when(text.str.contains(_AMBIGUOUS) | (per_day_units <= 0))
+        .then(pl.lit(None, dtype=pl.Float64))
+        .otherwise(per_day_units)
+    )
+
+
+def _days(quantity: pl.Expr, per_day: pl.Expr) -> pl.Expr:
+    """Whole days a quantity lasts (at least 1): a part-day's supply does not cover a day."""
+    return (quantity / per_day).floor().clip(lower_bound=1).cast(pl.Int32)
+
+
+def with_days_supply(fills: pl.LazyFrame, doses: pl.LazyFrame) -> pl.LazyFrame:
+    """Add `days_supply` (final, Int32) and `supply_method` to resolved clean fills.
+
+    `fills` carries `concept_code` and `vmp` (from the resolution table); `doses` is
+    `classes.default_dose_table` (code, daily_units, basis); an AMP uses its VMP's default.
+    """
+    by_concept = doses.select(
+        pl.col("code").alias("concept_code"), pl.col("daily_units").alias("_dose_concept")
+    )
+    by_vmp = doses.select(pl.col("code").alias("vmp"), pl.col("daily_units").alias("_dose_vmp"))
+    # Instructions repeat ("one tablet daily"): parse each distinct text once, then join.
+    instructions = (
+        fills.select(s.DOSE_TEXT)
+        .unique()
+        .drop_nulls()
+        .with_columns(_per_day=units_per_day(pl.col(s.DOSE_TEXT)))
+    )
+    default = pl.coalesce("_dose_concept", "_dose_vmp")
+    quantity = pl.col(s.QUANTITY)
+    explicit = pl.col(s.DAYS_SUPPLY)
+    return (
+        fills.join(by_concept, on="concept_code", how="left")
+        .join(by_vmp, on="vmp", how="left")
+        .join(instructions, on=s.DOSE_TEXT, how="left")
+        .with_columns(
+            pl.when(explicit.is_not_null())
+            .then(explicit)
+            .when(pl.col("_per_day").is_not_null())
+            .then(_days(quantity, pl.col("_per_day")))
+            .when(default.is_not_null())
+            .then(_days(quantity, default))
+            .otherwise(_days(quantity, pl.lit(1.0)))
+            .alias(s.DAYS_SUPPLY),
+            pl.when(explicit.is_not_null())
+            .then(pl.lit(SupplyMethod.EXPLICIT.value))
+            .when(pl.col("_per_day").is_not_null())
+            .then(pl.lit(SupplyMethod.DOSE_TEXT.value))
+            .when(default.is_not_null())
+            .then(pl.lit(SupplyMethod.DEFAULT_DOSE.value))
+            .otherwise(pl.lit(SupplyMethod.QUANTITY_AS_DAYS.value))
+            .alias("supply_method"),
+        )
+        .drop("_dose_concept", "_dose_vmp", "_per_day")
+    )

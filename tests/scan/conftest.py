@@ -1,0 +1,16 @@
+"""Scan fixtures: the scan tables for the bundled rule set, built once per session."""
+
+from __future__ import annotations
+
+import pytest
+
+from medsopt.loading.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations
+from medsopt.loading.scan_files import tables_for
+from medsopt.rules.ruleset import RuleSet
+from medsopt.scan.tables import ScanTables
+
+
+@pytest.fixture(scope="session")
+def scan_tables(bundled: RuleSet) -> ScanTables:
+    """Everything a scan looks up, for the rule set the server would serve."""
+    return tables_for(bundled, Locations(BUNDLED_RULES, BUNDLED_FORMULARY))

@@ -1,0 +1,126 @@
+"""`python -m medsopt scan` as a subprocess on small generated data: files, columns, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl  # type: ignore[import-untyped]
+import polars as pl
+import pytest
+
+from benchmarks.generate_dispensing import dirty, generate, pools
+from medsopt.rules.ruleset import RuleSet
+from medsopt.scan.schema import ADHERENCE_COLUMNS, FINDINGS_COLUMNS, WORKLIST_COLUMNS
+
+AS_OF = "2026-06-30"
+CONTRACT = {
+    "adherence.parquet": ADHERENCE_COLUMNS,
+    "findings.parquet": FINDINGS_COLUMNS,
+    "worklist.parquet": WORKLIST_COLUMNS,
+    "quarantine.parquet": ("reason",),
+}
+
+
+def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "medsopt", "scan", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def inputs(bundled: RuleSet, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("scan-inputs")
+    dispensing, people = generate(300, seed=11, pool=pools(bundled))
+    dirty(dispensing, 0.03, seed=11).write_csv(folder / "dispensing.csv")
+    people.write_parquet(folder / "patients.parquet")
+    return folder / "dispensing.csv", folder / "patients.parquet"
+
+
+@pytest.fixture(scope="module")
+def scans(inputs: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
+    """The same scan with 1 and with 2 worker processes."""
+    dispensing, patients = inputs
+    outputs = {}
+    for workers in (1, 2):
+        out = tmp_path_factory.mktemp(f"scan-{workers}") / "out"
+        done = run(
+            "--dispensing", dispensing, "--patients", patients, "--as-of", AS_OF,
+            "--out", out, "--workers", str(workers),
+        )  # fmt: skip
+        assert done.returncode == 3, done.stderr  # written, with quarantined rows
+        assert "quarantined" in done.stdout
+        outputs[workers] = out
+    return outputs
+
+
+def test_a_scan_writes_every_contracted_output(
+    inputs: tuple[Path, Path], scans: dict[int, Path]
+) -> None:
+    out = scans[1]
+    for name, columns in CONTRACT.items():
+        frame = pl.read_parquet(out / name)
+        assert set(columns) <= set(frame.columns), name
+    for name in ("worklist.xlsx", "report.html", "summary.json", "adherence.csv", "findings.csv"):
+        assert (out / name).stat().st_size > 0, name
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["rows_in"] == pl.read_csv(inputs[0], infer_schema=False).height
+    assert summary["rows_in"] == summary["rows_used"] + sum(
+        summary["quarantined_by_reason"].values()
+    )
+    quarantine = pl.read_parquet(out / "quarantine.parquet")
+    assert dict(quarantine.group_by("reason").len().iter_rows()) == summary["quarantined_by_reason"]
+    expected = {"malformed_code", "unknown_code", "bad_date", "future_date", "duplicate"}
+    assert expected <= set(quarantine["reason"])
+    worklist = pl.read_parquet(out / "worklist.parquet")
+    assert worklist["rank"].to_list() == list(range(1, worklist.height + 1))
+    assert worklist["score"].is_sorted(descending=True)
+    findings = pl.read_parquet(out / "findings.parquet")
+    assert findings.schema["codes"] == pl.List(pl.String)
+    sheet = openpyxl.load_workbook(out / "worklist.xlsx", read_only=True)["findings"]
+    rows = sheet.iter_rows(values_only=True)
+    header = next(rows)
+    cells = [row[header.index("codes")] for row in rows]
+    assert cells and all(isinstance(c, str) for c in cells)
+    assert set(cells) <= {";".join(codes) for codes in findings["codes"]}
+    html = (out / "report.html").read_text()
+    assert "<svg" in html and "<script" not in html
+    assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
+
+
+def test_workers_do_not_change_the_result(scans: dict[int, Path]) -> None:
+    for name in ("adherence.parquet", "findings.parquet", "worklist.parquet"):
+        assert pl.read_parquet(scans[1] / name).equals(pl.read_parquet(scans[2] / name)), name
+
+
+def test_missing_columns_write_nothing_and_exit_1(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("patient_id,code\np1,319733000\n")
+    done = run("--dispensing", bad, "--as-of", AS_OF, "--out", tmp_path / "out")
+    assert done.returncode == 1
+    assert "missing column(s) dispensed_on, quantity" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_directory_holding_other_files_is_not_replaced(
+    inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    done = run("--dispensing", inputs[0], "--as-of", AS_OF, "--out", out)
+    assert done.returncode == 1
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_a_bad_as_of_is_a_usage_error(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    assert (
+        run("--dispensing", inputs[0], "--as-of", "30/06/2026", "--out", tmp_path / "o").returncode
+        == 2
+    )
