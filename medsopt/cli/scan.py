@@ -142,7 +142,7 @@ def _run(
         if patients is not None:
             files.read_patients(patients)
         progress("loading rule set and adherence classes")
-        tables = files.load_tables(locations)
+        tables = files.load_tables(locations, as_of)
         watch.lap("load_rules")
         params = ScanParams(Period(as_of, period_days), current_days=current_days, weights=weights)
         results = files.run_scan(dispensing, patients, tables, params, workers, progress)

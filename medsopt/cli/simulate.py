@@ -26,7 +26,7 @@ def _findings(
 ) -> tuple[str, pl.DataFrame]:
     """The identity of the rule set in `locations` and its findings over the population."""
     ruleset = compile_sources(locations)[0].ruleset
-    tables = tables_for(ruleset, locations)
+    tables = tables_for(ruleset, locations, params.period.as_of)
     results = run_scan(population, patients, tables, params, 1, lambda _: None)
     identity = ruleset.identity
     label = f"{identity.name} {identity.version} ({identity.content_hash[:12]})"

@@ -6,6 +6,8 @@ run leaves the previous result (or nothing), never a half-written one.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import json
 import os
 import shutil
@@ -22,6 +24,7 @@ import polars as pl
 from medsopt.loading.activate import Locations, build
 from medsopt.rules.ruleset import RuleSet
 from medsopt.scan import schema as s
+from medsopt.scan.biosimilars import biosimilar_outcomes
 from medsopt.scan.classes import ClassDefinitionError, parse_classes
 from medsopt.scan.core import ScanParams, partition, scan_partition
 from medsopt.scan.tables import ScanTables, build_tables
@@ -94,13 +97,18 @@ def read_patients(path: Path) -> pl.LazyFrame:
     return _check_columns(_scan_file(path), path, s.PATIENTS_REQUIRED, (s.PATIENT_ID,))
 
 
-def load_tables(locations: Locations) -> ScanTables:
+def load_tables(locations: Locations, as_of: datetime.date | None = None) -> ScanTables:
     """The rule set exactly as the server builds it, plus the adherence classes and doses."""
-    return tables_for(build(locations).ruleset, locations)
+    return tables_for(build(locations).ruleset, locations, as_of)
 
 
-def tables_for(ruleset: RuleSet, locations: Locations) -> ScanTables:
-    """Scan tables for an already built rule set (adherence classes from the formulary dir)."""
+def tables_for(
+    ruleset: RuleSet, locations: Locations, as_of: datetime.date | None = None
+) -> ScanTables:
+    """Scan tables for an already built rule set (adherence classes from the formulary dir).
+
+    With `as_of`, biosimilar findings for that date are included (`scan.biosimilars`).
+    """
     formulary = locations.formulary_dir
     classes_path = formulary / ADHERENCE_CLASSES
     try:
@@ -121,7 +129,10 @@ def tables_for(ruleset: RuleSet, locations: Locations) -> ScanTables:
         superseded = pl.read_parquet(locations.dmd_dir / "superseded.parquet")["previous_code"]
     except (OSError, pl.exceptions.PolarsError) as error:
         raise ClassDefinitionError(f"superseded dm+d ids: {error}") from error
-    return build_tables(ruleset, definitions, codelists, doses, superseded.to_list())
+    tables = build_tables(ruleset, definitions, codelists, doses, superseded.to_list())
+    if as_of is None:
+        return tables
+    return dataclasses.replace(tables, biosimilar=biosimilar_outcomes(ruleset, as_of))
 
 
 @dataclass(frozen=True, slots=True)

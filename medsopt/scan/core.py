@@ -156,6 +156,7 @@ def scan_partition(
         tables.rules,
         as_of,
         unresolved.lazy(),
+        tables.biosimilar.lazy(),
     )
     findings, not_evaluated = pl.collect_all(
         [

@@ -167,8 +167,11 @@ def evaluate(
     rules: BatchRules,
     as_of: datetime.date,
     unresolved: pl.LazyFrame | None = None,
+    biosimilar: pl.LazyFrame | None = None,
 ) -> SafetyResult:
     """Findings for every patient with at least one current medicine.
+
+    `biosimilar`: per-code biosimilar findings (`scan.biosimilars.biosimilar_outcomes`).
 
     `current`: patient_id, code, start_date (Date or null), distinct resolvable codes;
     `patients`: clean patient facts (`schema.CLEAN_PATIENTS`; a patient without a row has no
@@ -265,7 +268,13 @@ def evaluate(
         *_KEY, "category", "severity", "title", "codes"
     )
     return SafetyResult(
-        findings=pl.concat([rule_findings, _formulary_findings(meds, rules)]),
+        findings=pl.concat(
+            [
+                rule_findings,
+                _formulary_findings(meds, rules),
+                *([_biosimilar_findings(meds, biosimilar)] if biosimilar is not None else []),
+            ]
+        ),
         not_evaluated=not_evaluated,
     )
 
@@ -537,4 +546,13 @@ def _formulary_findings(meds: pl.LazyFrame, rules: BatchRules) -> pl.LazyFrame:
             "title",
             pl.concat_list(s.CODE).alias("codes"),
         )
+    )
+
+
+def _biosimilar_findings(meds: pl.LazyFrame, outcomes: pl.LazyFrame) -> pl.LazyFrame:
+    """Each current biologic's precomputed biosimilar findings, one row per medicine."""
+    return (
+        meds.select(s.PATIENT_ID, s.CODE, "concept_code")
+        .join(outcomes, on="concept_code")
+        .select(*_KEY, "category", "severity", "title", pl.concat_list(s.CODE).alias("codes"))
     )

@@ -7,12 +7,13 @@ tables the single-process scan uses.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
 from medsopt.rules.ruleset import RuleSet
 from medsopt.scan import vocabulary
+from medsopt.scan.biosimilars import SCHEMA
 from medsopt.scan.classes import AdherenceFile, class_table, default_dose_table
 from medsopt.scan.safety import BatchRules, compile_batch
 
@@ -27,6 +28,8 @@ class ScanTables:
     doses: pl.DataFrame  # code, daily_units, basis
     rules: BatchRules
     ruleset: str  # "name version (hash12)", for the summary
+    # concept_code -> biosimilar findings on the as-of date (scan.biosimilars); empty: none.
+    biosimilar: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SCHEMA))
 
 
 def build_tables(

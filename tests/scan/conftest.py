@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
 from medsopt.loading.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations
@@ -9,8 +11,10 @@ from medsopt.loading.scan_files import tables_for
 from medsopt.rules.ruleset import RuleSet
 from medsopt.scan.tables import ScanTables
 
+AS_OF = datetime.date(2026, 6, 30)  # the as-of date of the scan tests and the generator
+
 
 @pytest.fixture(scope="session")
 def scan_tables(bundled: RuleSet) -> ScanTables:
     """Everything a scan looks up, for the rule set the server would serve."""
-    return tables_for(bundled, Locations(BUNDLED_RULES, BUNDLED_FORMULARY))
+    return tables_for(bundled, Locations(BUNDLED_RULES, BUNDLED_FORMULARY), AS_OF)
