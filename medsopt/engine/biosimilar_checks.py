@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from medsopt.dmd.concepts import Level
-from medsopt.engine.findings import Finding, MatchedMedication, ResolvedMedication, Suggestion
+from medsopt.engine.findings import Finding, ResolvedMedication, Suggestion
 from medsopt.engine.formulary_checks import status_text
 from medsopt.engine.request import (
     BiologicException,
@@ -380,12 +380,7 @@ def _finding(
         citations=tuple(citations),
         medication_refs=(medication.entry.ref,),
         matched=(
-            MatchedMedication(
-                ref=medication.entry.ref,
-                code=medication.entry.code,
-                concept_code=concept.code,
-                concept_name=concept.name,
-                level=concept.level.value,
+            medication.matched(
                 group=f"biosimilar:{molecule.name.lower().replace(' ', '-')}",
                 via=f"{concept.level.value} {concept.code} -> {role} of {molecule.name} in the "
                 f"biosimilar table ({molecule.file})",

@@ -165,15 +165,5 @@ def _explain(
             f"{f' ({listed.name})' if listed else ''} listed in group {membership.group}"
         )
     formulary = ruleset.formulary
-    return MatchedMedication(
-        ref=medication.entry.ref,
-        code=medication.entry.code,
-        concept_code=concept.code,
-        concept_name=concept.name,
-        level=concept.level.value,
-        group=membership.group,
-        via=via,
-        formulary_status=(
-            status_text(formulary.entry_for(medication.resolved.lineage)) if formulary else ""
-        ),
-    )
+    status = status_text(formulary.entry_for(medication.resolved.lineage)) if formulary else ""
+    return medication.matched(membership.group, via, status)

@@ -20,6 +20,20 @@ class ResolvedMedication:
     resolved: Resolved
     groups: tuple[Membership, ...]
 
+    def matched(self, group: str, via: str, formulary_status: str = "") -> MatchedMedication:
+        """This medicine as one step of an explanation: it matched `group` because of `via`."""
+        concept = self.resolved.concept
+        return MatchedMedication(
+            ref=self.entry.ref,
+            code=self.entry.code,
+            concept_code=concept.code,
+            concept_name=concept.name,
+            level=concept.level.value,
+            group=group,
+            via=via,
+            formulary_status=formulary_status,
+        )
+
     @property
     def molecule(self) -> str:
         """Key that is equal for packs and brands of one molecule: VTM, else VMP, else code."""

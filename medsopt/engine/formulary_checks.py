@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from medsopt.engine.findings import Finding, MatchedMedication, ResolvedMedication, Suggestion
+from medsopt.engine.findings import Finding, ResolvedMedication, Suggestion
 from medsopt.engine.request import MedicationStatus
 from medsopt.formulary.formulary import Formulary
 from medsopt.formulary.models import Product
@@ -126,12 +126,7 @@ def _finding(
         ),
         medication_refs=(medication.entry.ref,),
         matched=(
-            MatchedMedication(
-                ref=medication.entry.ref,
-                code=medication.entry.code,
-                concept_code=concept.code,
-                concept_name=concept.name,
-                level=concept.level.value,
+            medication.matched(
                 group=f"formulary:{entry.status}",
                 via=f"{concept.level.value} {concept.code} -> formulary entry {listed}",
                 formulary_status=status_text(entry),
