@@ -12,7 +12,7 @@ from medsopt.engine.findings import (
     ResolvedMedication,
     UnresolvedMedication,
 )
-from medsopt.engine.formulary_checks import formulary_findings
+from medsopt.engine.formulary_checks import formulary_findings, status_text
 from medsopt.engine.request import CheckRequest
 from medsopt.rules.ruleset import RuleSet
 
@@ -26,7 +26,12 @@ def check(request: CheckRequest, ruleset: RuleSet) -> CheckResult:
         outcome = ruleset.dmd.resolve(entry.code)
         if isinstance(outcome, Resolved):
             groups = ruleset.groups_of(outcome.concept.code)
-            resolved.append(ResolvedMedication(entry, outcome, groups))
+            status = (
+                status_text(ruleset.formulary.entry_for(outcome.lineage))
+                if ruleset.formulary is not None
+                else ""
+            )
+            resolved.append(ResolvedMedication(entry, outcome, groups, status))
             if outcome.superseded is not None:
                 superseded.append((entry.ref, outcome.superseded))
         else:

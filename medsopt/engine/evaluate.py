@@ -18,7 +18,6 @@ from medsopt.engine.findings import (
     NotEvaluated,
     ResolvedMedication,
 )
-from medsopt.engine.formulary_checks import status_text
 from medsopt.engine.request import CheckRequest, MedicationStatus, PatientContext
 from medsopt.rules.ruleset import CompiledRule, Membership, RuleSet
 
@@ -164,6 +163,4 @@ def _explain(
             f"{concept.level.value} {concept.code} -> {listed_level} {membership.via}"
             f"{f' ({listed.name})' if listed else ''} listed in group {membership.group}"
         )
-    formulary = ruleset.formulary
-    status = status_text(formulary.entry_for(medication.resolved.lineage)) if formulary else ""
-    return medication.matched(membership.group, via, status)
+    return medication.matched(membership.group, via, medication.formulary_status)

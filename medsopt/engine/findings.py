@@ -19,6 +19,8 @@ class ResolvedMedication:
     entry: MedicationEntry
     resolved: Resolved
     groups: tuple[Membership, ...]
+    # Its local formulary position, looked up once per request ("" without a formulary).
+    formulary_status: str = ""
 
     def matched(self, group: str, via: str, formulary_status: str = "") -> MatchedMedication:
         """This medicine as one step of an explanation: it matched `group` because of `via`."""
