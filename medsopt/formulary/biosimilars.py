@@ -20,11 +20,12 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from medsopt.authoring.diagnostics import Diagnostic, DiagnosticKind, RuleSetError, did_you_mean
+from medsopt.authoring.fields import FileModel, Text
 from medsopt.authoring.source_map import Path, parse_yaml
 from medsopt.authoring.validate import validate
 from medsopt.dmd.concepts import Concept, Level
 from medsopt.dmd.index import DmdIndex
-from medsopt.formulary.models import FileModel, ProductRef, Text
+from medsopt.formulary.models import ProductRef
 
 Route = Literal["subcutaneous", "intravenous", "intravitreal"]
 Presentation = Literal["pre-filled-pen", "pre-filled-syringe", "cartridge", "vial", "infusion-bag"]

@@ -5,40 +5,19 @@ from __future__ import annotations
 import datetime
 from typing import Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, StringConstraints, model_validator
 
-from medsopt.dmd.codes import code_problem
+from medsopt.authoring.fields import FileModel, Identifier, SctIdText, Text
 
-Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
-Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
 # Traffic-light statuses as NHS formularies use them.
 Status = Literal["formulary", "specialist-initiation", "hospital-only", "non-formulary"]
-
-
-class FileModel(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class ProductRef(FileModel):
     """A dm+d product (VTM, VMP or AMP) named by code and name."""
 
-    code: str
+    code: SctIdText
     name: Text
-
-    @field_validator("code")
-    @classmethod
-    def _valid_sctid(cls, value: str) -> str:
-        problem = code_problem(value)
-        if problem is not None:
-            raise ValueError(f"{value!r} {problem.value}")
-        return value
 
 
 class Alternative(ProductRef):

@@ -10,20 +10,11 @@ import datetime
 import string
 from typing import Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from medsopt.dmd.codes import code_problem
+from medsopt.authoring.fields import FileModel, Identifier, SctIdText, Text
 
-Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
 RuleId = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$", max_length=64)]
-Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
 Category = Literal[
     "interaction",
     "condition",
@@ -44,29 +35,11 @@ Date = datetime.date
 Egfr = Annotated[float, Field(ge=0, le=250)]
 
 
-def _sctid(value: str) -> str:
-    problem = code_problem(value)
-    if problem is not None:
-        raise ValueError(f"{value!r} {problem.value}")
-    return value
-
-
-class FileModel(BaseModel):
-    """Base for every model read from a committee file."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
 class Code(FileModel):
     """One SNOMED CT code with the term that names it."""
 
-    code: str
+    code: SctIdText
     term: Text
-
-    @field_validator("code")
-    @classmethod
-    def _valid_sctid(cls, value: str) -> str:
-        return _sctid(value)
 
 
 class RuleSetHeader(FileModel):
@@ -232,14 +205,9 @@ class Rule(FileModel):
 class ScaleEntry(FileModel):
     """A molecule's score on a scale; a VTM code covers all its products."""
 
-    code: str
+    code: SctIdText
     name: Text
     score: Annotated[int, Field(ge=0, le=10)]
-
-    @field_validator("code")
-    @classmethod
-    def _valid_sctid(cls, value: str) -> str:
-        return _sctid(value)
 
 
 class Scale(FileModel):
@@ -264,15 +232,10 @@ class RuleFile(FileModel):
 class CaseBiologicException(FileModel):
     """A recorded exception to biosimilar switching: a failed switch or a decline."""
 
-    molecule_code: str  # the VTM, e.g. "398728003" adalimumab
+    molecule_code: SctIdText  # the VTM, e.g. "398728003" adalimumab
     kind: Literal["failed-switch", "declined"]
     expires_on: Date | None = None  # the day it stops applying
     note: str = ""
-
-    @field_validator("molecule_code")
-    @classmethod
-    def _valid_sctid(cls, value: str) -> str:
-        return _sctid(value)
 
 
 class CasePatient(FileModel):

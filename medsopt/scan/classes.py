@@ -11,9 +11,9 @@ from typing import Annotated
 
 import polars as pl
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
-from medsopt.rules.models import Identifier, Text
+from medsopt.authoring.fields import FileModel, Identifier, Text
 from medsopt.rules.ruleset import RuleSet
 
 
@@ -21,10 +21,8 @@ class ClassDefinitionError(ValueError):
     """The adherence-class file or one of its codelists is invalid."""
 
 
-class AdherenceClass(BaseModel):
+class AdherenceClass(FileModel):
     """One therapeutic class whose PDC is measured."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: Identifier
     title: Text
@@ -40,10 +38,8 @@ class AdherenceClass(BaseModel):
         return self
 
 
-class AdherenceFile(BaseModel):
+class AdherenceFile(FileModel):
     """formulary/adherence-classes.yaml."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     classes: Annotated[tuple[AdherenceClass, ...], Field(min_length=1)]
     default_doses: str | None = None  # code,term,daily_units,basis CSV
