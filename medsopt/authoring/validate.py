@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 
 from medsopt.authoring.diagnostics import Diagnostic, DiagnosticKind, did_you_mean
-from medsopt.authoring.source_map import ParsedYaml, Path
+from medsopt.authoring.source_map import ParsedYaml, Path, SourceMap, parse_yaml
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -26,6 +27,24 @@ def validate(parsed: ParsedYaml, model: type[M]) -> tuple[M | None, tuple[Diagno
         return model.model_validate(parsed.data), ()
     except ValidationError as error:
         return None, tuple(_diagnostic(parsed, model, e) for e in error.errors())
+
+
+def validated_files(
+    sources: Mapping[str, str],
+    paths: Iterable[str],
+    model: type[M],
+    problems: list[Diagnostic],
+) -> Iterator[tuple[str, M, SourceMap]]:
+    """Each of `paths` (in order) that validates as `model`, with its source map.
+
+    Every problem found is appended to `problems`; a file with problems is not yielded.
+    """
+    for path in sorted(paths):
+        parsed = parse_yaml(sources[path], path)
+        valid, found = validate(parsed, model)
+        problems.extend(found)
+        if valid is not None:
+            yield path, valid, parsed.source_map
 
 
 def _diagnostic(parsed: ParsedYaml, model: type[BaseModel], error: Any) -> Diagnostic:

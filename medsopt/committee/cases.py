@@ -6,8 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from medsopt.authoring.diagnostics import Diagnostic
-from medsopt.authoring.source_map import parse_yaml
-from medsopt.authoring.validate import validate
+from medsopt.authoring.validate import validated_files
 from medsopt.engine.request import (
     BiologicException,
     BiologicExceptionKind,
@@ -71,14 +70,9 @@ def parse_cases(
     """Every case in tests/*.yaml, and every problem in those files."""
     cases: list[LocatedCase] = []
     problems: list[Diagnostic] = []
-    for path in sorted(
-        p for p in sources if p.startswith(TESTS_DIR) and p.endswith((".yaml", ".yml"))
-    ):
-        parsed = parse_yaml(sources[path], path)
-        model, found = validate(parsed, TestFile)
-        problems.extend(found)
-        if model is not None:
-            for index, case in enumerate(model.cases):
-                line, _ = parsed.source_map.locate(("cases", index))
-                cases.append(LocatedCase(case, path, line))
+    test_files = (p for p in sources if p.startswith(TESTS_DIR) and p.endswith((".yaml", ".yml")))
+    for path, model, source_map in validated_files(sources, test_files, TestFile, problems):
+        for index, case in enumerate(model.cases):
+            line, _ = source_map.locate(("cases", index))
+            cases.append(LocatedCase(case, path, line))
     return tuple(cases), tuple(problems)

@@ -21,8 +21,8 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from medsopt.authoring.diagnostics import Diagnostic, DiagnosticKind, RuleSetError, did_you_mean
 from medsopt.authoring.fields import FileModel, Text
-from medsopt.authoring.source_map import Path, parse_yaml
-from medsopt.authoring.validate import validate
+from medsopt.authoring.source_map import Path
+from medsopt.authoring.validate import validated_files
 from medsopt.dmd.concepts import Concept, Level
 from medsopt.dmd.index import DmdIndex
 from medsopt.formulary.models import ProductRef
@@ -198,14 +198,10 @@ def compile_biosimilars(sources: Mapping[str, str], dmd: DmdIndex) -> Biosimilar
     molecules: dict[str, MoleculeTable] = {}
     products: dict[str, BrandProduct] = {}
     generics: dict[str, str] = {}
-    for path in sorted(p for p in sources if p.endswith((".yaml", ".yml"))):
-        parsed = parse_yaml(sources[path], path)
-        model, found = validate(parsed, BiosimilarFile)
-        problems.extend(found)
-        if model is None:
-            continue
+    yaml_files = (p for p in sources if p.endswith((".yaml", ".yml")))
+    for path, model, source_map in validated_files(sources, yaml_files, BiosimilarFile, problems):
         molecule = model.molecule
-        checker = _Checker(path, parsed.source_map.locate, dmd, problems)
+        checker = _Checker(path, source_map.locate, dmd, problems)
         if molecule.code in molecules:
             checker.error(
                 ("molecule", "code"),

@@ -14,8 +14,8 @@ from medsopt.authoring.diagnostics import (
     did_you_mean,
 )
 from medsopt.authoring.diagnostics import Level as Severity
-from medsopt.authoring.source_map import Path, parse_yaml
-from medsopt.authoring.validate import validate
+from medsopt.authoring.source_map import Path
+from medsopt.authoring.validate import validated_files
 from medsopt.dmd.concepts import Concept, Level
 from medsopt.dmd.index import DmdIndex
 from medsopt.formulary.biosimilars import BiosimilarTable
@@ -78,13 +78,8 @@ def compile_formulary(
     classes: dict[str, TherapeuticClass] = {}
     placed: dict[str, tuple[str, int]] = {}
     preferences: dict[str, BiosimilarPreference] = {}
-    for path in sorted(sources):
-        parsed = parse_yaml(sources[path], path)
-        model, found = validate(parsed, FormularyFile)
-        problems.extend(found)
-        if model is None:
-            continue
-        locate = parsed.source_map.locate
+    for path, model, source_map in validated_files(sources, sources, FormularyFile, problems):
+        locate = source_map.locate
         if model.formulary is not None:
             headers.append(model.formulary)
         for index, cls in enumerate(model.classes):

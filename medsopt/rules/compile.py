@@ -14,8 +14,7 @@ from medsopt.authoring.diagnostics import (
     RuleSetError,
     did_you_mean,
 )
-from medsopt.authoring.source_map import parse_yaml
-from medsopt.authoring.validate import validate
+from medsopt.authoring.validate import validated_files
 from medsopt.dmd.index import DmdIndex
 from medsopt.formulary.formulary import Formulary
 from medsopt.rules.groups import compile_groups, compile_scales
@@ -72,13 +71,8 @@ def compile_ruleset(
     groups: list[Located[Group]] = []
     rules: list[Located[Rule]] = []
     scales: list[Located[Scale]] = []
-    for path in sorted(p for p in sources if is_rule_file(p)):
-        parsed = parse_yaml(sources[path], path)
-        model, found = validate(parsed, RuleFile)
-        problems.extend(found)
-        if model is None:
-            continue
-        smap = parsed.source_map
+    rule_files = (p for p in sources if is_rule_file(p))
+    for _, model, smap in validated_files(sources, rule_files, RuleFile, problems):
         if model.ruleset is not None:
             headers.append(located_at(model.ruleset, smap, ("ruleset",)))
         groups.extend(located_at(g, smap, ("groups", i)) for i, g in enumerate(model.groups))
