@@ -40,7 +40,7 @@ def check(request: CheckRequest, ruleset: RuleSet) -> CheckResult:
     hits = group_hits(resolved)
     findings: list[Finding] = []
     not_evaluated: list[NotEvaluated] = []
-    for compiled in candidate_rules(hits, ruleset):
+    for compiled in candidate_rules(hits, ruleset, request.patient.condition_codes):
         outcome_ = evaluate_rule(compiled, hits, request, resolved, ruleset)
         if isinstance(outcome_, Finding):
             findings.append(outcome_)

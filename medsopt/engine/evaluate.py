@@ -33,11 +33,15 @@ def group_hits(
     return hits
 
 
-def candidate_rules(hits: GroupHits, ruleset: RuleSet) -> list[CompiledRule]:
-    """Rules that could fire: those triggered by a present group, plus omission rules."""
+def candidate_rules(
+    hits: GroupHits, ruleset: RuleSet, condition_codes: Iterable[str] = ()
+) -> list[CompiledRule]:
+    """Rules that could fire: those triggered by a present group or a recorded condition."""
     ids: set[str] = set(ruleset.untriggered)
     for group in hits:
         ids.update(ruleset.triggers.get(group, ()))
+    for code in condition_codes:
+        ids.update(ruleset.condition_triggers.get(code, ()))
     return [ruleset.rules[rule_id] for rule_id in sorted(ids)]
 
 

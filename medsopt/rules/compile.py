@@ -96,7 +96,7 @@ def compile_ruleset(
         for r in rules
         if r.item.status not in running
     }
-    triggers, untriggered = trigger_index(active.values(), group_infos)
+    triggers, condition_triggers, untriggered = trigger_index(active.values(), group_infos)
     identity = RuleSetIdentity(
         name=header.name,
         version=header.version,
@@ -117,6 +117,7 @@ def compile_ruleset(
         membership=MappingProxyType(membership_index(group_infos, dmd)),
         triggers=MappingProxyType(triggers),
         untriggered=untriggered,
+        condition_triggers=MappingProxyType(condition_triggers),
         formulary=formulary,
         scales=MappingProxyType(scale_tables),
     )

@@ -75,19 +75,49 @@ def current_code(code: str, dmd: DmdIndex) -> str:
 
 def trigger_index(
     rules: Iterable[CompiledRule], groups: Mapping[str, GroupInfo]
-) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
-    """Index each rule under its most selective required group (fewest codes)."""
+) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """Index each rule under what it cannot fire without.
+
+    Returns (medicine group -> rule ids, condition code -> rule ids, rules for every request).
+    A rule with a medicine clause is indexed under its most selective required group (fewest
+    codes). A rule with none (an omission, a count, a scale total) that requires a recorded
+    condition is indexed under that condition's codes, so "atrial fibrillation and no
+    anticoagulant" is looked up only for patients with atrial fibrillation.
+    """
     triggers: dict[str, list[str]] = {}
+    by_condition: dict[str, set[str]] = {}
     untriggered: list[str] = []
     for compiled in rules:
+        rule_id = compiled.rule.id
         match = compiled.rule.match
         required = list(match.all_of)
         for clause in (match.duplicate, match.duration, match.count):
             if clause is not None and clause.group is not None:
                 required.append(clause.group)
-        if not required or match.score is not None:
-            untriggered.append(compiled.rule.id)
+        if required and match.score is None:
+            trigger = min(required, key=lambda g: (len(groups[g].codes), g))
+            triggers.setdefault(trigger, []).append(rule_id)
             continue
-        trigger = min(required, key=lambda g: (len(groups[g].codes), g))
-        triggers.setdefault(trigger, []).append(compiled.rule.id)
-    return {g: tuple(sorted(ids)) for g, ids in triggers.items()}, tuple(sorted(untriggered))
+        condition_groups = required_condition_groups(compiled.rule, groups)
+        if not condition_groups:
+            untriggered.append(rule_id)
+            continue
+        for group in condition_groups:
+            for code in groups[group].codes:
+                by_condition.setdefault(code, set()).add(rule_id)
+    return (
+        {g: tuple(sorted(ids)) for g, ids in triggers.items()},
+        {code: tuple(sorted(ids)) for code, ids in by_condition.items()},
+        tuple(sorted(untriggered)),
+    )
+
+
+def required_condition_groups(rule: Rule, groups: Mapping[str, GroupInfo]) -> tuple[str, ...]:
+    """Condition groups one of which a patient must have for the rule to apply (empty: none)."""
+    patient = rule.match.patient
+    if patient is None:
+        return ()
+    if patient.conditions_all:
+        # Every one is required, so the smallest alone is a sufficient key.
+        return (min(patient.conditions_all, key=lambda g: (len(groups[g].codes), g)),)
+    return tuple(patient.conditions_any)

@@ -76,9 +76,14 @@ class RuleSet:
     membership: Mapping[str, tuple[Membership, ...]]
     # medicine group -> ids of active rules that cannot fire unless that group is present.
     triggers: Mapping[str, tuple[str, ...]]
-    # Active rules evaluated for every request: omissions ("condition X and none of group Y"),
-    # medicine counts and scale totals.
+    # Active rules evaluated for every request: medicine counts, scale totals and omissions
+    # that need no recorded condition.
     untriggered: tuple[str, ...]
+    # Recorded condition code -> ids of active rules with no medicine clause that cannot fire
+    # without it (omissions such as "atrial fibrillation and none of the anticoagulants").
+    condition_triggers: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
     formulary: Formulary | None = None
     scales: Mapping[str, ScaleTable] = field(default_factory=lambda: MappingProxyType({}))
     # The biosimilar equivalence table (formulary/biosimilars/), when the formulary has one.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from types import MappingProxyType
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -148,3 +151,37 @@ def test_count_and_scale_findings_ignore_order_and_duplicate_packs(
         }
 
     assert counted(base) == counted(with_pack) == counted(shuffled)
+
+
+@pytest.fixture(scope="module")
+def condition_pool(bundled: RuleSet) -> list[str]:
+    """A few codes from every condition group, so condition-keyed rules get their chance."""
+    codes: set[str] = set()
+    for group in bundled.groups.values():
+        if group.kind == "condition":
+            codes.update(sorted(group.codes)[:3])
+    return sorted(codes)
+
+
+@settings.get_profile("engine")
+@given(data=st.data())
+def test_the_trigger_indexes_never_hide_a_rule(
+    bundled: RuleSet, related_codes: list[str], condition_pool: list[str], data: st.DataObject
+) -> None:
+    # The same rule set with no index: every active rule evaluated for every request.
+    unindexed = replace(
+        bundled,
+        triggers=MappingProxyType({}),
+        condition_triggers=MappingProxyType({}),
+        untriggered=tuple(sorted(bundled.rules)),
+    )
+    codes = data.draw(st.lists(st.sampled_from(related_codes), max_size=8, unique=True))
+    patient = PatientContext(
+        age_years=data.draw(st.one_of(st.none(), st.integers(40, 100))),
+        egfr=data.draw(st.one_of(st.none(), st.floats(5, 120))),
+        condition_codes=tuple(
+            data.draw(st.lists(st.sampled_from(condition_pool), max_size=4, unique=True))
+        ),
+    )
+    request = CheckRequest(entries(codes) or entries([related_codes[0]]), patient)
+    assert summary(check(request, bundled)) == summary(check(request, unindexed))
