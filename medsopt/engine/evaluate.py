@@ -99,13 +99,9 @@ def evaluate_rule(
             return None
         facts.append(f"no medicine in group {group}")
     refs = tuple(sorted({medication.entry.ref for medication, _ in involved}))
-    if (
-        match.none_of
-        and not match.has_medicine_trigger
-        and len(medications) < len(request.medications)
-    ):
-        # An omission ("X and no Y") cannot be confirmed while a code is unresolved: it may be
-        # the Y. Advising to start Y then risks duplicating it.
+    if match.none_of and len(medications) < len(request.medications):
+        # "No Y" cannot be confirmed while a code is unresolved: it may be the Y. Advising to
+        # start Y (a laxative with an opioid, a PPI with an NSAID) then risks duplicating it.
         missing.append("resolvable codes for every medicine")
     if match.patient is not None:
         applies, patient_missing, patient_facts = patient_criteria(match.patient, patient, ruleset)

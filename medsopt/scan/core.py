@@ -91,8 +91,8 @@ def dispensing_practices(annotated: pl.LazyFrame) -> pl.LazyFrame:
 def unresolved_patients(annotated: pl.LazyFrame, as_of: date, current_days: int) -> pl.LazyFrame:
     """Patients with a recent dispensing whose code was quarantined as unidentifiable.
 
-    An omission rule ("X and no Y") is not evaluated for them, as the engine does while a code
-    is unresolved: the unidentified medicine may be the Y.
+    A rule with none_of ("X and no Y") is not evaluated for them, as the engine does while a
+    code is unresolved: the unidentified medicine may be the Y.
     """
     unidentified = [
         quarantine.Reason.MALFORMED_CODE.value,

@@ -21,7 +21,7 @@ from medsopt.rules.ruleset import RuleSet
 from medsopt.scan import schema as s
 
 _KEY = [s.PATIENT_ID, "rule_id"]
-# What the engine reports missing for an omission rule while a code is unresolved (it may be
+# What the engine reports missing for a rule with none_of while a code is unresolved (it may be
 # the medicine whose absence the rule is about): medsopt/engine/evaluate.py.
 UNRESOLVED_MISSING = "resolvable codes for every medicine"
 _CODES = pl.List(pl.String)
@@ -69,7 +69,7 @@ _RULE_SCHEMA = {
     "need_pregnant": pl.Boolean,
     "n_conditions_any": pl.Int32,
     "n_conditions_all": pl.Int32,
-    "omission": pl.Boolean,
+    "asserts_absence": pl.Boolean,
 }
 
 
@@ -129,7 +129,7 @@ def compile_batch(
                 "need_pregnant": patient.pregnant if patient else None,
                 "n_conditions_any": len(set(patient.conditions_any)) if patient else 0,
                 "n_conditions_all": len(set(patient.conditions_all)) if patient else 0,
-                "omission": bool(match.none_of) and not match.has_medicine_trigger,
+                "asserts_absence": bool(match.none_of),
             }
         )
     return BatchRules(
@@ -176,7 +176,7 @@ def evaluate(
     `current`: patient_id, code, start_date (Date or null), distinct resolvable codes;
     `patients`: clean patient facts (`schema.CLEAN_PATIENTS`; a patient without a row has no
     facts); `resolution`: `vocabulary.resolution_table`; `unresolved`: patient_id of patients
-    with a current medicine whose code did not resolve (quarantined), for omission rules.
+    with a current medicine whose code did not resolve (quarantined), for rules with none_of.
 
     Each clause is computed once from the medicines and joined onto one chain of candidate
     (patient, rule) pairs, so the plan grows linearly with the clauses.
@@ -252,7 +252,7 @@ def evaluate(
             .list.sort(),
             missing=pl.concat_list(
                 pl.col("duration_missing").fill_null(empty),
-                pl.when(pl.col("omission") & pl.col("has_unresolved").fill_null(False))
+                pl.when(pl.col("asserts_absence") & pl.col("has_unresolved").fill_null(False))
                 .then(pl.lit([UNRESOLVED_MISSING], dtype=_CODES))
                 .otherwise(empty),
                 "patient_missing",

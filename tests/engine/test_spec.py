@@ -249,6 +249,22 @@ def test_an_omission_is_not_asserted_while_a_code_is_unresolved(spec: RuleSet) -
     assert pending.missing == ("resolvable codes for every medicine",)
 
 
+def test_an_absence_is_not_asserted_while_a_code_is_unresolved_even_with_a_trigger(
+    spec: RuleSet,
+) -> None:
+    # "NSAID and no PPI": the unknown code may be the PPI, so the rule must not assert "no PPI".
+    unknown = "99999991000001109"
+    naproxen = "329806007"  # Naproxen 250mg tablets
+    meds = (MedicationEntry("n", naproxen), MedicationEntry("x", unknown))
+    result = check(CheckRequest(meds, PatientContext(age_years=70)), spec)
+    assert "S-NSAID-OLD" not in {f.rule_id for f in result.findings}
+    [pending] = [n for n in result.not_evaluated if n.rule_id == "S-NSAID-OLD"]
+    assert pending.missing == ("resolvable codes for every medicine",)
+    assert pending.medication_refs == ("n",)
+    alone = check(CheckRequest(meds[:1], PatientContext(age_years=70)), spec)
+    assert "S-NSAID-OLD" in {f.rule_id for f in alone.findings}
+
+
 def test_scale_contributors_do_not_depend_on_order_or_packs(spec: RuleSet) -> None:
     citalopram_amp = "10394411000001109"  # an AMP of the same molecule as CITALOPRAM
     orders = [
