@@ -195,6 +195,13 @@ SPECS: dict[str, tuple[str, str | None, str | None]] = {
 }
 
 
+def _placeholder_target(line: str) -> str | None:
+    """X for an OpenCodelists row "VMP previous/subsequent to X", else None."""
+    row = next(csv.reader([line]))
+    match = PLACEHOLDER.match(row[1]) if row else None
+    return match.group(1) if match else None
+
+
 def main() -> int:
     report = []
     for out, (source, include, exclude) in SPECS.items():
@@ -202,6 +209,7 @@ def main() -> int:
         lines = raw.splitlines(keepends=True)
         header, body = lines[0], lines[1:]
         kept = []
+        excluded: set[str] = set()
         for line in body:
             row = next(csv.reader([line]))
             if not row:
@@ -210,8 +218,11 @@ def main() -> int:
             if include is not None and not re.search(include, term, re.I):
                 continue
             if exclude is not None and re.search(exclude, term, re.I):
+                excluded.add(row[0])
                 continue
             kept.append(line)
+        # A placeholder row "VMP subsequent to X" stands for X, so it goes where X went.
+        kept = [line for line in kept if _placeholder_target(line) not in excluded]
         if include is not None:
             # Second pass: OpenCodelists adds rows "VMP previous to X" / "VMP subsequent to X" for
             # superseded VMP ids; keep those whose X is a code already kept from the same file.
