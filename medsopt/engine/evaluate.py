@@ -34,7 +34,7 @@ def group_hits(
 
 
 def candidate_rules(
-    hits: GroupHits, ruleset: RuleSet, condition_codes: Iterable[str] = ()
+    hits: GroupHits, ruleset: RuleSet, condition_codes: Iterable[str]
 ) -> list[CompiledRule]:
     """Rules that could fire: those triggered by a present group or a recorded condition."""
     ids: set[str] = set(ruleset.untriggered)

@@ -81,9 +81,7 @@ class RuleSet:
     untriggered: tuple[str, ...]
     # Recorded condition code -> ids of active rules with no medicine clause that cannot fire
     # without it (omissions such as "atrial fibrillation and none of the anticoagulants").
-    condition_triggers: Mapping[str, tuple[str, ...]] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    condition_triggers: Mapping[str, tuple[str, ...]]
     formulary: Formulary | None = None
     scales: Mapping[str, ScaleTable] = field(default_factory=lambda: MappingProxyType({}))
     # The biosimilar equivalence table (formulary/biosimilars/), when the formulary has one.
