@@ -31,7 +31,7 @@ def _in_process(
     message: pb.CheckMedicationsRequest, locations: Locations
 ) -> pb.CheckMedicationsResponse | str:
     from medsopt.authoring.diagnostics import RuleSetError
-    from medsopt.engine.check import check
+    from medsopt.engine.point_of_care import check
     from medsopt.engine.validation import validate_request
     from medsopt.loading.activate import CommitteeTestsFailedError, build
     from medsopt.loading.dmd_extract import DmdExtractError

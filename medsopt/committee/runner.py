@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from medsopt.authoring.diagnostics import Diagnostic, DiagnosticKind
+from medsopt.committee.both_evaluators import Answer, columnar_answers, point_of_care_answer
 from medsopt.committee.cases import LocatedCase
-from medsopt.engine.biosimilar_checks import BIOSIMILAR_RULES
-from medsopt.engine.check import check
-from medsopt.engine.formulary_checks import FORMULARY_RULES
+from medsopt.engine.lookups import build_lookups
+from medsopt.engine.point_of_care import check
 from medsopt.engine.validation import validate_request
 from medsopt.rules.ruleset import RuleSet
 
@@ -41,8 +41,14 @@ class RunReport:
         return not self.failures and not self.coverage_problems
 
 
-def run_case(located: LocatedCase, ruleset: RuleSet) -> CaseFailure | None:
-    """None when the case passes, else what went wrong."""
+def run_case(
+    located: LocatedCase, ruleset: RuleSet, columnar: Answer | None = None
+) -> CaseFailure | None:
+    """None when the case passes, else what went wrong.
+
+    `columnar`: the case's answer from the columnar evaluator, which must equal the
+    point-of-care answer (see `both_evaluators`).
+    """
     request = located.request()
     problems = [
         f"invalid test patient: {v.field}: {v.description}" for v in validate_request(request)
@@ -66,7 +72,25 @@ def run_case(located: LocatedCase, ruleset: RuleSet) -> CaseFailure | None:
         for rule_id in case.expect_not_fired
         if rule_id in fired
     ]
+    if columnar is not None:
+        problems += _disagreements(point_of_care_answer(result), columnar)
     return CaseFailure(located, tuple(problems), fired) if problems else None
+
+
+def _disagreements(point_of_care: Answer, columnar: Answer) -> list[str]:
+    """How the columnar answer differs from the point-of-care one (empty when equal)."""
+    problems = []
+    for what, ours, theirs in (
+        ("finding", point_of_care[0], columnar[0]),
+        ("not evaluated", point_of_care[1], columnar[1]),
+    ):
+        problems += [
+            f"columnar evaluator lacks {what} {item}" for item in sorted(ours - theirs, key=str)
+        ]
+        problems += [
+            f"columnar evaluator adds {what} {item}" for item in sorted(theirs - ours, key=str)
+        ]
+    return problems
 
 
 def coverage(cases: tuple[LocatedCase, ...], ruleset: RuleSet) -> tuple[Diagnostic, ...]:
@@ -92,10 +116,6 @@ def coverage(cases: tuple[LocatedCase, ...], ruleset: RuleSet) -> tuple[Diagnost
                 )
             )
     known = set(ruleset.rules) | set(ruleset.inactive)
-    if ruleset.formulary is not None:
-        known |= {kind.rule_id for kind in FORMULARY_RULES}
-    if ruleset.biosimilars is not None:
-        known |= {kind.rule_id for kind in BIOSIMILAR_RULES}
     for c in cases:
         for rule_id in (*c.case.expect_fired, *c.case.expect_not_fired):
             if rule_id not in known:
@@ -112,6 +132,15 @@ def coverage(cases: tuple[LocatedCase, ...], ruleset: RuleSet) -> tuple[Diagnost
 
 
 def run_all(cases: tuple[LocatedCase, ...], ruleset: RuleSet) -> RunReport:
-    """Run every case and the coverage check."""
-    failures = tuple(f for f in (run_case(c, ruleset) for c in cases) if f is not None)
+    """Run every case through both evaluators, and the coverage check.
+
+    The columnar evaluator (the population scan's) must give each case the same answer as the
+    point-of-care engine; a case where they disagree fails.
+    """
+    columnar = columnar_answers(cases, ruleset, build_lookups(ruleset, None))
+    failures = tuple(
+        f
+        for f in (run_case(c, ruleset, columnar.get(i)) for i, c in enumerate(cases))
+        if f is not None
+    )
     return RunReport(len(cases) - len(failures), failures, coverage(cases, ruleset))

@@ -6,7 +6,6 @@ run leaves the previous result (or nothing), never a half-written one.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import json
 import os
@@ -24,7 +23,6 @@ import polars as pl
 from medsopt.loading.activate import Locations, build
 from medsopt.rules.ruleset import RuleSet
 from medsopt.scan import schema as s
-from medsopt.scan.biosimilars import biosimilar_outcomes
 from medsopt.scan.classes import ClassDefinitionError, parse_classes
 from medsopt.scan.core import ScanParams, partition, scan_partition
 from medsopt.scan.tables import ScanTables, build_tables
@@ -107,7 +105,7 @@ def tables_for(
 ) -> ScanTables:
     """Scan tables for an already built rule set (adherence classes from the formulary dir).
 
-    With `as_of`, biosimilar findings for that date are included (`scan.biosimilars`).
+    Biosimilar choices are made for `as_of` (see `build_tables`).
     """
     formulary = locations.formulary_dir
     classes_path = formulary / ADHERENCE_CLASSES
@@ -129,10 +127,7 @@ def tables_for(
         superseded = pl.read_parquet(locations.dmd_dir / "superseded.parquet")["previous_code"]
     except (OSError, pl.exceptions.PolarsError) as error:
         raise ClassDefinitionError(f"superseded dm+d ids: {error}") from error
-    tables = build_tables(ruleset, definitions, codelists, doses, superseded.to_list())
-    if as_of is None:
-        return tables
-    return dataclasses.replace(tables, biosimilar=biosimilar_outcomes(ruleset, as_of))
+    return build_tables(ruleset, definitions, codelists, doses, superseded.to_list(), as_of)
 
 
 @dataclass(frozen=True, slots=True)

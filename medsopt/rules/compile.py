@@ -19,6 +19,7 @@ from medsopt.dmd.index import DmdIndex
 from medsopt.formulary.formulary import Formulary
 from medsopt.rules.groups import compile_groups, compile_scales
 from medsopt.rules.index import clause_groups, membership_index, trigger_index
+from medsopt.rules.ir import compile_rule
 from medsopt.rules.located import Located, located_at
 from medsopt.rules.models import Group, Rule, RuleFile, RuleSetHeader, Scale
 from medsopt.rules.ruleset import (
@@ -89,10 +90,12 @@ def compile_ruleset(
 
     running = {"active", "draft"} if include_drafts else {"active"}
     active = {
-        r.item.id: CompiledRule(r.item, r.file, r.line) for r in rules if r.item.status in running
+        r.item.id: CompiledRule(r.item, r.file, r.line, compile_rule(r.item))
+        for r in rules
+        if r.item.status in running
     }
     inactive = {
-        r.item.id: CompiledRule(r.item, r.file, r.line)
+        r.item.id: CompiledRule(r.item, r.file, r.line, compile_rule(r.item))
         for r in rules
         if r.item.status not in running
     }

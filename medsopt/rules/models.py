@@ -7,12 +7,18 @@
 from __future__ import annotations
 
 import datetime
-import string
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from medsopt.authoring.fields import FileModel, Identifier, SctIdText, Text
+from medsopt.rules.template import TemplateError, parse_template
 
 RuleId = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$", max_length=64)]
 Category = Literal[
@@ -27,8 +33,23 @@ Category = Literal[
 Severity = Literal["severe", "moderate", "mild", "info"]
 Evidence = Literal["study", "anecdotal", "theoretical", "guideline"]
 Status = Literal["draft", "active", "retired"]
-# Placeholders a rule's detail and recommendation may use; filled per patient by the engine.
+# Placeholders any rule's detail and recommendation may use; filled per patient by the engine.
 PLACEHOLDERS = frozenset({"medicines", "age", "egfr", "count", "total", "contributors"})
+# Placeholders filled by a per-medicine clause, usable only by rules that have that clause.
+FORMULARY_PLACEHOLDERS = frozenset({"formulary_status", "formulary_version", "restrictions"})
+BIOSIMILAR_PLACEHOLDERS = frozenset(
+    {
+        "product",
+        "preference",
+        "suggested",
+        "saving",
+        "why",
+        "prescribed_as",
+        "molecule",
+        "advice",
+        "decline",
+    }
+)
 # Lax validation on purpose: `egfr_below: 45` and a quoted "2026-01-01" are what a
 # pharmacist writes. Pydantic v2 never turns a number into a string, so codes stay exact.
 Date = datetime.date
@@ -134,6 +155,30 @@ class Duration(FileModel):
     at_least_days: Annotated[int, Field(ge=1, le=3650)]
 
 
+class FormularyPosition(FileModel):
+    """A medicine's place in the local formulary; the rule fires once per such medicine.
+
+    One position per medicine, in this order: non-formulary, hospital-only,
+    specialist-initiation (proposed medicines only), second-line (a second- or third-line
+    choice with no first-line medicine of its therapeutic class on the list).
+    """
+
+    position: Literal["non-formulary", "hospital-only", "specialist-initiation", "second-line"]
+
+
+class BiosimilarChoice(FileModel):
+    """A biologic's brand choice (formulary/biosimilars/); the rule fires once per medicine.
+
+    `switch`: a best-value brand has a matching product; `no-equivalent`: a biosimilar exists
+    for the route and strength but no preferred product can be suggested; `prescribe-by-brand`:
+    a biologic prescribed as a generic VMP or a VTM.
+    """
+
+    outcome: Literal["switch", "no-equivalent", "prescribe-by-brand"]
+    # The severity while a recorded patient decline is in force (the suggestion is softened).
+    declined_severity: Severity | None = None
+
+
 class Match(FileModel):
     """What must be true of the patient's medicines and context for the rule to fire."""
 
@@ -144,14 +189,51 @@ class Match(FileModel):
     score: ScoreTotal | None = None
     duration: Duration | None = None
     patient: PatientCriteria | None = None
+    formulary: FormularyPosition | None = None
+    biosimilar: BiosimilarChoice | None = None
+
+    @property
+    def per_medicine(self) -> bool:
+        """True when the rule fires once per matching medicine (formulary, biosimilar)."""
+        return self.formulary is not None or self.biosimilar is not None
 
     @property
     def has_medicine_trigger(self) -> bool:
         """True when the rule needs some medicine on the list to fire."""
-        return bool(self.all_of or self.duplicate or self.count or self.score or self.duration)
+        return bool(
+            self.all_of
+            or self.duplicate
+            or self.count
+            or self.score
+            or self.duration
+            or self.per_medicine
+        )
+
+    @property
+    def placeholders(self) -> frozenset[str]:
+        """The placeholders a rule with this match may use in its text."""
+        extra = frozenset[str]()
+        if self.formulary is not None:
+            extra |= FORMULARY_PLACEHOLDERS
+        if self.biosimilar is not None:
+            extra |= BIOSIMILAR_PLACEHOLDERS
+        return PLACEHOLDERS | extra
 
     @model_validator(mode="after")
     def _needs_something(self) -> Match:
+        if self.per_medicine:
+            others = [
+                name
+                for name in ("all_of", "none_of", "duplicate", "count", "score", "duration")
+                if getattr(self, name)
+            ]
+            if self.formulary is not None and self.biosimilar is not None:
+                others.append("formulary")
+            if others:
+                raise ValueError(
+                    f"a formulary or biosimilar match stands alone; remove {', '.join(others)}"
+                )
+            return self
         if not (self.has_medicine_trigger or self.patient):
             raise ValueError(
                 "match needs all_of, duplicate, count, score, duration or patient criteria"
@@ -183,16 +265,16 @@ class Rule(FileModel):
 
     @field_validator("detail", "recommendation")
     @classmethod
-    def _known_placeholders(cls, value: str) -> str:
+    def _valid_template(cls, value: str, info: ValidationInfo) -> str:
         try:
-            names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
-        except ValueError as error:
-            raise ValueError(f"bad placeholder: {error}; write {{{{ and }}}} for braces") from error
-        unknown = names - PLACEHOLDERS
+            names = parse_template(value).placeholders
+        except TemplateError as error:
+            raise ValueError(str(error)) from error
+        match = info.data.get("match")  # absent when the match itself was invalid
+        allowed = match.placeholders if isinstance(match, Match) else PLACEHOLDERS
+        unknown = names - allowed
         if unknown:
-            raise ValueError(
-                f"unknown placeholder(s) {sorted(unknown)}; use {sorted(PLACEHOLDERS)}"
-            )
+            raise ValueError(f"unknown placeholder(s) {sorted(unknown)}; use {sorted(allowed)}")
         return value
 
     @model_validator(mode="after")

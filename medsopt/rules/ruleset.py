@@ -9,6 +9,7 @@ from types import MappingProxyType
 from medsopt.dmd.index import DmdIndex
 from medsopt.formulary.biosimilars import BiosimilarTable
 from medsopt.formulary.formulary import Formulary
+from medsopt.rules.ir import RuleIR
 from medsopt.rules.models import Rule
 
 
@@ -56,11 +57,12 @@ class ScaleTable:
 
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
-    """An active rule with where it was written."""
+    """A rule with where it was written and the form the evaluators read."""
 
     rule: Rule
     file: str
     line: int
+    ir: RuleIR
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from medsopt.scan import quarantine
 from medsopt.scan import schema as s
 from medsopt.scan.current import CURRENT_DAYS, current_medicines
 from medsopt.scan.pdc import Period, pdc
-from medsopt.scan.safety import evaluate
+from medsopt.scan.screening import screen
 from medsopt.scan.supply import with_days_supply
 from medsopt.scan.tables import ScanTables
 from medsopt.scan.worklist import Weights, patient_scores
@@ -149,21 +149,8 @@ def scan_partition(
         ]
     )
     del fills
-    safety = evaluate(
-        current.lazy(),
-        people.lazy(),
-        tables.resolution.lazy(),
-        tables.rules,
-        as_of,
-        unresolved.lazy(),
-        tables.biosimilar.lazy(),
-    )
-    findings, not_evaluated = pl.collect_all(
-        [
-            safety.findings.sort(s.PATIENT_ID, "rule_id", "codes"),
-            safety.not_evaluated.sort(s.PATIENT_ID, "rule_id"),
-        ]
-    )
+    screened = screen(current, people, unresolved, tables, as_of)
+    findings, not_evaluated = screened.findings, screened.not_evaluated
     scores = patient_scores(
         adherence.lazy(),
         findings.lazy(),

@@ -6,16 +6,18 @@ tables the single-process scan uses.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import polars as pl
 
+from medsopt.engine.clauses.base import Lookups
+from medsopt.engine.lookups import build_lookups
+from medsopt.rules.ir import RuleIR
 from medsopt.rules.ruleset import RuleSet
 from medsopt.scan import vocabulary
-from medsopt.scan.biosimilars import SCHEMA
 from medsopt.scan.classes import AdherenceFile, class_table, default_dose_table
-from medsopt.scan.safety import BatchRules, compile_batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +28,9 @@ class ScanTables:
     classes: pl.DataFrame  # concept_code -> drug_class
     labels: pl.DataFrame  # drug_class, title, label, measure
     doses: pl.DataFrame  # code, daily_units, basis
-    rules: BatchRules
+    rules: tuple[RuleIR, ...]  # the active rules, as the columnar evaluator reads them
+    lookups: Lookups  # rule-set tables the clause plans join (biosimilar choices on as_of)
     ruleset: str  # "name version (hash12)", for the summary
-    # concept_code -> biosimilar findings on the as-of date (scan.biosimilars); empty: none.
-    biosimilar: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SCHEMA))
 
 
 def build_tables(
@@ -38,8 +39,13 @@ def build_tables(
     codelists: Mapping[str, pl.DataFrame],
     doses: pl.DataFrame | None,
     superseded_codes: Iterable[str],
+    as_of: datetime.date | None = None,
 ) -> ScanTables:
-    """Build every lookup; raises `ClassDefinitionError` for a bad class or dose table."""
+    """Build every lookup; raises `ClassDefinitionError` for a bad class or dose table.
+
+    Biosimilar choices depend on the formulary's preferred brands on `as_of` (None: the
+    formulary's effective date, as at the point of care without an as-of date).
+    """
     identity = ruleset.identity
     return ScanTables(
         resolution=vocabulary.resolution_table(ruleset, superseded_codes),
@@ -61,12 +67,7 @@ def build_tables(
                 schema={"code": pl.String, "daily_units": pl.Float64, "basis": pl.String}
             )
         ),
-        rules=compile_batch(
-            ruleset,
-            vocabulary.membership_table(ruleset),
-            vocabulary.condition_table(ruleset),
-            vocabulary.scale_table(ruleset),
-            vocabulary.formulary_table(ruleset),
-        ),
+        rules=tuple(compiled.ir for _, compiled in sorted(ruleset.rules.items())),
+        lookups=build_lookups(ruleset, as_of),
         ruleset=f"{identity.name} {identity.version} ({identity.content_hash[:12]})",
     )

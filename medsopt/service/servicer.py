@@ -9,7 +9,7 @@ import uuid
 
 import grpc
 
-from medsopt.engine.check import check
+from medsopt.engine.point_of_care import check
 from medsopt.engine.validation import validate_request
 from medsopt.loading.reload import Reloader
 from medsopt.rules.holder import RuleSetHolder

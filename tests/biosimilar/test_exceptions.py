@@ -16,9 +16,9 @@ import pytest
 
 from medsopt.dmd.index import DmdIndex
 from medsopt.engine import PatientContext
-from medsopt.engine.biosimilar_checks import annual_saving
 from medsopt.engine.request import BiologicException, BiologicExceptionKind
 from medsopt.formulary.biosimilars import Price, compile_biosimilars
+from medsopt.formulary.equivalence import annual_saving
 from medsopt.formulary.models import BiosimilarPreference, PreferredBrand, ProductRef
 from medsopt.rules.ruleset import RuleSet
 from tests.biosimilar.conftest import biosimilar, only, run, with_preferences, with_table

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from medsopt.engine import PatientContext
-from medsopt.engine.biosimilar_checks import devices_compatible, equivalents
 from medsopt.engine.request import BiologicException, BiologicExceptionKind
 from medsopt.formulary.biosimilars import (
     BiosimilarTable,
@@ -19,6 +18,7 @@ from medsopt.formulary.biosimilars import (
     ProductEntry,
     Route,
 )
+from medsopt.formulary.equivalence import devices_compatible, equivalents
 from medsopt.rules.ruleset import RuleSet
 from tests.biosimilar.conftest import biosimilar, run, with_preferences
 

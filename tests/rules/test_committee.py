@@ -5,13 +5,21 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
 
 from medsopt.committee.cases import parse_cases
 from medsopt.committee.runner import run_all
 from medsopt.dmd.index import DmdIndex
+from medsopt.engine.clauses import registry
+from medsopt.engine.clauses.base import Lookups, Population
 from medsopt.loading.activate import BUNDLED_RULES
 from medsopt.loading.rules_dir import read_sources
+from medsopt.rules import ir
 from medsopt.rules.compile import compile_ruleset
 from medsopt.rules.ruleset import RuleSet
 
@@ -84,3 +92,22 @@ def test_a_draft_rule_can_be_tested_before_it_is_published(tmp_path: Path) -> No
     assert "expected PINCER-A to fire, it did not" in published.stdout
     drafts = medsopt("rules", "test", str(rules), "--include-drafts")
     assert drafts.returncode == 0, drafts.stdout
+
+
+def test_a_case_fails_when_the_columnar_evaluator_disagrees(
+    bundled: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both evaluators answer every case: break one clause's columnar plan and cases fail."""
+    cases, _ = parse_cases(read_sources(BUNDLED_RULES))
+    real = registry.GENERATORS[ir.Duplicate]
+
+    def never(
+        clauses: Sequence[tuple[str, Any]], population: Population, lookups: Lookups
+    ) -> pl.LazyFrame:
+        return real(clauses, population, lookups).clear()
+
+    monkeypatch.setitem(registry.GENERATORS, ir.Duplicate, never)
+    report = run_all(cases, bundled)
+    problems = [p for f in report.failures for p in f.problems]
+    assert problems
+    assert all(p.startswith("columnar evaluator lacks finding ('") for p in problems)

@@ -14,12 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from medsopt.engine import CheckRequest, MedicationEntry, PatientContext, check
+from medsopt.engine.lookups import build_lookups
 from medsopt.engine.request import Sex
 from medsopt.loading.activate import BUNDLED_FORMULARY, BUNDLED_RULES
 from medsopt.rules.ruleset import RuleSet
 from medsopt.scan import vocabulary
-from medsopt.scan.biosimilars import biosimilar_outcomes
-from medsopt.scan.safety import BatchRules, compile_batch, evaluate
+from medsopt.scan.screening import Screening, screen
 from medsopt.scan.tables import ScanTables
 from medsopt.scan.vocabulary import RESOLVED_OK
 
@@ -45,16 +45,13 @@ class Patient:
 @dataclass(frozen=True)
 class Setup:
     ruleset: RuleSet
-    rules: BatchRules
-    resolution: pl.DataFrame
+    screening: Screening
     codes: list[str]
     conditions: list[str]
-    biosimilar: pl.DataFrame
 
 
-def _setup(
-    ruleset: RuleSet, resolution: pl.DataFrame, rules: BatchRules, biosimilar: pl.DataFrame
-) -> Setup:
+def _setup(ruleset: RuleSet, screening: Screening) -> Setup:
+    resolution = screening.resolution
     usable = set(resolution.filter(pl.col("resolution") == RESOLVED_OK)["code"].to_list())
     codes: set[str] = set()
     for group in ruleset.groups.values():
@@ -80,26 +77,27 @@ def _setup(
     for group in ruleset.groups.values():
         if group.kind == "condition":
             conditions.update(sorted(group.codes)[:2])
-    return Setup(ruleset, rules, resolution, sorted(codes & usable), sorted(conditions), biosimilar)
+    return Setup(ruleset, screening, sorted(codes & usable), sorted(conditions))
 
 
 @pytest.fixture(scope="module")
 def bundled_setup(bundled: RuleSet, scan_tables: ScanTables) -> Setup:
-    return _setup(bundled, scan_tables.resolution, scan_tables.rules, scan_tables.biosimilar)
+    return _setup(
+        bundled, Screening(scan_tables.resolution, scan_tables.rules, scan_tables.lookups)
+    )
 
 
 @pytest.fixture(scope="module")
 def spec_setup(spec: RuleSet) -> Setup:
     retired = pl.read_parquet(SUPERSEDED)["previous_code"].to_list()
-    resolution = vocabulary.resolution_table(spec, retired)
-    rules = compile_batch(
+    return _setup(
         spec,
-        vocabulary.membership_table(spec),
-        vocabulary.condition_table(spec),
-        vocabulary.scale_table(spec),
-        vocabulary.formulary_table(spec),
+        Screening(
+            vocabulary.resolution_table(spec, retired),
+            tuple(c.ir for _, c in sorted(spec.rules.items())),
+            build_lookups(spec, AS_OF),
+        ),
     )
-    return _setup(spec, resolution, rules, biosimilar_outcomes(spec, AS_OF))
 
 
 def patients(setup: Setup) -> st.SearchStrategy[list[Patient]]:
@@ -130,10 +128,10 @@ def patients(setup: Setup) -> st.SearchStrategy[list[Patient]]:
 def point_of_care(
     setup: Setup, people: list[Patient]
 ) -> tuple[
-    Counter[tuple[str, str, tuple[str, ...]]],
+    Counter[tuple[str, str, tuple[str, ...], str, str]],
     set[tuple[str, str, tuple[str, ...], tuple[str, ...]]],
 ]:
-    findings: Counter[tuple[str, str, tuple[str, ...]]] = Counter()
+    findings: Counter[tuple[str, str, tuple[str, ...], str, str]] = Counter()
     not_evaluated: set[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = set()
     for number, person in enumerate(people):
         request = CheckRequest(
@@ -149,7 +147,9 @@ def point_of_care(
         )
         result = check(request, setup.ruleset)
         pid = f"p{number}"
-        findings.update((pid, f.rule_id, f.medication_refs) for f in result.findings)
+        findings.update(
+            (pid, f.rule_id, f.medication_refs, f.detail, f.recommendation) for f in result.findings
+        )
         not_evaluated.update(
             (pid, n.rule_id, n.medication_refs, n.missing) for n in result.not_evaluated
         )
@@ -159,7 +159,7 @@ def point_of_care(
 def batch(
     setup: Setup, people: list[Patient]
 ) -> tuple[
-    Counter[tuple[str, str, tuple[str, ...]]],
+    Counter[tuple[str, str, tuple[str, ...], str, str]],
     set[tuple[str, str, tuple[str, ...], tuple[str, ...]]],
 ]:
     current = pl.DataFrame(
@@ -190,20 +190,14 @@ def batch(
         {"patient_id": [f"p{n}" for n, p in enumerate(people) if p.unresolved]},
         schema={"patient_id": pl.String},
     )
-    result = evaluate(
-        current.lazy(),
-        facts.lazy(),
-        setup.resolution.lazy(),
-        setup.rules,
-        AS_OF,
-        unresolved.lazy(),
-        setup.biosimilar.lazy(),
-    )
-    found, unknown = pl.collect_all([result.findings, result.not_evaluated])
+    result = screen(current, facts, unresolved, setup.screening, AS_OF)
+    found, unknown = result.findings, result.not_evaluated
     return (
         Counter(
-            (p, r, tuple(c))
-            for p, r, c in found.select("patient_id", "rule_id", "codes").iter_rows()
+            (p, r, tuple(c), d, rec)
+            for p, r, c, d, rec in found.select(
+                "patient_id", "rule_id", "codes", "detail", "recommendation"
+            ).iter_rows()
         ),
         {
             (p, r, tuple(c), tuple(m))
@@ -270,9 +264,9 @@ def test_a_seeded_crowd_agrees_and_exercises_most_rules(bundled_setup: Setup) ->
     expected = point_of_care(bundled_setup, crowd)
     assert batch(bundled_setup, crowd) == expected
     fired, not_evaluated = expected
-    assert len({rule for _, rule, _ in fired}) >= 20
+    assert len({finding[1] for finding in fired}) >= 20
     assert len({rule for _, rule, _, _ in not_evaluated}) >= 5
-    assert {rule for _, rule, _ in fired} >= {
+    assert {finding[1] for finding in fired} >= {
         "BIOSIMILAR-SWITCH",
         "BIOSIMILAR-PRESCRIBE-BY-BRAND",
     }  # biologics are in the crowd, and the batch answers for them too

@@ -1,0 +1,113 @@
+"""Recorded conditions: at least one of `any_of` and every one of `all_of` condition groups
+recorded (a generating clause: rules with no medicine clause are looked up by it), and none of
+the `ConditionsAbsent` groups recorded (a filter)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from medsopt.engine.clauses.base import (
+    KEY,
+    NO_TEXTS,
+    PATIENT_ID,
+    Filter,
+    Lookups,
+    Outcome,
+    PatientView,
+    Population,
+)
+from medsopt.rules.ir import ConditionsAbsent, ConditionsPresent
+
+
+def check_present(clause: ConditionsPresent, view: PatientView) -> Outcome | None:
+    """Holds when the groups are recorded; names the recorded codes in the facts."""
+    recorded = set(view.patient.condition_codes)
+    groups = view.ruleset.groups
+    facts: list[str] = []
+    for group in clause.all_of:
+        present = sorted(recorded & groups[group].codes)
+        if not present:
+            return None
+        facts.append(f"condition {group} recorded ({', '.join(present)})")
+    if clause.any_of:
+        found = {group: sorted(recorded & groups[group].codes) for group in clause.any_of}
+        if not any(found.values()):
+            return None
+        facts.extend(
+            f"condition {group} recorded ({', '.join(codes)})"
+            for group, codes in found.items()
+            if codes
+        )
+    return Outcome(facts=tuple(facts))
+
+
+def check_absent(clause: ConditionsAbsent, view: PatientView) -> Outcome | None:
+    """Fails when any of the groups is recorded."""
+    recorded = set(view.patient.condition_codes)
+    for group in clause.groups:
+        if recorded & view.ruleset.groups[group].codes:
+            return None
+    return Outcome(facts=tuple(f"no condition {group} recorded" for group in clause.groups))
+
+
+def plan_present(
+    clauses: Sequence[tuple[str, ConditionsPresent]], population: Population, lookups: Lookups
+) -> pl.LazyFrame:
+    """(patient, rule) pairs whose recorded conditions satisfy any_of and all_of."""
+    wanted = pl.DataFrame(
+        [
+            (rule_id, group, kind, len(c.all_of), bool(c.any_of))
+            for rule_id, c in clauses
+            for kind, groups in (("any", c.any_of), ("all", c.all_of))
+            for group in groups
+        ],
+        schema={
+            "rule_id": pl.String,
+            "condition_group": pl.String,
+            "kind": pl.String,
+            "n_all": pl.UInt32,
+            "needs_any": pl.Boolean,
+        },
+        orient="row",
+    ).lazy()
+    return (
+        population.recorded.lazy()
+        .join(wanted, on="condition_group")
+        .group_by(PATIENT_ID, "rule_id")
+        .agg(
+            pl.col("condition_group").filter(pl.col("kind") == "all").n_unique().alias("found_all"),
+            (pl.col("kind") == "any").any().alias("found_any"),
+            pl.col("n_all").first(),
+            pl.col("needs_any").first(),
+        )
+        .filter(
+            (pl.col("found_all") == pl.col("n_all")) & (pl.col("found_any") | ~pl.col("needs_any"))
+        )
+        .with_columns(subject=pl.lit(""), refs=NO_TEXTS)
+        .select(*KEY, "refs")
+    )
+
+
+def filter_absent(
+    clauses: Sequence[tuple[str, ConditionsAbsent]], population: Population, lookups: Lookups
+) -> Filter:
+    """`fails` where one of the excluded condition groups is recorded."""
+    groups = pl.DataFrame(
+        [(rule_id, g) for rule_id, c in clauses for g in c.groups],
+        schema={"rule_id": pl.String, "condition_group": pl.String},
+        orient="row",
+    ).lazy()
+    excluded = (
+        population.recorded.lazy()
+        .join(groups, on="condition_group")
+        .select(PATIENT_ID, "rule_id")
+        .unique()
+        .with_columns(condition_excluded=pl.lit(True))
+    )
+    return Filter(
+        joins=((excluded, (PATIENT_ID, "rule_id")),),
+        fails=pl.col("condition_excluded").fill_null(False),
+        missing=NO_TEXTS,
+    )

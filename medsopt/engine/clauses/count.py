@@ -1,0 +1,94 @@
+"""count: at least `at_least` distinct molecules on the list (in a group, less excluded groups).
+
+Molecules, not packs: two brands or strengths of one VTM count once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from medsopt.engine.clauses.base import (
+    KEY,
+    PATIENT_ID,
+    Lookups,
+    Outcome,
+    PatientView,
+    Population,
+)
+from medsopt.engine.findings import ResolvedMedication
+from medsopt.rules.ir import Count
+from medsopt.rules.ruleset import Membership
+
+# How a counted medicine is labelled in an explanation (it matched no named group).
+COUNTED = "(counted)"
+
+
+def check(clause: Count, view: PatientView) -> Outcome | None:
+    """Enough molecules; involves every counted medicine; fills {count}."""
+    counted = counted_molecules(clause, view)
+    if len(counted) < clause.at_least:
+        return None
+    medicines = [m for group in counted.values() for m in group]
+    return Outcome(
+        involved=tuple((m, Membership(COUNTED, m.resolved.concept.code)) for m in medicines),
+        facts=(f"{len(counted)} distinct molecules >= {clause.at_least}",),
+        values={"count": str(len(counted))},
+    )
+
+
+def counted_molecules(clause: Count, view: PatientView) -> dict[str, list[ResolvedMedication]]:
+    """Distinct molecules (in the count's group, minus excluded groups) and their medicines."""
+    if clause.group is not None:
+        pool = [m for m, _ in view.hits.get(clause.group, ())]
+    else:
+        pool = list(view.medications)
+    excluded = {m.entry.ref for g in clause.exclude_groups for m, _ in view.hits.get(g, ())}
+    molecules: dict[str, list[ResolvedMedication]] = {}
+    for medication in pool:
+        if medication.entry.ref not in excluded:
+            molecules.setdefault(medication.molecule, []).append(medication)
+    return molecules
+
+
+def plan(
+    clauses: Sequence[tuple[str, Count]], population: Population, lookups: Lookups
+) -> pl.LazyFrame:
+    """(patient, rule) pairs with enough molecules, the medicines counted and {count}."""
+    counting = pl.DataFrame(
+        [(rule_id, c.group, c.at_least) for rule_id, c in clauses],
+        schema={"rule_id": pl.String, "count_group": pl.String, "at_least": pl.UInt32},
+        orient="row",
+    ).lazy()
+    exclusions = pl.DataFrame(
+        [(rule_id, g) for rule_id, c in clauses for g in c.exclude_groups],
+        schema={"rule_id": pl.String, "group": pl.String},
+        orient="row",
+    ).lazy()
+    hits = population.hits.lazy()
+    in_group = counting.filter(pl.col("count_group").is_not_null()).join(
+        hits.select(pl.col("group").alias("count_group"), PATIENT_ID, "ref", "molecule"),
+        on="count_group",
+    )
+    whole_list = counting.filter(pl.col("count_group").is_null()).join(
+        population.meds.lazy().select(PATIENT_ID, "ref", "molecule"), how="cross"
+    )
+    excluded = (
+        exclusions.join(hits.select(PATIENT_ID, "group", "ref"), on="group")
+        .select(PATIENT_ID, "rule_id", "ref")
+        .unique()
+    )
+    return (
+        pl.concat([in_group, whole_list], how="diagonal")
+        .join(excluded, on=[PATIENT_ID, "rule_id", "ref"], how="anti")
+        .group_by(PATIENT_ID, "rule_id")
+        .agg(
+            pl.col("molecule").n_unique().alias("counted"),
+            pl.col("at_least").first(),
+            pl.col("ref").unique().alias("refs"),
+        )
+        .filter(pl.col("counted") >= pl.col("at_least"))
+        .with_columns(subject=pl.lit(""), count=pl.col("counted").cast(pl.String))
+        .select(*KEY, "refs", "count")
+    )

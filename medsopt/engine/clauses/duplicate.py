@@ -1,0 +1,50 @@
+"""duplicate: at least `min_distinct` different molecules from one medicine group."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from medsopt.engine.clauses.base import (
+    KEY,
+    PATIENT_ID,
+    Lookups,
+    Outcome,
+    PatientView,
+    Population,
+)
+from medsopt.rules.ir import Duplicate
+
+
+def check(clause: Duplicate, view: PatientView) -> Outcome | None:
+    """Enough distinct molecules in the group; involves every medicine of the group."""
+    present = view.hits.get(clause.group, ())
+    if len({medication.molecule for medication, _ in present}) < clause.min_distinct:
+        return None
+    return Outcome(involved=tuple(present))
+
+
+def plan(
+    clauses: Sequence[tuple[str, Duplicate]], population: Population, lookups: Lookups
+) -> pl.LazyFrame:
+    """(patient, rule) pairs with enough distinct molecules in the group."""
+    wanted = pl.DataFrame(
+        [(rule_id, c.group, c.min_distinct) for rule_id, c in clauses],
+        schema={"rule_id": pl.String, "group": pl.String, "min_distinct": pl.UInt32},
+        orient="row",
+    )
+    return (
+        population.hits.lazy()
+        .select(PATIENT_ID, "ref", "group", "molecule")
+        .join(wanted.lazy(), on="group")
+        .group_by(PATIENT_ID, "rule_id")
+        .agg(
+            pl.col("molecule").n_unique().alias("molecules"),
+            pl.col("min_distinct").first(),
+            pl.col("ref").unique().alias("refs"),
+        )
+        .filter(pl.col("molecules") >= pl.col("min_distinct"))
+        .with_columns(subject=pl.lit(""))
+        .select(*KEY, "refs")
+    )

@@ -1,0 +1,114 @@
+"""score: the patient's total on a scale (e.g. anticholinergic burden) is at least `at_least`.
+
+Each molecule counts once, at its highest score; every medicine of a scoring molecule is
+involved, so neither list order nor extra packs change the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from medsopt.engine.clauses.base import (
+    KEY,
+    PATIENT_ID,
+    Lookups,
+    Outcome,
+    PatientView,
+    Population,
+)
+from medsopt.engine.findings import ResolvedMedication
+from medsopt.rules.ir import Score
+from medsopt.rules.ruleset import Membership, ScaleTable
+
+COUNTED = "(counted)"
+
+
+def check(clause: Score, view: PatientView) -> Outcome | None:
+    """Total high enough; fills {total} and {contributors} ('name score, ...')."""
+    table = view.ruleset.scales[clause.scale]
+    total, contributors, scoring = scale_total(table, view.medications)
+    if total < clause.at_least:
+        return None
+    return Outcome(
+        involved=tuple((m, Membership(COUNTED, m.resolved.concept.code)) for m in scoring),
+        facts=(f"{table.title} total {total} >= {clause.at_least}",),
+        values={
+            "total": str(total),
+            "contributors": ", ".join(f"{name} {score}" for name, score in contributors),
+        },
+    )
+
+
+def scale_total(
+    table: ScaleTable, medications: Sequence[ResolvedMedication]
+) -> tuple[int, list[tuple[str, int]], list[ResolvedMedication]]:
+    """Total, the (name, score) of each scoring molecule (highest first, then by name), and
+    every medicine of those molecules."""
+    scored: dict[str, list[tuple[int, str, ResolvedMedication]]] = {}
+    for medication in medications:
+        for concept in medication.resolved.lineage:
+            entry = table.scores.get(concept.code)
+            if entry is not None:
+                score, name = entry
+                scored.setdefault(medication.molecule, []).append((score, name, medication))
+                break
+    contributors: list[tuple[str, int]] = []
+    involved: list[ResolvedMedication] = []
+    for entries in scored.values():
+        score = max(e[0] for e in entries)
+        if score <= 0:
+            continue
+        name = min(e[1] for e in entries if e[0] == score)
+        contributors.append((name, score))
+        involved.extend(e[2] for e in entries)
+    contributors.sort(key=lambda item: (-item[1], item[0]))
+    return sum(score for _, score in contributors), contributors, involved
+
+
+def plan(
+    clauses: Sequence[tuple[str, Score]], population: Population, lookups: Lookups
+) -> pl.LazyFrame:
+    """(patient, rule) pairs whose total is high enough, with {total} and {contributors}."""
+    wanted = pl.DataFrame(
+        [(rule_id, c.scale, c.at_least) for rule_id, c in clauses],
+        schema={"rule_id": pl.String, "scale": pl.String, "at_least": pl.Int64},
+        orient="row",
+    ).lazy()
+    per_molecule = (
+        wanted.join(lookups.scales.lazy(), on="scale")
+        .join(
+            population.meds.lazy().select(PATIENT_ID, "ref", "concept_code", "molecule"),
+            on="concept_code",
+        )
+        .group_by(PATIENT_ID, "rule_id", "molecule")
+        .agg(
+            pl.col("score").max(),
+            # The name at the highest score (the smallest, as the one-patient check).
+            pl.col("scale_name").filter(pl.col("score") == pl.col("score").max()).min(),
+            pl.col("at_least").first(),
+            pl.col("ref"),
+        )
+        .filter(pl.col("score") > 0)
+    )
+    return (
+        per_molecule.sort(
+            [PATIENT_ID, "rule_id", "score", "scale_name"], descending=[False, False, True, False]
+        )
+        .group_by(PATIENT_ID, "rule_id", maintain_order=True)
+        .agg(
+            pl.col("score").sum().alias("score_total"),
+            pl.col("at_least").first(),
+            pl.col("ref")
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .unique()
+            .alias("refs"),
+            pl.concat_str(pl.col("scale_name"), pl.col("score").cast(pl.String), separator=" ")
+            .str.join(", ")
+            .alias("contributors"),
+        )
+        .filter(pl.col("score_total") >= pl.col("at_least"))
+        .with_columns(subject=pl.lit(""), total=pl.col("score_total").cast(pl.String))
+        .select(*KEY, "refs", "total", "contributors")
+    )

@@ -1,0 +1,49 @@
+"""supersedes: a finding is dropped when a more specific rule that supersedes it fired on the
+same medicines (or more), so one concern is raised once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import polars as pl
+
+from medsopt.engine.clauses.base import KEY, PATIENT_ID
+from medsopt.engine.findings import Finding
+from medsopt.rules.ir import RuleIR
+
+
+def drop_superseded(findings: Sequence[Finding], rules: Mapping[str, RuleIR]) -> list[Finding]:
+    """The findings less those a superseding finding covers."""
+    by_rule: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_rule.setdefault(finding.rule_id, []).append(finding)
+    dropped: set[int] = set()
+    for finding in findings:
+        rule = rules.get(finding.rule_id)
+        for target in rule.supersedes if rule else ():
+            for other in by_rule.get(target, ()):
+                if set(other.medication_refs) <= set(finding.medication_refs):
+                    dropped.add(id(other))
+    return [f for f in findings if id(f) not in dropped]
+
+
+def drop_superseded_plan(fired: pl.LazyFrame, rules: Sequence[RuleIR]) -> pl.LazyFrame:
+    """`drop_superseded` over a population's fired rows (KEY, refs)."""
+    pairs = pl.DataFrame(
+        [(rule.id, target) for rule in rules for target in rule.supersedes],
+        schema={"rule_id": pl.String, "target": pl.String},
+        orient="row",
+    ).lazy()
+    superseding = fired.select(PATIENT_ID, "rule_id", pl.col("refs").alias("by_refs")).join(
+        pairs, on="rule_id"
+    )
+    dropped = (
+        superseding.join(
+            fired.select(PATIENT_ID, pl.col("rule_id").alias("target"), "subject", "refs"),
+            on=[PATIENT_ID, "target"],
+        )
+        .filter(pl.col("refs").list.set_difference("by_refs").list.len() == 0)
+        .select(PATIENT_ID, pl.col("target").alias("rule_id"), "subject")
+        .unique()
+    )
+    return fired.join(dropped, on=KEY, how="anti")

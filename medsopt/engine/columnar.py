@@ -1,0 +1,240 @@
+"""The columnar evaluator: every patient of a population at once, clauses composed as plans.
+
+The same rules and clause modules as the point-of-care evaluator (`medsopt.engine.clauses`),
+so the two cannot drift: generating clauses yield the (patient, rule) pairs where they hold, a
+rule is a candidate where all its generating clauses hold (rules with none are checked for every
+patient), filtering clauses narrow the candidates, `supersedes` drops covered findings, and
+`medsopt.engine.text.render` writes the detail and recommendation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from medsopt.engine.clauses.base import KEY, NO_TEXTS, PATIENT_ID, TEXTS, Lookups, Population
+from medsopt.engine.clauses.registry import FILTERS, GENERATORS
+from medsopt.engine.clauses.supersedes import drop_superseded_plan
+from medsopt.engine.text import (
+    NO_CONTRIBUTORS,
+    NOT_SCORED,
+    age_expr,
+    egfr_expr,
+    medicines_expr,
+    render,
+)
+from medsopt.rules.ir import Clause, RuleIR
+
+FINDINGS_SCHEMA: dict[str, pl.DataType] = {
+    PATIENT_ID: pl.String(),
+    "rule_id": pl.String(),
+    "subject": pl.String(),
+    "category": pl.String(),
+    "severity": pl.String(),
+    "title": pl.String(),
+    "refs": TEXTS,
+    "detail": pl.String(),
+    "recommendation": pl.String(),
+    "involves_proposed": pl.Boolean(),
+}
+NOT_EVALUATED_SCHEMA: dict[str, pl.DataType] = {
+    PATIENT_ID: pl.String(),
+    "rule_id": pl.String(),
+    "subject": pl.String(),
+    "title": pl.String(),
+    "missing": TEXTS,
+    "refs": TEXTS,
+}
+# Placeholder values some generating clauses fill (the rest come from the patient).
+_VALUE_COLUMNS = ("count", "total", "contributors", "severity_override")
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluated:
+    """One row per finding (`FINDINGS_SCHEMA`) and per rule not evaluated."""
+
+    findings: pl.DataFrame
+    not_evaluated: pl.DataFrame
+
+
+def evaluate(population: Population, rules: Sequence[RuleIR], lookups: Lookups) -> Evaluated:
+    """Every rule for every patient of the population."""
+    by_kind: dict[type, list[tuple[str, Clause]]] = {}
+    for rule in rules:
+        for clause in rule.clauses:
+            by_kind.setdefault(type(clause), []).append((rule.id, clause))
+    table = pl.DataFrame(
+        [
+            (r.id, r.category, r.severity, r.title, sum(type(c) in GENERATORS for c in r.clauses))
+            for r in rules
+        ],
+        schema={
+            "rule_id": pl.String,
+            "category": pl.String,
+            "severity": pl.String,
+            "title": pl.String,
+            "n_generators": pl.UInt32,
+        },
+        orient="row",
+    )
+    candidates = _candidates(population, lookups, by_kind, table)
+    judged = _judge(candidates, population, lookups, by_kind).collect()
+    fired = judged.filter(pl.col("missing").list.len() == 0)
+    not_evaluated = judged.filter(pl.col("missing").list.len() > 0)
+    kept = drop_superseded_plan(fired.lazy(), rules).collect()
+    return Evaluated(
+        findings=_texts(kept, population, rules, table),
+        not_evaluated=not_evaluated.join(table.select("rule_id", "title"), on="rule_id")
+        .with_columns(pl.col("refs").list.sort())
+        .select(*NOT_EVALUATED_SCHEMA)
+        .sort(KEY),
+    )
+
+
+def _candidates(
+    population: Population,
+    lookups: Lookups,
+    by_kind: dict[type, list[tuple[str, Clause]]],
+    table: pl.DataFrame,
+) -> pl.LazyFrame:
+    """(patient, rule, subject) where every generating clause of the rule holds or lacks data."""
+    frames = [
+        GENERATORS[kind](pairs, population, lookups)
+        for kind, pairs in by_kind.items()
+        if kind in GENERATORS
+    ]
+    parts = []
+    if frames:
+        values = [pl.col(c).drop_nulls().first() for c in _value_columns(frames)]
+        parts.append(
+            pl.concat(frames, how="diagonal_relaxed")
+            .with_columns(
+                pl.col("missing").fill_null(NO_TEXTS)
+                if _has(frames, "missing")
+                else NO_TEXTS.alias("missing")
+            )
+            .group_by(KEY)
+            .agg(
+                pl.len().alias("held"),
+                pl.col("refs").list.explode(keep_nulls=False, empty_as_null=False).unique(),
+                pl.col("missing").list.explode(keep_nulls=False, empty_as_null=False),
+                *values,
+            )
+            .join(table.lazy().select("rule_id", "n_generators"), on="rule_id")
+            .filter(pl.col("held") == pl.col("n_generators"))
+            .drop("held", "n_generators")
+        )
+    everyone = table.filter(pl.col("n_generators") == 0).select("rule_id")
+    if not everyone.is_empty():
+        parts.append(
+            population.meds.lazy()
+            .select(PATIENT_ID)
+            .unique()
+            .join(everyone.lazy(), how="cross")
+            .with_columns(subject=pl.lit(""), refs=NO_TEXTS, missing=NO_TEXTS)
+        )
+    if not parts:
+        return pl.LazyFrame(
+            schema={**dict.fromkeys(KEY, pl.String), "refs": TEXTS, "missing": TEXTS}
+        )
+    return pl.concat(parts, how="diagonal_relaxed")
+
+
+def _judge(
+    candidates: pl.LazyFrame,
+    population: Population,
+    lookups: Lookups,
+    by_kind: dict[type, list[tuple[str, Clause]]],
+) -> pl.LazyFrame:
+    """Candidates that no filtering clause fails, with everything they lack."""
+    chain = candidates.join(population.facts.lazy(), on=PATIENT_ID, how="left")
+    fails: pl.Expr = pl.lit(False)
+    missing = [pl.col("missing")]
+    for kind, make in FILTERS.items():
+        pairs = by_kind.get(kind)
+        if not pairs:
+            continue
+        narrowed = make(pairs, population, lookups)
+        for frame, on in narrowed.joins:
+            chain = chain.join(frame, on=list(on), how="left")
+        fails = fails | narrowed.fails
+        missing.append(narrowed.missing)
+    return chain.filter(~fails).with_columns(missing=pl.concat_list(missing))
+
+
+def _texts(
+    fired: pl.DataFrame, population: Population, rules: Sequence[RuleIR], table: pl.DataFrame
+) -> pl.DataFrame:
+    """Each finding with its rule's detail and recommendation rendered for its patient."""
+    if fired.is_empty():
+        return pl.DataFrame(schema=FINDINGS_SCHEMA)
+    involved = (
+        fired.select(*KEY, "refs")
+        .explode("refs")
+        .join(
+            population.meds.select(
+                PATIENT_ID, pl.col("ref").alias("refs"), "name", "molecule", "proposed"
+            ),
+            on=[PATIENT_ID, "refs"],
+            how="left",
+        )
+        .group_by(KEY)
+        .agg(
+            pl.col("name").drop_nulls().alias("names"),
+            pl.col("molecule").drop_nulls().n_unique().alias("molecules"),
+            pl.col("proposed").fill_null(False).any().alias("involves_proposed"),
+        )
+    )
+    ready = (
+        fired.join(involved, on=KEY, how="left")
+        .join(table.select("rule_id", "category", "severity", "title"), on="rule_id")
+        .with_columns(
+            *(
+                pl.lit(None, dtype=pl.String).alias(c)
+                for c in _VALUE_COLUMNS
+                if c not in fired.columns
+            ),
+        )
+        .with_columns(
+            medicines=medicines_expr(pl.col("names").fill_null(NO_TEXTS)),
+            age=age_expr(pl.col("age")),
+            egfr=egfr_expr(pl.col("egfr")),
+            count=pl.coalesce("count", pl.col("molecules").cast(pl.String)),
+            total=pl.col("total").fill_null(NOT_SCORED),
+            contributors=pl.col("contributors").fill_null(NO_CONTRIBUTORS),
+            severity=pl.coalesce("severity_override", "severity"),
+            refs=pl.col("refs").list.sort(),
+        )
+    )
+    by_id = {rule.id: rule for rule in rules}
+    rendered = []
+    for (rule_id,), part in ready.partition_by("rule_id", as_dict=True).items():
+        rule = by_id[str(rule_id)]
+        columns = {name: pl.col(name) for name in part.columns}
+        rendered.append(
+            part.with_columns(
+                detail=_column(render(rule.detail, columns)),
+                recommendation=_column(render(rule.recommendation, columns)),
+            ).select(*FINDINGS_SCHEMA)
+        )
+    return pl.concat(rendered).sort(KEY)
+
+
+def _column(text: str | pl.Expr) -> pl.Expr:
+    """A rendered template: text without placeholders is one literal for every row."""
+    return pl.lit(text) if isinstance(text, str) else text
+
+
+def _value_columns(frames: Sequence[pl.LazyFrame]) -> list[str]:
+    names: dict[str, None] = {}
+    for frame in frames:
+        for name in frame.collect_schema().names():
+            if name not in (*KEY, "refs", "missing"):
+                names[name] = None
+    return list(names)
+
+
+def _has(frames: Sequence[pl.LazyFrame], column: str) -> bool:
+    return any(column in frame.collect_schema().names() for frame in frames)

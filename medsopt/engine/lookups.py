@@ -1,0 +1,92 @@
+"""The rule-set tables a columnar evaluation joins against, built once per rule set.
+
+Built by iterating the vocabulary (dm+d concepts, group memberships), never the patients, and
+through the same objects the point-of-care engine reads (`RuleSet.groups_of`, the scale tables,
+`Formulary.entry_for`, the biosimilar choice), so a code means the same in both evaluators.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import polars as pl
+
+from medsopt.dmd.concepts import Resolved
+from medsopt.engine.clauses import biosimilar, formulary
+from medsopt.engine.clauses.base import Lookups
+from medsopt.rules.ruleset import RuleSet
+
+
+def build_lookups(ruleset: RuleSet, as_of: datetime.date | None) -> Lookups:
+    """Every table the clause plans join (biosimilar choices depend on the as-of date)."""
+    table = ruleset.biosimilars
+    return Lookups(
+        membership=membership_table(ruleset),
+        conditions=condition_table(ruleset),
+        scales=scale_table(ruleset),
+        formulary=formulary_table(ruleset),
+        biosimilar=biosimilar.lookup_table(ruleset, as_of),
+        coded_exclusions=table is not None
+        and any(x.codes for p in table.products.values() for x in p.not_licensed_for),
+    )
+
+
+def membership_table(ruleset: RuleSet) -> pl.DataFrame:
+    """concept_code -> medicine group, exactly `RuleSet.groups_of` as a table."""
+    pairs = [(code, m.group) for code, ms in ruleset.membership.items() for m in ms]
+    return pl.DataFrame(
+        pairs, schema={"concept_code": pl.String, "group": pl.String}, orient="row"
+    ).sort("concept_code", "group")
+
+
+def condition_table(ruleset: RuleSet) -> pl.DataFrame:
+    """SNOMED CT problem code -> condition group (exact codes, as the engine matches them)."""
+    pairs = [
+        (code, group.id)
+        for group in ruleset.groups.values()
+        if group.kind == "condition"
+        for code in group.codes
+    ]
+    return pl.DataFrame(
+        pairs, schema={"condition_code": pl.String, "condition_group": pl.String}, orient="row"
+    ).sort("condition_code", "condition_group")
+
+
+def _resolved_lineages(ruleset: RuleSet) -> list[Resolved]:
+    """Every concept that resolves, with its lineage (concept, VMP, VTM) as the engine sees it."""
+    outcomes = (ruleset.dmd.resolve(c.code) for c in ruleset.dmd.concepts())
+    return [o for o in outcomes if isinstance(o, Resolved)]
+
+
+def scale_table(ruleset: RuleSet) -> pl.DataFrame:
+    """concept_code -> scale, score, scale_name: the first lineage concept each scale lists."""
+    rows: list[tuple[str, str, int, str]] = []
+    for resolved in _resolved_lineages(ruleset):
+        for scale in ruleset.scales.values():
+            for concept in resolved.lineage:
+                entry = scale.scores.get(concept.code)
+                if entry is not None:
+                    rows.append((resolved.concept.code, scale.id, entry[0], entry[1]))
+                    break
+    return pl.DataFrame(
+        rows,
+        schema={
+            "concept_code": pl.String,
+            "scale": pl.String,
+            "score": pl.Int64,
+            "scale_name": pl.String,
+        },
+        orient="row",
+    )
+
+
+def formulary_table(ruleset: RuleSet) -> pl.DataFrame:
+    """concept_code -> the most specific local-formulary entry's position and wording values."""
+    rows = []
+    local = ruleset.formulary
+    if local is not None:
+        for resolved in _resolved_lineages(ruleset):
+            entry = local.entry_for(resolved.lineage)
+            if entry is not None:
+                rows.append(formulary.lookup_rows(local, resolved.concept.code, entry))
+    return pl.DataFrame(rows, schema=formulary.LOOKUP_SCHEMA)

@@ -1,0 +1,157 @@
+"""The point-of-care evaluator: one request, its candidate rules, their clauses composed.
+
+Candidates come from the rule set's indexes (a present medicine group or a recorded condition
+triggers a rule), so a request does lookups, not a scan over every rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from medsopt.engine.clauses.base import GroupHits, Outcome, PatientView
+from medsopt.engine.clauses.registry import CHECK_EACH, CHECKS
+from medsopt.engine.clauses.supersedes import drop_superseded
+from medsopt.engine.findings import (
+    CheckResult,
+    Finding,
+    MatchedMedication,
+    NotEvaluated,
+    ResolvedMedication,
+)
+from medsopt.engine.request import CheckRequest, MedicationStatus
+from medsopt.engine.resolve import resolve_medications
+from medsopt.engine.text import age_text, egfr_text, medicines_text, render
+from medsopt.rules.ir import RuleIR
+from medsopt.rules.models import Citation
+from medsopt.rules.ruleset import CompiledRule, Membership, RuleSet
+
+
+def check(request: CheckRequest, ruleset: RuleSet) -> CheckResult:
+    """Findings for one validated request (see `validate_request`) against one rule set."""
+    resolution = resolve_medications(request, ruleset)
+    view = PatientView(
+        request=request,
+        medications=resolution.resolved,
+        hits=group_hits(resolution.resolved),
+        has_unresolved=bool(resolution.unresolved),
+        ruleset=ruleset,
+    )
+    findings: list[Finding] = []
+    not_evaluated: list[NotEvaluated] = []
+    for compiled in candidate_rules(view.hits, ruleset, request.patient.condition_codes):
+        for result in evaluate_rule(compiled.ir, view):
+            if isinstance(result, Finding):
+                findings.append(result)
+            else:
+                not_evaluated.append(result)
+    kept = drop_superseded(findings, {rule_id: c.ir for rule_id, c in ruleset.rules.items()})
+    return CheckResult(
+        request_id=request.request_id,
+        identity=ruleset.identity,
+        resolved=resolution.resolved,
+        unresolved=resolution.unresolved,
+        superseded=resolution.superseded,
+        findings=tuple(sorted(kept, key=lambda f: f.sort_key)),
+        not_evaluated=tuple(sorted(not_evaluated, key=lambda n: n.rule_id)),
+    )
+
+
+def group_hits(medications: Iterable[ResolvedMedication]) -> GroupHits:
+    """Medicine group -> the medicines in it (and why), built once per request."""
+    hits: dict[str, list[tuple[ResolvedMedication, Membership]]] = {}
+    for medication in medications:
+        for membership in medication.groups:
+            hits.setdefault(membership.group, []).append((medication, membership))
+    return hits
+
+
+def candidate_rules(
+    hits: GroupHits, ruleset: RuleSet, condition_codes: Iterable[str]
+) -> list[CompiledRule]:
+    """Rules that could fire: those triggered by a present group or a recorded condition."""
+    ids: set[str] = set(ruleset.untriggered)
+    for group in hits:
+        ids.update(ruleset.triggers.get(group, ()))
+    for code in condition_codes:
+        ids.update(ruleset.condition_triggers.get(code, ()))
+    return [ruleset.rules[rule_id] for rule_id in sorted(ids)]
+
+
+def evaluate_rule(rule: RuleIR, view: PatientView) -> list[Finding | NotEvaluated]:
+    """The rule's findings (one, or one per medicine), not-evaluated notes, or nothing."""
+    outcomes: list[Outcome] = []
+    each: tuple[tuple[str, Outcome], ...] | None = None
+    for clause in rule.clauses:
+        per_medicine = CHECK_EACH.get(type(clause))
+        if per_medicine is not None:
+            each = per_medicine(clause, view)
+            continue
+        outcome = CHECKS[type(clause)](clause, view)
+        if outcome is None:
+            return []
+        outcomes.append(outcome)
+    if each is None:
+        return [_result(rule, outcomes, view)]
+    return [_result(rule, [*outcomes, outcome], view) for _, outcome in each]
+
+
+def _result(rule: RuleIR, outcomes: Sequence[Outcome], view: PatientView) -> Finding | NotEvaluated:
+    """All clauses held (or lacked data): a finding, or what is missing to decide."""
+    involved = [pair for outcome in outcomes for pair in outcome.involved]
+    refs = tuple(sorted({medication.entry.ref for medication, _ in involved}))
+    missing = tuple(m for outcome in outcomes for m in outcome.missing)
+    if missing:
+        return NotEvaluated(rule.id, rule.title, missing, refs)
+    patient = view.patient
+    values = {
+        "medicines": medicines_text(m.resolved.concept.name for m, _ in involved),
+        "age": age_text(patient.age_years),
+        "egfr": egfr_text(patient.egfr),
+        # Overwritten by count and score clauses; defaults keep any rule's text renderable.
+        "count": str(len({m.molecule for m, _ in involved})),
+        "total": "not scored",
+        "contributors": "none",
+    }
+    explained: set[MatchedMedication] = set()
+    citations: list[Citation] = list(rule.citations)
+    severity = rule.severity
+    for outcome in outcomes:
+        values.update(outcome.values)
+        if outcome.matched:
+            explained.update(outcome.matched)
+        else:
+            explained.update(_explain(m, membership, view) for m, membership in outcome.involved)
+        citations.extend(c for c in outcome.citations if c not in citations)
+        severity = outcome.severity or severity
+    return Finding(
+        rule_id=rule.id,
+        category=rule.category,
+        severity=severity,
+        evidence=rule.evidence,
+        title=rule.title,
+        detail=render(rule.detail, values),
+        recommendation=render(rule.recommendation, values),
+        rationale=rule.rationale,
+        citations=tuple(citations),
+        medication_refs=refs,
+        matched=tuple(sorted(explained, key=lambda x: (x.ref, x.group))),
+        conditions=tuple(fact for outcome in outcomes for fact in outcome.facts),
+        involves_proposed=any(m.entry.status is MedicationStatus.PROPOSED for m, _ in involved),
+        suggestions=tuple(s for outcome in outcomes for s in outcome.suggestions),
+    )
+
+
+def _explain(
+    medication: ResolvedMedication, membership: Membership, view: PatientView
+) -> MatchedMedication:
+    concept = medication.resolved.concept
+    if membership.via == concept.code:
+        via = f"{concept.level.value} {concept.code} listed in group {membership.group}"
+    else:
+        listed = view.ruleset.dmd.concept(membership.via)
+        listed_level = listed.level.value if listed else "code"
+        via = (
+            f"{concept.level.value} {concept.code} -> {listed_level} {membership.via}"
+            f"{f' ({listed.name})' if listed else ''} listed in group {membership.group}"
+        )
+    return medication.matched(membership.group, via, medication.formulary_status)

@@ -1,0 +1,130 @@
+"""Build a `Population` (many patients as frames) and read one patient back as a request."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+
+import polars as pl
+
+from medsopt.engine.clauses.base import PATIENT_ID, Lookups, Population
+from medsopt.engine.request import (
+    BiologicException,
+    BiologicExceptionKind,
+    CheckRequest,
+    MedicationEntry,
+    MedicationStatus,
+    PatientContext,
+    Sex,
+)
+from medsopt.rules.ruleset import RuleSet
+
+MEDS_SCHEMA = {
+    PATIENT_ID: pl.String,
+    "ref": pl.String,
+    "code": pl.String,
+    "concept_code": pl.String,
+    "molecule": pl.String,
+    "name": pl.String,
+    "start_date": pl.Date,
+    "proposed": pl.Boolean,
+}
+FACTS_SCHEMA = {
+    PATIENT_ID: pl.String,
+    "age": pl.Int64,
+    "sex": pl.String,
+    "egfr": pl.Float64,
+    "pregnant": pl.Boolean,
+}
+CONDITIONS_SCHEMA = {PATIENT_ID: pl.String, "condition_code": pl.String}
+EXCEPTIONS_SCHEMA = {
+    PATIENT_ID: pl.String,
+    "molecule_code": pl.String,
+    "kind": pl.String,
+    "expires_on": pl.String,
+}
+UNRESOLVED_SCHEMA = {PATIENT_ID: pl.String}
+
+
+def build_population(
+    meds: pl.DataFrame,
+    lookups: Lookups,
+    as_of: datetime.date | None,
+    facts: pl.DataFrame | None = None,
+    condition_codes: pl.DataFrame | None = None,
+    unresolved: pl.DataFrame | None = None,
+    exceptions: pl.DataFrame | None = None,
+    ruleset: RuleSet | None = None,
+) -> Population:
+    """Resolved medicines (`MEDS_SCHEMA`) and the patients' context, with group hits and
+    condition groups looked up once."""
+    meds = meds.select(*(pl.col(c).cast(t) for c, t in MEDS_SCHEMA.items()))
+    codes = (
+        condition_codes.select(*(pl.col(c).cast(t) for c, t in CONDITIONS_SCHEMA.items()))
+        if condition_codes is not None
+        else pl.DataFrame(schema=CONDITIONS_SCHEMA)
+    )
+    return Population(
+        meds=meds,
+        hits=meds.join(lookups.membership, on="concept_code").select(
+            PATIENT_ID, "ref", "group", "molecule", "start_date"
+        ),
+        facts=facts if facts is not None else pl.DataFrame(schema=FACTS_SCHEMA),
+        condition_codes=codes,
+        recorded=codes.join(lookups.conditions, on="condition_code")
+        .select(PATIENT_ID, "condition_group")
+        .unique(),
+        unresolved=unresolved if unresolved is not None else pl.DataFrame(schema=UNRESOLVED_SCHEMA),
+        exceptions=exceptions if exceptions is not None else pl.DataFrame(schema=EXCEPTIONS_SCHEMA),
+        as_of=as_of,
+        ruleset=ruleset,
+    )
+
+
+def requests_for(population: Population, patient_ids: Sequence[str]) -> list[CheckRequest]:
+    """Each patient as the request the point-of-care engine would receive (id = patient id)."""
+    wanted = pl.DataFrame({PATIENT_ID: list(patient_ids)}, schema={PATIENT_ID: pl.String})
+    meds = population.meds.join(wanted, on=PATIENT_ID).partition_by(PATIENT_ID, as_dict=True)
+    facts = {r[PATIENT_ID]: r for r in population.facts.join(wanted, on=PATIENT_ID).to_dicts()}
+    conditions: dict[str, list[str]] = {}
+    for row in population.condition_codes.join(wanted, on=PATIENT_ID).iter_rows():
+        conditions.setdefault(row[0], []).append(row[1])
+    exceptions: dict[str, list[BiologicException]] = {}
+    for exception in population.exceptions.join(wanted, on=PATIENT_ID).to_dicts():
+        exceptions.setdefault(exception[PATIENT_ID], []).append(
+            BiologicException(
+                exception["molecule_code"],
+                BiologicExceptionKind(exception["kind"]),
+                exception["expires_on"],
+            )
+        )
+    requests = []
+    for patient_id in patient_ids:
+        rows = meds.get((patient_id,))
+        fact = facts.get(patient_id, {})
+        requests.append(
+            CheckRequest(
+                request_id=patient_id,
+                as_of=population.as_of,
+                patient=PatientContext(
+                    age_years=fact.get("age"),
+                    sex=Sex(fact.get("sex") or Sex.UNKNOWN.value),
+                    egfr=fact.get("egfr"),
+                    pregnant=fact.get("pregnant"),
+                    condition_codes=tuple(conditions.get(patient_id, ())),
+                    biologic_exceptions=tuple(exceptions.get(patient_id, ())),
+                ),
+                medications=tuple(
+                    MedicationEntry(
+                        ref=row["ref"],
+                        code=row["code"],
+                        status=MedicationStatus.PROPOSED
+                        if row["proposed"]
+                        else MedicationStatus.CURRENT,
+                        start_date=row["start_date"].isoformat() if row["start_date"] else None,
+                    )
+                    for row in (rows.to_dicts() if rows is not None else ())
+                ),
+            )
+        )
+    return requests

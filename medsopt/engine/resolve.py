@@ -1,0 +1,39 @@
+"""Resolve a request's codes once: each medicine's concept, groups and formulary status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from medsopt.dmd.concepts import Resolved, Supersession
+from medsopt.engine.clauses.formulary import status_text
+from medsopt.engine.findings import ResolvedMedication, UnresolvedMedication
+from medsopt.engine.request import CheckRequest
+from medsopt.rules.ruleset import RuleSet
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """A request's medicines split into resolved and unresolved, and the retired ids seen."""
+
+    resolved: tuple[ResolvedMedication, ...]
+    unresolved: tuple[UnresolvedMedication, ...]
+    superseded: tuple[tuple[str, Supersession], ...]  # (ref, supersession)
+
+
+def resolve_medications(request: CheckRequest, ruleset: RuleSet) -> Resolution:
+    """Look up every code of the request in the rule set's dm+d index and groups."""
+    resolved: list[ResolvedMedication] = []
+    unresolved: list[UnresolvedMedication] = []
+    superseded: list[tuple[str, Supersession]] = []
+    formulary = ruleset.formulary
+    for entry in request.medications:
+        outcome = ruleset.dmd.resolve(entry.code)
+        if isinstance(outcome, Resolved):
+            status = status_text(formulary.entry_for(outcome.lineage)) if formulary else ""
+            groups = ruleset.groups_of(outcome.concept.code)
+            resolved.append(ResolvedMedication(entry, outcome, groups, status))
+            if outcome.superseded is not None:
+                superseded.append((entry.ref, outcome.superseded))
+        else:
+            unresolved.append(UnresolvedMedication(entry, outcome.reason, outcome.message))
+    return Resolution(tuple(resolved), tuple(unresolved), tuple(superseded))

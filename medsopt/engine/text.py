@@ -1,0 +1,76 @@
+"""Finding text: a rule's templates filled with one patient's values or a population's columns.
+
+`render` is the one function both evaluators call, so a detail reads the same at the point of
+care and in a scan's worklist; the value helpers beside it keep each placeholder's wording in
+one place, as Python for one patient and as a polars expression for many.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TypeVar, overload
+
+import polars as pl
+
+from medsopt.rules.template import Template
+
+NO_MEDICINES = "these medicines"
+UNKNOWN_AGE = "unknown age"
+UNKNOWN_EGFR = "unknown"
+NOT_SCORED = "not scored"
+NO_CONTRIBUTORS = "none"
+
+V = TypeVar("V", str, pl.Expr)
+
+
+@overload
+def render(template: Template, values: Mapping[str, str]) -> str: ...
+@overload
+def render(template: Template, values: Mapping[str, pl.Expr]) -> pl.Expr: ...
+def render(template: Template, values: Mapping[str, str] | Mapping[str, pl.Expr]) -> str | pl.Expr:
+    """The template with each placeholder replaced by its value (text, or a column)."""
+    pieces: list[str | pl.Expr] = []
+    for literal, name in template.parts:
+        if literal:
+            pieces.append(literal)
+        if name is not None:
+            pieces.append(values[name])
+    if all(isinstance(piece, str) for piece in pieces):
+        return "".join(str(piece) for piece in pieces)
+    return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in pieces])
+
+
+def medicines_text(names: Iterable[str]) -> str:
+    """{medicines}: the involved medicines' names, sorted, joined by ' + '."""
+    return " + ".join(sorted(set(names))) or NO_MEDICINES
+
+
+def age_text(age: int | None) -> str:
+    """{age}: e.g. '78 years'."""
+    return UNKNOWN_AGE if age is None else f"{age} years"
+
+
+def egfr_text(egfr: float | None) -> str:
+    """{egfr}: six significant figures, no trailing zeros (45.0 reads '45')."""
+    return UNKNOWN_EGFR if egfr is None else f"{egfr:g}"
+
+
+def medicines_expr(names: pl.Expr) -> pl.Expr:
+    """`medicines_text` over a list-of-names column."""
+    joined = names.list.unique().list.sort().list.join(" + ")
+    return pl.when(names.list.len() > 0).then(joined).otherwise(pl.lit(NO_MEDICINES))
+
+
+def age_expr(age: pl.Expr) -> pl.Expr:
+    """`age_text` over an integer column."""
+    return (
+        pl.when(age.is_null())
+        .then(pl.lit(UNKNOWN_AGE))
+        .otherwise(pl.concat_str(age.cast(pl.String), pl.lit(" years")))
+    )
+
+
+def egfr_expr(egfr: pl.Expr) -> pl.Expr:
+    """`egfr_text` over a float column (eGFR is 0-250, so `:g` never uses an exponent)."""
+    text = egfr.round_sig_figs(6).cast(pl.String).str.replace(r"\.0$", "")
+    return pl.when(egfr.is_null()).then(pl.lit(UNKNOWN_EGFR)).otherwise(text)

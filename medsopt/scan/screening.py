@@ -1,0 +1,104 @@
+"""The safety rules over a scan's patients: their current medicines as a `Population`, through
+the same columnar evaluator the committee cases prove equal to the point-of-care engine.
+
+A dispensed medicine is one entry per distinct code (ref = code), current, started on its first
+dispensing seen; a patient without a patient row has no facts.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+import polars as pl
+
+from medsopt.engine.clauses.base import Lookups
+from medsopt.engine.columnar import evaluate
+from medsopt.engine.population import build_population
+from medsopt.rules.ir import RuleIR
+from medsopt.scan import schema as s
+from medsopt.scan.tables import ScanTables
+
+FINDING_COLUMNS = (
+    s.PATIENT_ID,
+    "rule_id",
+    "category",
+    "severity",
+    "title",
+    "codes",
+    "detail",
+    "recommendation",
+)
+NOT_EVALUATED_COLUMNS = (s.PATIENT_ID, "rule_id", "title", "missing", "codes")
+
+
+@dataclass(frozen=True, slots=True)
+class Screening:
+    """What screening reads of the scan tables (`ScanTables` has the same fields)."""
+
+    resolution: pl.DataFrame
+    rules: tuple[RuleIR, ...]
+    lookups: Lookups
+
+
+@dataclass(frozen=True, slots=True)
+class Screened:
+    """Fired findings and rules not evaluated, one row per patient and rule (and medicine, for
+    per-medicine rules)."""
+
+    findings: pl.DataFrame
+    not_evaluated: pl.DataFrame
+
+
+def screen(
+    current: pl.DataFrame,
+    patients: pl.DataFrame,
+    unresolved: pl.DataFrame,
+    tables: ScanTables | Screening,
+    as_of: datetime.date,
+) -> Screened:
+    """Findings for every patient with a current medicine.
+
+    `current`: patient_id, code, start_date (Date or null); `patients`: clean patient facts
+    (`schema.CLEAN_PATIENTS`); `unresolved`: patient_id of patients with a recent dispensing
+    whose code did not resolve (rules with none_of are then not evaluated, as at the point of
+    care).
+    """
+    meds = (
+        current.select(s.PATIENT_ID, s.CODE, "start_date")
+        .unique([s.PATIENT_ID, s.CODE])
+        .join(
+            tables.resolution.select(
+                s.CODE, "concept_code", "molecule", pl.col("concept_name").alias("name")
+            ),
+            on=s.CODE,
+        )
+        .with_columns(ref=pl.col(s.CODE), proposed=pl.lit(False))
+    )
+    population = build_population(
+        meds,
+        tables.lookups,
+        as_of,
+        facts=patients.select(
+            s.PATIENT_ID,
+            pl.col(s.AGE_YEARS).cast(pl.Int64).alias("age"),
+            pl.col(s.SEX).alias("sex"),
+            pl.col(s.EGFR).alias("egfr"),
+            pl.col(s.PREGNANT).alias("pregnant"),
+        ),
+        condition_codes=patients.select(
+            s.PATIENT_ID, pl.col(s.CONDITION_CODES).alias("condition_code")
+        )
+        .explode("condition_code")
+        .drop_nulls("condition_code"),
+        unresolved=unresolved.select(s.PATIENT_ID),
+    )
+    evaluated = evaluate(population, tables.rules, tables.lookups)
+    return Screened(
+        findings=evaluated.findings.rename({"refs": "codes"})
+        .select(FINDING_COLUMNS)
+        .sort(s.PATIENT_ID, "rule_id", "codes"),
+        not_evaluated=evaluated.not_evaluated.rename({"refs": "codes"})
+        .select(NOT_EVALUATED_COLUMNS)
+        .sort(s.PATIENT_ID, "rule_id"),
+    )
