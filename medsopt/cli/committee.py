@@ -75,7 +75,7 @@ def run_rules_test(locations: Locations, include_drafts: bool = False) -> int:
 
 def run_rules_docs(locations: Locations, out: Path, today: datetime.date) -> int:
     """Write the HTML catalogue into `out` (built aside, then renamed into place)."""
-    from medsopt.committee.catalogue import render_catalogue
+    from medsopt.reports.catalogue import render_catalogue
 
     outcome = _compile(locations)
     if isinstance(outcome, int):

@@ -129,7 +129,7 @@ def _run(
     from medsopt.loading import scan_files as files
     from medsopt.loading.activate import CommitteeTestsFailedError
     from medsopt.loading.dmd_extract import DmdExtractError
-    from medsopt.loading.scan_report import render_report
+    from medsopt.reports.scan import render_report
     from medsopt.scan.classes import ClassDefinitionError
     from medsopt.scan.core import ScanParams
     from medsopt.scan.pdc import Period

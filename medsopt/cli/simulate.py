@@ -9,10 +9,10 @@ from pathlib import Path
 import polars as pl
 
 from medsopt.authoring.diagnostics import RuleSetError
-from medsopt.committee.simulation_report import render_html, render_text
 from medsopt.loading.activate import Locations, compile_sources
 from medsopt.loading.dmd_extract import DmdExtractError
 from medsopt.loading.scan_files import read_dispensing, run_scan, tables_for
+from medsopt.reports.simulation import render_html, render_text
 from medsopt.scan.classes import ClassDefinitionError
 from medsopt.scan.core import ScanParams
 from medsopt.scan.pdc import Period

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 from medsopt.committee.cases import parse_cases
-from medsopt.committee.catalogue import render_catalogue
 from medsopt.loading.activate import BUNDLED_RULES
 from medsopt.loading.rules_dir import read_sources
+from medsopt.reports.catalogue import render_catalogue
 from medsopt.rules.ruleset import RuleSet
 
 

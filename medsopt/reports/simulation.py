@@ -1,10 +1,12 @@
-"""Plain-text and self-contained HTML renderings of an alert-volume comparison."""
+"""An alert-volume comparison as a fixed-width text table and as a self-contained HTML page."""
 
 from __future__ import annotations
 
-from html import escape
+from dataclasses import dataclass
 
 import polars as pl
+
+from medsopt.reports.render import render
 
 _COLUMNS = (
     ("rule_id", "rule"),
@@ -14,6 +16,27 @@ _COLUMNS = (
     ("prescriptions_baseline", "prescriptions now"),
     ("prescriptions_proposed", "prescriptions proposed"),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationRow:
+    """One rule's counts, as the cells of a table row."""
+
+    cells: tuple[str, ...]
+    flagged: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationPage:
+    """Everything the simulation template shows."""
+
+    baseline: str
+    proposed: str
+    threshold: str
+    compared: int
+    flagged: int
+    headers: tuple[str, ...]
+    rows: tuple[SimulationRow, ...]
 
 
 def _relative(value: float | None) -> str:
@@ -42,25 +65,30 @@ def render_text(comparison: pl.DataFrame, baseline: str, proposed: str, threshol
     return "\n".join(lines)
 
 
+def simulation_page(
+    comparison: pl.DataFrame, baseline: str, proposed: str, threshold: float
+) -> SimulationPage:
+    """The comparison as plain strings, flagged rows marked."""
+    rows = tuple(
+        SimulationRow(
+            cells=(*(str(row[key]) for key, _ in _COLUMNS), _relative(row["relative_change"])),
+            flagged=bool(row["flagged"]),
+        )
+        for row in comparison.iter_rows(named=True)
+    )
+    return SimulationPage(
+        baseline=baseline,
+        proposed=proposed,
+        threshold=f"{threshold:.0%}",
+        compared=comparison.height,
+        flagged=sum(row.flagged for row in rows),
+        headers=(*(label for _, label in _COLUMNS), "%"),
+        rows=rows,
+    )
+
+
 def render_html(comparison: pl.DataFrame, baseline: str, proposed: str, threshold: float) -> str:
     """A self-contained page (no scripts, no network) with flagged rows highlighted."""
-    header = "".join(f"<th>{escape(label)}</th>" for _, label in _COLUMNS) + "<th>%</th>"
-    rows = []
-    for row in comparison.iter_rows(named=True):
-        cells = "".join(f"<td>{escape(str(row[key]))}</td>" for key, _ in _COLUMNS)
-        style = ' class="flagged"' if row["flagged"] else ""
-        rows.append(f"<tr{style}>{cells}<td>{_relative(row['relative_change'])}</td></tr>")
-    flagged = comparison.filter(pl.col("flagged")).height
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        "<title>Alert-volume simulation</title><style>"
-        "body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:70rem}"
-        "table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;"
-        "padding:.3rem .5rem;text-align:right}td:first-child,th:first-child{text-align:left}"
-        "th{background:#f3f4f6}.flagged{background:#fee4e2}</style></head><body>"
-        "<h1>Alert-volume simulation</h1>"
-        f"<p>Baseline: {escape(baseline)}<br>Proposed: {escape(proposed)}</p>"
-        f"<p>{comparison.height} rules compared; {flagged} flagged (patient count changes by "
-        f"more than {threshold:.0%}, or the rule starts or stops firing).</p>"
-        f"<table><tr>{header}</tr>{''.join(rows)}</table></body></html>\n"
+    return render(
+        "simulation.html.j2", page=simulation_page(comparison, baseline, proposed, threshold)
     )
