@@ -80,7 +80,41 @@ def test_a_draft_rule_can_be_tested_before_it_is_published(tmp_path: Path) -> No
     pincer = rules / "pincer.yaml"
     pincer.write_text(pincer.read_text().replace("status: active", "status: draft", 1))  # PINCER-A
     published = medsopt("rules", "test", str(rules))
-    assert published.returncode == 2  # its cases now expect a rule that does not run
+    assert published.returncode == 1  # its cases now expect a rule that does not run
     assert "expected PINCER-A to fire, it did not" in published.stdout
     drafts = medsopt("rules", "test", str(rules), "--include-drafts")
     assert drafts.returncode == 0, drafts.stdout
+
+
+def copy_of_bundled_rules(tmp_path: Path) -> Path:
+    rules = tmp_path / "rules"
+    shutil.copytree(BUNDLED_RULES, rules)
+    return rules
+
+
+def test_cli_rules_test_exits_1_when_a_case_fails(tmp_path: Path) -> None:
+    rules = copy_of_bundled_rules(tmp_path)
+    codelist = rules / "codelists" / "pincer-anticoagulants.csv"
+    lines = codelist.read_text().splitlines(keepends=True)
+    codelist.write_text("".join(line for line in lines if not line.startswith("319733000,")))
+    result = medsopt("rules", "test", str(rules))
+    # 1 is "checks failed", as for `rules check`; 2 is the option parser's "bad option".
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "expected PINCER-D to fire, it did not" in result.stdout
+
+
+def test_cli_rules_test_exits_1_when_an_active_rule_is_untested(tmp_path: Path) -> None:
+    rules = copy_of_bundled_rules(tmp_path)
+    cases = rules / "tests" / "pincer.yaml"
+    text = cases.read_text()
+    firing = "  - name: naproxen at 78 without a PPI fires PINCER-A\n"
+    start = text.index(firing)
+    cases.write_text(text[:start] + text[text.index("  - name:", start + len(firing)) :])
+    result = medsopt("rules", "test", str(rules))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert " 0 failed; 1 coverage problem(s)" in result.stdout
+
+
+def test_cli_rules_subcommands_keep_2_for_a_bad_option() -> None:
+    for command in ("check", "test", "docs"):
+        assert medsopt("rules", command, "--no-such-option").returncode == 2, command

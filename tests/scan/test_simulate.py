@@ -92,3 +92,17 @@ def test_cli_shows_a_lowered_age_threshold_raising_pincer_a(
     _, _, now, proposed_count, change, *_ = line.split()
     assert int(proposed_count) > int(now) and int(change) > 0
     assert "PINCER-A" in html.read_text() and 'class="flagged"' in html.read_text()
+
+
+def test_cli_a_bad_as_of_is_a_usage_error(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "medsopt", "rules", "simulate",
+            "--population", str(tmp_path / "dispensing.parquet"), "--rules", str(BUNDLED_RULES),
+            "--as-of", "30/06/2026",
+        ],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert done.returncode == 2  # as for `medsopt scan`: 2 is a bad option, 1 a failed run
+    assert "invalid --as-of '30/06/2026'" in done.stderr
