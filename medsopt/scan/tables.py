@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from medsopt.formulary.adherence import AdherenceFile
 from medsopt.rules.ruleset import RuleSet
 from medsopt.scan import vocabulary
 from medsopt.scan.biosimilars import SCHEMA
-from medsopt.scan.classes import AdherenceFile, class_table, default_dose_table
+from medsopt.scan.classes import class_table, default_dose_table
 from medsopt.scan.safety import BatchRules, compile_batch
 
 

@@ -68,6 +68,23 @@ def test_cli_rules_check_prints_positions_and_fails_on_a_broken_file() -> None:
     assert "did you mean 'severity'?" in result.stderr
 
 
+def test_cli_rules_check_names_the_line_of_a_typo_in_the_adherence_classes(
+    formulary_copy: Path,
+) -> None:
+    classes = formulary_copy / "adherence-classes.yaml"
+    lines = classes.read_text().splitlines(keepends=True)
+    line = lines.index("    groups: [statins]\n")
+    lines[line] = "    grups: [statins]\n"
+    classes.write_text("".join(lines))
+    result = medsopt("rules", "check", "--formulary", str(formulary_copy))
+    assert result.returncode == 1, result.stdout
+    assert (
+        f"adherence-classes.yaml:{line + 1}:5: error[unknown-field]: 'grups' is not a field here"
+        in result.stderr
+    )
+    assert "did you mean 'groups'?" in result.stderr
+
+
 def test_cli_rules_test_passes_on_bundled_rules() -> None:
     result = medsopt("rules", "test")
     assert result.returncode == 0, result.stdout + result.stderr

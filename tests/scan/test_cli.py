@@ -154,3 +154,21 @@ def test_the_last_line_counts_each_input_separately(bundled: RuleSet, tmp_path: 
     )
     [last] = done.stdout.splitlines()[-1:]
     assert last.startswith(expected), last
+
+
+def test_a_broken_adherence_class_file_is_named_with_its_line(
+    inputs: tuple[Path, Path], formulary_copy: Path, tmp_path: Path
+) -> None:
+    classes = formulary_copy / "adherence-classes.yaml"
+    lines = classes.read_text().splitlines(keepends=True)
+    line = lines.index("    label: statin\n")
+    lines[line] = "    lable: statin\n"
+    classes.write_text("".join(lines))
+    out = tmp_path / "out"
+    done = run(
+        "--dispensing", inputs[0], "--as-of", AS_OF, "--out", out, "--formulary", formulary_copy
+    )
+    assert done.returncode == 1
+    expected = f"adherence-classes.yaml:{line + 1}:5: error[unknown-field]: 'lable' is not a field"
+    assert expected in done.stderr
+    assert not out.exists()
