@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from medsopt.formulary.adherence import AdherenceFile
 from medsopt.formulary.biosimilars import BiosimilarFile
 from medsopt.formulary.models import FormularyFile
 from medsopt.rules.models import RuleFile, TestFile
@@ -22,6 +23,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "test-file.schema.json": TestFile,
     "formulary-file.schema.json": FormularyFile,
     "biosimilar-file.schema.json": BiosimilarFile,
+    "adherence-file.schema.json": AdherenceFile,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,12 @@ def bundled(dmd: DmdIndex) -> RuleSet:
 def spec(dmd: DmdIndex) -> RuleSet:
     """A small hand-written rule set that pins down engine semantics independent of content."""
     return compile_ruleset(read_sources(SPEC_RULES), dmd).ruleset
+
+
+@pytest.fixture
+def formulary_copy(tmp_path: Path) -> Path:
+    """A writable copy of the bundled formulary directory (its dm+d extract linked, not copied)."""
+    copy = tmp_path / "formulary"
+    shutil.copytree(BUNDLED_FORMULARY, copy, ignore=shutil.ignore_patterns("dmd"))
+    (copy / "dmd").symlink_to(BUNDLED_FORMULARY / "dmd", target_is_directory=True)
+    return copy

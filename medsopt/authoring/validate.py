@@ -88,6 +88,19 @@ def _diagnostic(parsed: ParsedYaml, model: type[BaseModel], error: Any) -> Diagn
             hint,
         )
     value = error.get("input")
+    if kind in _SHAPES:
+        hint = ""
+        if kind in ("tuple_type", "list_type") and isinstance(value, str | int):
+            hint = f"write [{value}] for a list of one"
+        return Diagnostic(
+            parsed.source_map.file,
+            line,
+            column,
+            DiagnosticKind.INVALID_VALUE,
+            f"{where or 'file'} is {_described(value)}",
+            expected=_SHAPES[kind],
+            hint=hint,
+        )
     if kind == "literal_error":
         return Diagnostic(
             parsed.source_map.file,
@@ -108,6 +121,41 @@ def _diagnostic(parsed: ParsedYaml, model: type[BaseModel], error: Any) -> Diagn
         DiagnosticKind.INVALID_VALUE,
         f"{where or 'file'}:{shown} {message}".replace(": :", ":"),
     )
+
+
+# What a value was expected to be, for pydantic's type errors, in a committee's words.
+_LIST = "a list, e.g. [a, b]"
+_MAPPING = "a mapping of field: value"
+_SHAPES = {
+    "tuple_type": _LIST,
+    "list_type": _LIST,
+    "dict_type": _MAPPING,
+    "model_type": _MAPPING,
+    "string_type": "text",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+}
+
+
+def _described(value: Any) -> str:
+    """How a YAML value reads to its author: "the text 'statins'", "a list"."""
+    if value is None:
+        return "empty"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"a {type(value).__name__}"
 
 
 def _literal_choices(expected: str) -> list[str]:

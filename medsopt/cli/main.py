@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -84,7 +85,10 @@ def rules_check(
     directory: Annotated[Path, typer.Argument(help="Rules directory.")] = BUNDLED_RULES,
     formulary: FormularyDir = BUNDLED_FORMULARY,
 ) -> None:
-    """Validate every rule, group and codelist; print file:line:column diagnostics."""
+    """Validate every rule, group and codelist; print file:line:column diagnostics.
+
+    Exit codes: 0 valid; 1 invalid (diagnostics on stderr); 2 bad option.
+    """
     from medsopt.cli.committee import run_rules_check
 
     raise typer.Exit(run_rules_check(Locations(directory, formulary)))
@@ -123,7 +127,10 @@ def rules_simulate(
     ] = 0.2,
     html: Annotated[Path | None, typer.Option(help="Also write an HTML report here.")] = None,
 ) -> None:
-    """Compare how often each rule would fire under the proposed and the current rule set."""
+    """Compare how often each rule would fire under the proposed and the current rule set.
+
+    Exit codes: 0 compared; 1 a rule set or input is invalid; 2 bad option.
+    """
     import datetime
 
     from medsopt.cli.simulate import run_simulate
@@ -131,8 +138,8 @@ def rules_simulate(
     try:
         day = datetime.date.fromisoformat(as_of) if as_of else datetime.date.today()
     except ValueError:
-        print(f"invalid --as-of {as_of!r}: use YYYY-MM-DD")
-        raise typer.Exit(1) from None
+        print(f"invalid --as-of {as_of!r}: use YYYY-MM-DD", file=sys.stderr)
+        raise typer.Exit(2) from None  # a bad option, the code the option parser gives
     code = run_simulate(
         Locations(rules, formulary),
         Locations(baseline, formulary),
@@ -154,7 +161,11 @@ def rules_test(
         bool, typer.Option(help="Run draft rules as if active, to test them before publishing.")
     ] = False,
 ) -> None:
-    """Run the committee test cases in DIR/tests and check every active rule is tested."""
+    """Run the committee test cases in DIR/tests and check every active rule is tested.
+
+    Exit codes: 0 every case passes and every active rule is tested; 1 a case fails, an active
+    rule lacks a firing or non-firing case, or the rule set is invalid; 2 bad option.
+    """
     from medsopt.cli.committee import run_rules_test
 
     raise typer.Exit(run_rules_test(Locations(directory, formulary), include_drafts))

@@ -160,12 +160,27 @@ def _run(
         print(f"no valid rule set, nothing written:\n{error}", file=sys.stderr)
         return EXIT_FAILED
     progress.done()
-    quarantined = summary["rows_quarantined"] + sum(
-        summary["patient_rows_quarantined_by_reason"].values()
-    )
+    dispensing_quarantined = summary["rows_quarantined"]
+    patient_quarantined = sum(summary["patient_rows_quarantined_by_reason"].values())
+    # One count per input, so each reads rows in = used + quarantined (as summary.json does).
+    counts = [_rows("dispensing", summary["rows_in"], summary["rows_used"], dispensing_quarantined)]
+    if patients is not None:
+        counts.append(
+            _rows(
+                "patient",
+                summary["patient_rows_in"],
+                summary["patient_rows_used"],
+                patient_quarantined,
+            )
+        )
     print(
-        f"{summary['rows_in']:,} rows: {summary['rows_used']:,} used, {quarantined:,} quarantined; "
-        f"{summary['patients']:,} patients, {summary['findings']:,} findings, "
-        f"{summary['worklist_patients']:,} on the worklist -> {out}"
+        f"{'; '.join(counts)}; {summary['patients']:,} patients, {summary['findings']:,} "
+        f"findings, {summary['worklist_patients']:,} on the worklist -> {out}"
     )
+    quarantined = dispensing_quarantined + patient_quarantined
     return EXIT_QUARANTINED if quarantined else EXIT_COMPLETE
+
+
+def _rows(kind: str, rows_in: int, used: int, quarantined: int) -> str:
+    """E.g. '55 dispensing rows: 49 used, 6 quarantined'."""
+    return f"{rows_in:,} {kind} rows: {used:,} used, {quarantined:,} quarantined"

@@ -14,6 +14,7 @@ from medsopt.committee.cases import parse_cases
 from medsopt.committee.runner import run_all
 from medsopt.formulary.biosimilars import compile_biosimilars
 from medsopt.formulary.formulary import compile_formulary
+from medsopt.loading.adherence import load_adherence_classes
 from medsopt.loading.dmd_extract import DmdExtractError, load_dmd_extract
 from medsopt.loading.rules_dir import read_sources
 from medsopt.rules.compile import Compiled, compile_ruleset
@@ -53,7 +54,10 @@ class CommitteeTestsFailedError(Exception):
 def compile_sources(
     locations: Locations, include_drafts: bool = False
 ) -> tuple[Compiled, dict[str, str]]:
-    """Load dm+d, the local formulary (if any) and the rules; compile; return rule sources too."""
+    """Load dm+d, the local formulary and adherence classes (if any) and the rules; compile.
+
+    Returns the rule sources too. Raises RuleSetError for any invalid committee file.
+    """
     dmd = load_dmd_extract(locations.dmd_dir)
     sources = read_sources(locations.rules_dir)
     formulary = None
@@ -73,7 +77,8 @@ def compile_sources(
         **{f"../biosimilars/{p}": t for p, t in biosimilar_sources.items()},
     }
     compiled = compile_ruleset(sources, dmd, include_drafts, formulary, hashed)
-    warnings = tuple(sorted((*compiled.warnings, *formulary_warnings)))
+    _, class_warnings = load_adherence_classes(locations.formulary_dir, compiled.ruleset)
+    warnings = tuple(sorted((*compiled.warnings, *formulary_warnings, *class_warnings)))
     ruleset = dataclasses.replace(compiled.ruleset, biosimilars=biosimilars)
     return dataclasses.replace(compiled, ruleset=ruleset, warnings=warnings), sources
 

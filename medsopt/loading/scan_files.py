@@ -20,15 +20,16 @@ from typing import Any
 
 import polars as pl
 
+from medsopt.formulary.adherence import ADHERENCE_CLASSES
 from medsopt.loading.activate import Locations, build
+from medsopt.loading.adherence import load_adherence_classes
 from medsopt.rules.ruleset import RuleSet
 from medsopt.scan import schema as s
-from medsopt.scan.classes import ClassDefinitionError, parse_classes
+from medsopt.scan.classes import ClassDefinitionError
 from medsopt.scan.core import ScanParams, partition, scan_partition
 from medsopt.scan.tables import ScanTables, build_tables
 from medsopt.scan.worklist import rank
 
-ADHERENCE_CLASSES = "adherence-classes.yaml"
 OUTPUT_FILES = (
     "adherence.parquet",
     "adherence.csv",
@@ -106,13 +107,12 @@ def tables_for(
     """Scan tables for an already built rule set (adherence classes from the formulary dir).
 
     Biosimilar choices are made for `as_of` (see `build_tables`).
+    Raises RuleSetError for an invalid class file, ClassDefinitionError when there is none.
     """
     formulary = locations.formulary_dir
-    classes_path = formulary / ADHERENCE_CLASSES
-    try:
-        definitions = parse_classes(classes_path.read_text(encoding="utf-8"), str(classes_path))
-    except OSError as error:
-        raise ClassDefinitionError(f"{classes_path}: {error}") from error
+    definitions, _ = load_adherence_classes(formulary, ruleset)
+    if definitions is None:
+        raise ClassDefinitionError(f"{formulary / ADHERENCE_CLASSES}: no such file")
 
     def csv(relative: str) -> pl.DataFrame:
         path = formulary / relative

@@ -1,63 +1,21 @@
-"""Adherence classes (formulary/adherence-classes.yaml): the file model and the class table.
+"""Adherence classes as tables: which concept is in which class, and default daily doses.
 
-Its own pydantic model with `extra="forbid"`: the rule loader reads only rules/, and a typo in a
-class definition must fail as loudly as one in a rule.
+The file format and its validation (file:line:column) are in `medsopt.formulary.adherence`;
+the checks here are a guard for files that bypassed it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated
 
 import polars as pl
-import yaml
-from pydantic import Field, ValidationError, model_validator
 
-from medsopt.authoring.fields import FileModel, Identifier, Text
+from medsopt.formulary.adherence import AdherenceFile
 from medsopt.rules.ruleset import RuleSet
 
 
 class ClassDefinitionError(ValueError):
-    """The adherence-class file or one of its codelists is invalid."""
-
-
-class AdherenceClass(FileModel):
-    """One therapeutic class whose PDC is measured."""
-
-    id: Identifier
-    title: Text
-    label: Text  # in plain-words reasons: "statin PDC 0.54 over 220 days"
-    measure: Text  # the published measure it follows
-    codelists: tuple[str, ...] = ()  # code,term CSVs relative to the formulary directory
-    groups: tuple[Identifier, ...] = ()  # medicine groups of the compiled rule set
-
-    @model_validator(mode="after")
-    def _has_members(self) -> AdherenceClass:
-        if not (self.codelists or self.groups):
-            raise ValueError("a class needs codelists or groups")
-        return self
-
-
-class AdherenceFile(FileModel):
-    """formulary/adherence-classes.yaml."""
-
-    classes: Annotated[tuple[AdherenceClass, ...], Field(min_length=1)]
-    default_doses: str | None = None  # code,term,daily_units,basis CSV
-
-    @model_validator(mode="after")
-    def _unique_ids(self) -> AdherenceFile:
-        ids = [c.id for c in self.classes]
-        if len(ids) != len(set(ids)):
-            raise ValueError(f"duplicate class ids in {ids}")
-        return self
-
-
-def parse_classes(text: str, where: str) -> AdherenceFile:
-    """Validate the YAML text of an adherence-class file."""
-    try:
-        return AdherenceFile.model_validate(yaml.safe_load(text))
-    except (yaml.YAMLError, ValidationError) as error:
-        raise ClassDefinitionError(f"{where}: {error}") from error
+    """The adherence-class file, one of its codelists or the dose table cannot be used."""
 
 
 def class_table(

@@ -1,6 +1,8 @@
 """Alert-volume simulation: how often each rule would fire under two rule sets, over one population.
 
-Pure: findings frames in (`patient_id`, `rule_id`, `codes`), one comparison frame out.
+Pure: findings frames in (`patient_id`, `rule_id`, `codes`), one comparison frame out. Every
+count is Int64: polars counts (`pl.len`, `n_unique`) are UInt32, and an unsigned difference
+wraps, so a rule firing for 2 fewer patients would read as +4294967294.
 """
 
 from __future__ import annotations
@@ -9,17 +11,21 @@ import polars as pl
 
 from medsopt.scan import schema as s
 
+COUNT = pl.Int64  # signed, so that differences of counts can be negative
+
 
 def rule_volumes(findings: pl.DataFrame) -> pl.DataFrame:
     """Per rule: patients with a finding, and prescriptions (patient, code pairs) it names."""
     frame = findings.lazy().select("rule_id", s.PATIENT_ID, "codes")
-    patients = frame.group_by("rule_id").agg(pl.col(s.PATIENT_ID).n_unique().alias("patients"))
+    patients = frame.group_by("rule_id").agg(
+        pl.col(s.PATIENT_ID).n_unique().cast(COUNT).alias("patients")
+    )
     prescriptions = (
         frame.explode("codes")
         .drop_nulls("codes")
         .unique()
         .group_by("rule_id")
-        .agg(pl.len().alias("prescriptions"))
+        .agg(pl.len().cast(COUNT).alias("prescriptions"))
     )
     return (
         patients.join(prescriptions, on="rule_id", how="left")
@@ -41,7 +47,7 @@ def compare(baseline: pl.DataFrame, proposed: pl.DataFrame, threshold: float) ->
     new = pl.col("patients_proposed")
     return (
         joined.with_columns(
-            pl.col(c).fill_null(0)
+            pl.col(c).fill_null(0).cast(COUNT)
             for c in ("patients", "prescriptions", "patients_proposed", "prescriptions_proposed")
         )
         .rename({"patients": "patients_baseline", "prescriptions": "prescriptions_baseline"})

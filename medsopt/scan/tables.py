@@ -14,10 +14,11 @@ import polars as pl
 
 from medsopt.engine.clauses.base import Lookups
 from medsopt.engine.lookups import build_lookups
+from medsopt.formulary.adherence import AdherenceFile
 from medsopt.rules.ir import RuleIR
 from medsopt.rules.ruleset import RuleSet
 from medsopt.scan import vocabulary
-from medsopt.scan.classes import AdherenceFile, class_table, default_dose_table
+from medsopt.scan.classes import class_table, default_dose_table
 
 
 @dataclass(frozen=True, slots=True)

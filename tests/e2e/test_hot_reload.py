@@ -122,6 +122,32 @@ def test_explicit_reload_rejects_a_failing_committee_test(
         assert version(stub) == "2026.11.1"
 
 
+def test_reload_refuses_a_broken_adherence_class_file_and_keeps_serving(
+    formulary_copy: Path,
+) -> None:
+    running = start_server("--formulary", str(formulary_copy), "--no-watch")
+    try:
+        with grpc.insecure_channel(running.target) as channel:
+            stub = pb_grpc.MedicinesOptimisationStub(channel)
+            admin = pb_grpc.RuleSetAdminStub(channel)
+            before = admin.GetRuleSetStatus(pb.GetRuleSetStatusRequest())
+            classes = formulary_copy / "adherence-classes.yaml"
+            text = classes.read_text()
+            classes.write_text(text.replace("groups: [ras-blockers]", "groups: ras-blockers", 1))
+            status = admin.ReloadRuleSet(pb.ReloadRuleSetRequest())
+            assert (status.activations, status.rejections) == (before.activations, 1)
+            assert status.active.content_hash == before.active.content_hash
+            assert status.activated_at == before.activated_at
+            line = 1 + text.splitlines().index("    groups: [ras-blockers]")
+            shown = [
+                f"{d.file}:{d.line}:{d.column}: {d.kind}" for d in status.last_failure.diagnostics
+            ]
+            assert shown == [f"adherence-classes.yaml:{line}:5: invalid-value"], shown
+            assert version(stub) == before.active.version  # still answering with the old set
+    finally:
+        running.stop()
+
+
 def test_reload_under_load_never_fails_a_request_or_mixes_versions(
     server: ServerProcess, rules: RulesDir
 ) -> None:

@@ -76,6 +76,23 @@ def test_cli_rules_check_prints_positions_and_fails_on_a_broken_file() -> None:
     assert "did you mean 'severity'?" in result.stderr
 
 
+def test_cli_rules_check_names_the_line_of_a_typo_in_the_adherence_classes(
+    formulary_copy: Path,
+) -> None:
+    classes = formulary_copy / "adherence-classes.yaml"
+    lines = classes.read_text().splitlines(keepends=True)
+    line = lines.index("    groups: [statins]\n")
+    lines[line] = "    grups: [statins]\n"
+    classes.write_text("".join(lines))
+    result = medsopt("rules", "check", "--formulary", str(formulary_copy))
+    assert result.returncode == 1, result.stdout
+    assert (
+        f"adherence-classes.yaml:{line + 1}:5: error[unknown-field]: 'grups' is not a field here"
+        in result.stderr
+    )
+    assert "did you mean 'groups'?" in result.stderr
+
+
 def test_cli_rules_test_passes_on_bundled_rules() -> None:
     result = medsopt("rules", "test")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -88,7 +105,7 @@ def test_a_draft_rule_can_be_tested_before_it_is_published(tmp_path: Path) -> No
     pincer = rules / "pincer.yaml"
     pincer.write_text(pincer.read_text().replace("status: active", "status: draft", 1))  # PINCER-A
     published = medsopt("rules", "test", str(rules))
-    assert published.returncode == 2  # its cases now expect a rule that does not run
+    assert published.returncode == 1  # its cases now expect a rule that does not run
     assert "expected PINCER-A to fire, it did not" in published.stdout
     drafts = medsopt("rules", "test", str(rules), "--include-drafts")
     assert drafts.returncode == 0, drafts.stdout
@@ -111,3 +128,37 @@ def test_a_case_fails_when_the_columnar_evaluator_disagrees(
     problems = [p for f in report.failures for p in f.problems]
     assert problems
     assert all(p.startswith("columnar evaluator lacks finding ('") for p in problems)
+
+
+def copy_of_bundled_rules(tmp_path: Path) -> Path:
+    rules = tmp_path / "rules"
+    shutil.copytree(BUNDLED_RULES, rules)
+    return rules
+
+
+def test_cli_rules_test_exits_1_when_a_case_fails(tmp_path: Path) -> None:
+    rules = copy_of_bundled_rules(tmp_path)
+    codelist = rules / "codelists" / "pincer-anticoagulants.csv"
+    lines = codelist.read_text().splitlines(keepends=True)
+    codelist.write_text("".join(line for line in lines if not line.startswith("319733000,")))
+    result = medsopt("rules", "test", str(rules))
+    # 1 is "checks failed", as for `rules check`; 2 is the option parser's "bad option".
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "expected PINCER-D to fire, it did not" in result.stdout
+
+
+def test_cli_rules_test_exits_1_when_an_active_rule_is_untested(tmp_path: Path) -> None:
+    rules = copy_of_bundled_rules(tmp_path)
+    cases = rules / "tests" / "pincer.yaml"
+    text = cases.read_text()
+    firing = "  - name: naproxen at 78 without a PPI fires PINCER-A\n"
+    start = text.index(firing)
+    cases.write_text(text[:start] + text[text.index("  - name:", start + len(firing)) :])
+    result = medsopt("rules", "test", str(rules))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert " 0 failed; 1 coverage problem(s)" in result.stdout
+
+
+def test_cli_rules_subcommands_keep_2_for_a_bad_option() -> None:
+    for command in ("check", "test", "docs"):
+        assert medsopt("rules", command, "--no-such-option").returncode == 2, command

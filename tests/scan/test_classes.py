@@ -3,28 +3,20 @@
 from __future__ import annotations
 
 import polars as pl
-import pytest
 
 from medsopt.loading.activate import BUNDLED_FORMULARY
-from medsopt.scan.classes import ClassDefinitionError, parse_classes
+from medsopt.loading.adherence import load_adherence_classes
+from medsopt.rules.ruleset import RuleSet
 from medsopt.scan.tables import ScanTables
 
 ATORVASTATIN_20 = "320030001"  # VMP
 
 
-def test_the_bundled_file_defines_the_three_required_classes() -> None:
-    text = (BUNDLED_FORMULARY / "adherence-classes.yaml").read_text()
-    ids = {c.id for c in parse_classes(text, "adherence-classes.yaml").classes}
+def test_the_bundled_file_defines_the_three_required_classes(bundled: RuleSet) -> None:
+    definitions, warnings = load_adherence_classes(BUNDLED_FORMULARY, bundled)
+    assert definitions is not None and not warnings
+    ids = {c.id for c in definitions.classes}
     assert {"statins", "ras-antagonists", "non-insulin-diabetes"} <= ids
-
-
-def test_a_typo_is_an_error_not_ignored() -> None:
-    text = (
-        "classes:\n  - id: statins\n    title: Statins\n    label: statin\n"
-        "    measure: m\n    grups: [statins]\n"
-    )
-    with pytest.raises(ClassDefinitionError, match="grups"):
-        parse_classes(text, "x.yaml")
 
 
 def test_products_and_molecules_of_listed_codes_are_in_the_class(scan_tables: ScanTables) -> None:

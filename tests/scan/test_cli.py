@@ -127,3 +127,48 @@ def test_a_bad_as_of_is_a_usage_error(inputs: tuple[Path, Path], tmp_path: Path)
         run("--dispensing", inputs[0], "--as-of", "30/06/2026", "--out", tmp_path / "o").returncode
         == 2
     )
+
+
+def test_the_last_line_counts_each_input_separately(bundled: RuleSet, tmp_path: Path) -> None:
+    dispensing, people = generate(10, seed=7, pool=pools(bundled))
+    dirty(dispensing, 0.1, seed=7).write_csv(tmp_path / "dispensing.csv")
+    people = people.with_columns(pl.col("age_years").cast(pl.String))
+    people = people.with_columns(  # one bad patient row, and only one
+        age_years=pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("old")).otherwise("age_years")
+    )
+    people.write_csv(tmp_path / "patients.csv")
+    out = tmp_path / "out"
+    done = run(
+        "--dispensing", tmp_path / "dispensing.csv", "--patients", tmp_path / "patients.csv",
+        "--as-of", AS_OF, "--out", out,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    rows_in = pl.read_csv(tmp_path / "dispensing.csv", infer_schema=False).height
+    assert summary["patient_rows_quarantined_by_reason"] == {"bad_age": 1}
+    assert 0 < summary["rows_quarantined"] < rows_in
+    expected = (
+        f"{rows_in} dispensing rows: {summary['rows_used']} used, "
+        f"{summary['rows_quarantined']} quarantined; "
+        f"{people.height} patient rows: {people.height - 1} used, 1 quarantined; "
+    )
+    [last] = done.stdout.splitlines()[-1:]
+    assert last.startswith(expected), last
+
+
+def test_a_broken_adherence_class_file_is_named_with_its_line(
+    inputs: tuple[Path, Path], formulary_copy: Path, tmp_path: Path
+) -> None:
+    classes = formulary_copy / "adherence-classes.yaml"
+    lines = classes.read_text().splitlines(keepends=True)
+    line = lines.index("    label: statin\n")
+    lines[line] = "    lable: statin\n"
+    classes.write_text("".join(lines))
+    out = tmp_path / "out"
+    done = run(
+        "--dispensing", inputs[0], "--as-of", AS_OF, "--out", out, "--formulary", formulary_copy
+    )
+    assert done.returncode == 1
+    expected = f"adherence-classes.yaml:{line + 1}:5: error[unknown-field]: 'lable' is not a field"
+    assert expected in done.stderr
+    assert not out.exists()
