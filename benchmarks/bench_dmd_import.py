@@ -32,8 +32,7 @@ from xml.sax.saxutils import escape
 import polars as pl
 
 from medsopt.dmd.codes import with_check_digit
-from medsopt.loading.dmd_extract import load_dmd_extract
-from medsopt.loading.dmd_import import import_release
+from medsopt.dmd.release.files import import_release, load_dmd_extract
 
 # Realistic proportions of a 2020s weekly release (NHSBSA dm+d browser counts, rounded).
 FULL_SIZE = {"vtm": 3_000, "vmp": 20_000, "amp": 150_000, "vmpp": 32_000, "ampp": 175_000}

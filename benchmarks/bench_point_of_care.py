@@ -17,10 +17,10 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from medsopt.engine import CheckRequest, MedicationEntry, PatientContext, check
-from medsopt.loading.activate import Locations, build
 from medsopt.rules.ruleset import RuleSet
 from medsopt.service.converters import request_to_proto
 from medsopt.service.server import ServerConfig, build_server
+from medsopt.store.activate import Locations, build
 from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
 
 CONDITIONS = ("84114007", "195967001", "13200003", "49436004", "52448006")

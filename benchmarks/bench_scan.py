@@ -64,10 +64,10 @@ def run_medsopt(data: Path, lookup: Path) -> dict[str, Any]:
 
 
 def run_full_scan(data: Path, patients: Path) -> dict[str, Any]:
-    from medsopt.loading.activate import Locations
-    from medsopt.loading.scan_files import load_tables, read_dispensing, read_patients
     from medsopt.scan.core import ScanParams, scan_partition
+    from medsopt.scan.files import load_tables, read_dispensing, read_patients
     from medsopt.scan.pdc import Period
+    from medsopt.store.activate import Locations
 
     tables = load_tables(Locations())
     started = time.perf_counter()
@@ -213,8 +213,8 @@ def worker(engine: str, data: Path, lookup: Path, patients: Path) -> None:
 def prepare(size: int, seed: int, folder: Path) -> tuple[Path, Path, Path, int]:
     """Data, lookup (code -> drug_class, molecule) and patients for one size; made once."""
     from benchmarks.generate_dispensing import generate, pools
-    from medsopt.loading.activate import Locations, build
-    from medsopt.loading.scan_files import tables_for
+    from medsopt.scan.files import tables_for
+    from medsopt.store.activate import Locations, build
 
     folder.mkdir(parents=True, exist_ok=True)
     data = folder / f"dispensing-{size}-{seed}.parquet"

@@ -23,8 +23,8 @@ import numpy as np
 import polars as pl
 
 from medsopt.dmd.codes import with_check_digit
-from medsopt.loading.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations, build
 from medsopt.rules.ruleset import RuleSet
+from medsopt.store.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations, build
 
 AS_OF = datetime.date(2026, 6, 30)
 HISTORY_DAYS = 400  # a 365-day period plus five weeks of earlier fills

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from medsopt.dmd.index import DmdIndex
-from medsopt.loading.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations, build
-from medsopt.loading.dmd_extract import load_dmd_extract
-from medsopt.loading.rules_dir import read_sources
+from medsopt.dmd.release.files import load_dmd_extract
 from medsopt.rules.compile import compile_ruleset
 from medsopt.rules.ruleset import RuleSet
+from medsopt.store.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations, build
+from medsopt.store.sources import read_sources
 
 DATA = Path(__file__).parent / "data"
 SPEC_RULES = DATA / "spec_rules"

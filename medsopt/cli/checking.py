@@ -6,7 +6,7 @@ import datetime
 import sys
 
 from medsopt.engine.request import CheckRequest, MedicationEntry, PatientContext, Sex
-from medsopt.loading.activate import Locations
+from medsopt.store.activate import Locations
 from medsopt.v1 import medsopt_pb2 as pb
 
 
@@ -31,11 +31,11 @@ def _in_process(
     message: pb.CheckMedicationsRequest, locations: Locations
 ) -> pb.CheckMedicationsResponse | str:
     from medsopt.authoring.diagnostics import RuleSetError
+    from medsopt.dmd.release.files import DmdExtractError
     from medsopt.engine.point_of_care import check
     from medsopt.engine.validation import validate_request
-    from medsopt.loading.activate import CommitteeTestsFailedError, build
-    from medsopt.loading.dmd_extract import DmdExtractError
     from medsopt.service.converters import request_from_proto, response_to_proto
+    from medsopt.store.activate import CommitteeTestsFailedError, build
 
     domain = request_from_proto(message, today=datetime.date.today())
     violations = validate_request(domain)

@@ -10,9 +10,9 @@ from pathlib import Path
 from medsopt.authoring.diagnostics import RuleSetError
 from medsopt.committee.cases import parse_cases
 from medsopt.committee.runner import run_all
-from medsopt.loading.activate import Locations, compile_sources
-from medsopt.loading.dmd_extract import DmdExtractError
+from medsopt.dmd.release.files import DmdExtractError
 from medsopt.rules.compile import Compiled
+from medsopt.store.activate import Locations, compile_sources
 
 EXIT_OK = 0
 EXIT_INVALID = 1  # the rule set does not compile, or its committee tests fail or miss a rule

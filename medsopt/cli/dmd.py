@@ -17,7 +17,7 @@ from medsopt.dmd.diff import (
     release_changes,
 )
 from medsopt.dmd.index import DmdIndex
-from medsopt.loading.activate import BUNDLED_RULES
+from medsopt.store.activate import BUNDLED_RULES
 
 dmd_app = typer.Typer(
     no_args_is_help=True, help="Import NHSBSA dm+d releases and review what a release changes."
@@ -37,7 +37,7 @@ def import_command(
     replace: Annotated[bool, typer.Option(help="Replace an existing extract at --out.")] = False,
 ) -> None:
     """Import a release, e.g. `medsopt dmd import nhsbsa_dmd_x --out formulary/dmd/2026-11`."""
-    from medsopt.loading.dmd_import import DmdImportError, import_release
+    from medsopt.dmd.release.files import DmdImportError, import_release
 
     try:
         summary = import_release(release_dir, out, release, replace)
@@ -61,8 +61,8 @@ def diff_command(
 ) -> None:
     """Concepts added, invalidated and re-identified, and the drug groups whose members change."""
     from medsopt.authoring.diagnostics import RuleSetError
-    from medsopt.loading.dmd_extract import DmdExtractError, load_dmd_extract
-    from medsopt.loading.rules_dir import read_sources
+    from medsopt.dmd.release.files import DmdExtractError, load_dmd_extract
+    from medsopt.store.sources import read_sources
 
     try:
         before, after = load_dmd_extract(old), load_dmd_extract(new)

@@ -11,7 +11,7 @@ import typer
 
 from medsopt.cli.dmd import dmd_app
 from medsopt.cli.scan import scan
-from medsopt.loading.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations
+from medsopt.store.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations
 
 app = typer.Typer(
     no_args_is_help=True,

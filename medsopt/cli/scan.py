@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from medsopt.loading.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations
+from medsopt.store.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations
 
 if TYPE_CHECKING:
     from medsopt.scan.worklist import Weights
@@ -126,13 +126,13 @@ def _run(
     progress: Progress,
 ) -> int:
     from medsopt.authoring.diagnostics import RuleSetError
-    from medsopt.loading import scan_files as files
-    from medsopt.loading.activate import CommitteeTestsFailedError
-    from medsopt.loading.dmd_extract import DmdExtractError
+    from medsopt.dmd.release.files import DmdExtractError
     from medsopt.reports.scan import render_report
+    from medsopt.scan import files
     from medsopt.scan.classes import ClassDefinitionError
     from medsopt.scan.core import ScanParams
     from medsopt.scan.pdc import Period
+    from medsopt.store.activate import CommitteeTestsFailedError
 
     watch = files.Stopwatch()
     try:

@@ -9,14 +9,14 @@ from pathlib import Path
 import polars as pl
 
 from medsopt.authoring.diagnostics import RuleSetError
-from medsopt.loading.activate import Locations, compile_sources
-from medsopt.loading.dmd_extract import DmdExtractError
-from medsopt.loading.scan_files import read_dispensing, run_scan, tables_for
+from medsopt.dmd.release.files import DmdExtractError
 from medsopt.reports.simulation import render_html, render_text
 from medsopt.scan.classes import ClassDefinitionError
 from medsopt.scan.core import ScanParams
+from medsopt.scan.files import read_dispensing, run_scan, tables_for
 from medsopt.scan.pdc import Period
 from medsopt.scan.simulation import compare
+from medsopt.store.activate import Locations, compile_sources
 
 EXIT_OK, EXIT_INVALID = 0, 1
 

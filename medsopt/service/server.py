@@ -14,10 +14,10 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from medsopt.loading.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations
-from medsopt.loading.reload import Reloader
 from medsopt.rules.holder import Activation, RuleSetHolder
 from medsopt.service.servicer import MedicinesOptimisationServicer, RuleSetAdminServicer
+from medsopt.store.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations
+from medsopt.store.reload import Reloader
 from medsopt.v1 import medsopt_pb2 as pb
 from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
 

@@ -11,9 +11,9 @@ import grpc
 
 from medsopt.engine.point_of_care import check
 from medsopt.engine.validation import validate_request
-from medsopt.loading.reload import Reloader
 from medsopt.rules.holder import RuleSetHolder
 from medsopt.service import converters, errors
+from medsopt.store.reload import Reloader
 from medsopt.v1 import medsopt_pb2 as pb
 from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
 

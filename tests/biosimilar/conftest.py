@@ -18,8 +18,8 @@ from medsopt.engine.request import MedicationStatus
 from medsopt.formulary.biosimilars import BiosimilarTable
 from medsopt.formulary.formulary import Formulary
 from medsopt.formulary.models import BiosimilarPreference, PreferredBrand, ProductRef
-from medsopt.loading.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations, compile_sources
 from medsopt.rules.ruleset import RuleSet
+from medsopt.store.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations, compile_sources
 
 FROM = datetime.date(2026, 11, 1)
 

@@ -10,7 +10,7 @@ import pytest
 from medsopt.authoring.diagnostics import RuleSetError
 from medsopt.dmd.index import DmdIndex
 from medsopt.formulary.biosimilars import BiosimilarTable, compile_biosimilars
-from medsopt.loading.activate import BUNDLED_FORMULARY
+from medsopt.store.activate import BUNDLED_FORMULARY
 
 SOURCES = BUNDLED_FORMULARY / "dmd" / "sources"
 MOLECULES = {

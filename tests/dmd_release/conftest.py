@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from medsopt.loading.dmd_import import import_release
+from medsopt.dmd.release.files import import_release
 
 RELEASES = Path(__file__).parents[1] / "data" / "dmd_release"
 R1, R2 = RELEASES / "r1", RELEASES / "r2"

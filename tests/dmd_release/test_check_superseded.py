@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from medsopt.dmd.release.files import load_dmd_extract
 from medsopt.engine import CheckRequest, MedicationEntry, check
-from medsopt.loading.dmd_extract import load_dmd_extract
-from medsopt.loading.rules_dir import read_sources
 from medsopt.rules.compile import compile_ruleset
 from medsopt.rules.ruleset import RuleSet
+from medsopt.store.sources import read_sources
 from tests.dmd_release.conftest import FIXTURE_RULES
 
 WARFARIN_1MG = "319733000"

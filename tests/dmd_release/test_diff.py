@@ -19,9 +19,9 @@ from medsopt.dmd.diff import (
     release_changes,
 )
 from medsopt.dmd.index import DmdIndex
-from medsopt.loading.dmd_extract import load_dmd_extract
-from medsopt.loading.rules_dir import read_sources
+from medsopt.dmd.release.files import load_dmd_extract
 from medsopt.rules.compile import compile_ruleset
+from medsopt.store.sources import read_sources
 from tests.dmd_release.conftest import FIXTURE_RULES, medsopt
 
 

@@ -17,9 +17,8 @@ from medsopt.dmd.concepts import (
     UnresolvedReason,
 )
 from medsopt.dmd.index import DmdIndex
-from medsopt.loading.activate import BUNDLED_FORMULARY
-from medsopt.loading.dmd_extract import load_dmd_extract
-from medsopt.loading.dmd_import import DmdImportError, import_release
+from medsopt.dmd.release.files import DmdImportError, import_release, load_dmd_extract
+from medsopt.store.activate import BUNDLED_FORMULARY
 from tests.dmd_release.conftest import R1, medsopt
 
 

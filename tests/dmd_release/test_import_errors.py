@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from medsopt.loading.dmd_import import DmdImportError, import_release
+from medsopt.dmd.release.files import DmdImportError, import_release
 from tests.dmd_release.conftest import R1, medsopt
 
 

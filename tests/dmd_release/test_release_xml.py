@@ -9,16 +9,8 @@ from xml.etree.ElementTree import Element, iterparse
 import pytest
 
 from medsopt.dmd.codes import with_check_digit
-from medsopt.dmd.release_xml import (
-    Amp,
-    FileKind,
-    LookupEntry,
-    ReleaseFormatError,
-    Vmp,
-    Vtm,
-    parse_release_file,
-    raw_records,
-)
+from medsopt.dmd.release.records import Amp, LookupEntry, Vmp, Vtm
+from medsopt.dmd.release.xml import FileKind, ReleaseFormatError, parse_release_file, raw_records
 from tests.dmd_release.conftest import R1, R2
 
 

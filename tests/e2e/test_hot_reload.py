@@ -12,7 +12,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from medsopt.loading.activate import BUNDLED_RULES
+from medsopt.store.activate import BUNDLED_RULES
 from medsopt.v1 import medsopt_pb2 as pb
 from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
 from tests.e2e.server_process import ServerProcess, start_server

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 from medsopt.committee.cases import parse_cases
-from medsopt.loading.activate import BUNDLED_RULES
-from medsopt.loading.rules_dir import read_sources
 from medsopt.reports.catalogue import render_catalogue
 from medsopt.rules.ruleset import RuleSet
+from medsopt.store.activate import BUNDLED_RULES
+from medsopt.store.sources import read_sources
 
 
 def test_cli_writes_index_views_and_a_page_per_rule(tmp_path: Path, bundled: RuleSet) -> None:

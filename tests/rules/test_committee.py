@@ -17,11 +17,11 @@ from medsopt.committee.runner import run_all
 from medsopt.dmd.index import DmdIndex
 from medsopt.engine.clauses import registry
 from medsopt.engine.clauses.base import Lookups, Population
-from medsopt.loading.activate import BUNDLED_RULES
-from medsopt.loading.rules_dir import read_sources
 from medsopt.rules import ir
 from medsopt.rules.compile import compile_ruleset
 from medsopt.rules.ruleset import RuleSet
+from medsopt.store.activate import BUNDLED_RULES
+from medsopt.store.sources import read_sources
 
 BROKEN = Path(__file__).resolve().parent.parent / "data" / "broken"
 

@@ -15,10 +15,10 @@ import pytest
 from medsopt.authoring.diagnostics import RuleSetError
 from medsopt.dmd.index import DmdIndex
 from medsopt.formulary.adherence import ADHERENCE_CLASSES
-from medsopt.loading.adherence import load_adherence_classes
-from medsopt.loading.rules_dir import read_sources
 from medsopt.rules.compile import compile_ruleset
 from medsopt.rules.ruleset import RuleSet
+from medsopt.store.adherence import load_adherence_classes
+from medsopt.store.sources import read_sources
 
 BROKEN = Path(__file__).resolve().parent.parent / "data" / "broken"
 CASES = sorted(p.name for p in BROKEN.iterdir())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from medsopt.dmd.index import DmdIndex
 from medsopt.engine import CheckRequest, MedicationEntry, PatientContext, check
-from medsopt.loading.rules_dir import read_sources
 from medsopt.rules.compile import compile_ruleset
 from medsopt.rules.ruleset import RuleSet
+from medsopt.store.sources import read_sources
 from tests.conftest import SPEC_RULES
 
 HF, ASTHMA, OMEPRAZOLE = "84114007", "195967001", "317291008"

@@ -6,10 +6,10 @@ import datetime
 
 import pytest
 
-from medsopt.loading.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations
-from medsopt.loading.scan_files import tables_for
 from medsopt.rules.ruleset import RuleSet
+from medsopt.scan.files import tables_for
 from medsopt.scan.tables import ScanTables
+from medsopt.store.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations
 
 AS_OF = datetime.date(2026, 6, 30)  # the as-of date of the scan tests and the generator
 

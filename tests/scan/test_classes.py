@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from medsopt.loading.activate import BUNDLED_FORMULARY
-from medsopt.loading.adherence import load_adherence_classes
 from medsopt.rules.ruleset import RuleSet
 from medsopt.scan.tables import ScanTables
+from medsopt.store.activate import BUNDLED_FORMULARY
+from medsopt.store.adherence import load_adherence_classes
 
 ATORVASTATIN_20 = "320030001"  # VMP
 

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from medsopt.dmd.codes import code_problem, with_check_digit
-from medsopt.loading.scan_files import _scan_file, _write_xlsx
+from medsopt.reports.spreadsheet import write_workbook
+from medsopt.scan.files import _scan_file
 from medsopt.scan.sctid import code_problem_expr
 
 # Real ids (dm+d AMPs are 17 digits; an 18-digit id made valid with its check digit) and the
@@ -66,7 +67,7 @@ def test_codes_round_trip_parquet_csv_and_xlsx(tmp_path: Path) -> None:
     assert from_csv["code"].to_list() == CODES
     assert from_csv["patient_id"].to_list() == ["007"] * len(CODES)
     listed = frame.group_by("patient_id").agg(pl.col("code").alias("codes"))
-    _write_xlsx(tmp_path / "c.xlsx", {"codes": frame, "listed": listed})
+    write_workbook(tmp_path / "c.xlsx", {"codes": frame, "listed": listed})
     book = openpyxl.load_workbook(tmp_path / "c.xlsx")
     sheet = book["codes"]
     cells = [row[1] for row in sheet.iter_rows(min_row=2)]

@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 from medsopt.engine import CheckRequest, MedicationEntry, PatientContext, check
 from medsopt.engine.lookups import build_lookups
 from medsopt.engine.request import Sex
-from medsopt.loading.activate import BUNDLED_FORMULARY, BUNDLED_RULES
 from medsopt.rules.ruleset import RuleSet
 from medsopt.scan import vocabulary
 from medsopt.scan.screening import Screening, screen
 from medsopt.scan.tables import ScanTables
 from medsopt.scan.vocabulary import RESOLVED_OK
+from medsopt.store.activate import BUNDLED_FORMULARY, BUNDLED_RULES
 
 AS_OF = datetime.date(2026, 6, 30)
 UNKNOWN_CODE = "9999999100000112"  # in no dm+d release

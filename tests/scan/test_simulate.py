@@ -11,10 +11,10 @@ import polars as pl
 import pytest
 
 from benchmarks.generate_dispensing import generate, pools
-from medsopt.loading.activate import BUNDLED_RULES
 from medsopt.reports.simulation import render_text
 from medsopt.rules.ruleset import RuleSet
 from medsopt.scan.simulation import compare
+from medsopt.store.activate import BUNDLED_RULES
 
 AS_OF = "2026-06-30"
 

@@ -13,8 +13,8 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
 from medsopt.dmd.codes import with_check_digit
-from medsopt.loading.activate import Locations
 from medsopt.service.server import SERVICE_NAME, RunningServer, ServerConfig, build_server
+from medsopt.store.activate import Locations
 from medsopt.v1 import medsopt_pb2 as pb
 from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
 

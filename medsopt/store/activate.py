@@ -12,13 +12,13 @@ from pathlib import Path
 from medsopt.authoring.diagnostics import Diagnostic, RuleSetError
 from medsopt.committee.cases import parse_cases
 from medsopt.committee.runner import run_all
+from medsopt.dmd.release.files import DmdExtractError, load_dmd_extract
 from medsopt.formulary.biosimilars import compile_biosimilars
 from medsopt.formulary.formulary import compile_formulary
-from medsopt.loading.adherence import load_adherence_classes
-from medsopt.loading.dmd_extract import DmdExtractError, load_dmd_extract
-from medsopt.loading.rules_dir import read_sources
 from medsopt.rules.compile import Compiled, compile_ruleset
 from medsopt.rules.holder import Activation, RuleSetHolder
+from medsopt.store.adherence import load_adherence_classes
+from medsopt.store.sources import read_sources
 
 log = logging.getLogger(__name__)
 

@@ -21,14 +21,15 @@ from typing import Any
 import polars as pl
 
 from medsopt.formulary.adherence import ADHERENCE_CLASSES
-from medsopt.loading.activate import Locations, build
-from medsopt.loading.adherence import load_adherence_classes
+from medsopt.reports.spreadsheet import joined_codes, write_workbook
 from medsopt.rules.ruleset import RuleSet
 from medsopt.scan import schema as s
 from medsopt.scan.classes import ClassDefinitionError
 from medsopt.scan.core import ScanParams, partition, scan_partition
 from medsopt.scan.tables import ScanTables, build_tables
 from medsopt.scan.worklist import rank
+from medsopt.store.activate import Locations, build
+from medsopt.store.adherence import load_adherence_classes
 
 OUTPUT_FILES = (
     "adherence.parquet",
@@ -214,31 +215,6 @@ def workbook_sheets(results: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFra
     }
 
 
-def _joined_codes(frame: pl.DataFrame) -> pl.DataFrame:
-    """List columns as ';'-joined text, for CSV and xlsx."""
-    return frame.with_columns(
-        pl.col(c).list.join(";") for c, t in frame.schema.items() if isinstance(t, pl.List)
-    )
-
-
-def _write_xlsx(path: Path, sheets: Mapping[str, pl.DataFrame]) -> None:
-    """A workbook whose id and code columns are text cells (Excel would round 18-digit ids)."""
-    import xlsxwriter  # type: ignore[import-untyped]
-
-    with xlsxwriter.Workbook(path) as workbook:
-        for name, frame in sheets.items():
-            table = _joined_codes(frame)
-            text = {c: "@" for c, t in table.schema.items() if t == pl.String}
-            table.write_excel(
-                workbook,
-                worksheet=name,
-                column_formats=text,  # type: ignore[arg-type]
-                autofit=True,
-                freeze_panes=(1, 0),
-                float_precision=3,
-            )
-
-
 def check_output_dir(out: Path) -> None:
     """Refuse, before any work, a path that is a file or a directory holding other files."""
     if out.exists():
@@ -265,10 +241,10 @@ def write_outputs(
     try:
         for name in ("adherence", "findings", "not_evaluated", "worklist"):
             results[name].write_parquet(staging / f"{name}.parquet")
-            _joined_codes(results[name]).write_csv(staging / f"{name}.csv")
+            joined_codes(results[name]).write_csv(staging / f"{name}.csv")
         results["quarantine"].write_parquet(staging / "quarantine.parquet")
         results["patients_quarantine"].write_parquet(staging / "patients_quarantine.parquet")
-        _write_xlsx(staging / "worklist.xlsx", workbook_sheets(results))
+        write_workbook(staging / "worklist.xlsx", workbook_sheets(results))
         (staging / "report.html").write_text(html, encoding="utf-8")
         (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         old = out.parent / f".{out.name}.old-{os.getpid()}"

@@ -8,8 +8,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from medsopt.loading.activate import Locations, load_into
 from medsopt.rules.holder import Activation, RuleSetHolder
+from medsopt.store.activate import Locations, load_into
 
 log = logging.getLogger(__name__)
 
