@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from medsopt.dmd.concepts import Resolved, Supersession, UnresolvedReason
 from medsopt.engine.request import MedicationEntry
+from medsopt.formulary.models import Product
 from medsopt.rules.models import Citation
 from medsopt.rules.ruleset import Membership, RuleSetIdentity
 
@@ -21,6 +22,8 @@ class ResolvedMedication:
     groups: tuple[Membership, ...]
     # Its local formulary position, looked up once per request ("" without a formulary).
     formulary_status: str = ""
+    # The most specific local-formulary entry for it (None: not listed, or no formulary).
+    formulary_entry: Product | None = None
 
     def matched(self, group: str, via: str, formulary_status: str = "") -> MatchedMedication:
         """This medicine as one step of an explanation: it matched `group` because of `via`."""

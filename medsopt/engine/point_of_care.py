@@ -44,7 +44,7 @@ def check(request: CheckRequest, ruleset: RuleSet) -> CheckResult:
                 findings.append(result)
             else:
                 not_evaluated.append(result)
-    kept = drop_superseded(findings, {rule_id: c.ir for rule_id, c in ruleset.rules.items()})
+    kept = drop_superseded(findings, ruleset.rules)
     return CheckResult(
         request_id=request.request_id,
         identity=ruleset.identity,

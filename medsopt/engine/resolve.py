@@ -29,9 +29,10 @@ def resolve_medications(request: CheckRequest, ruleset: RuleSet) -> Resolution:
     for entry in request.medications:
         outcome = ruleset.dmd.resolve(entry.code)
         if isinstance(outcome, Resolved):
-            status = status_text(formulary.entry_for(outcome.lineage)) if formulary else ""
+            listed = formulary.entry_for(outcome.lineage) if formulary else None
+            status = status_text(listed) if formulary else ""
             groups = ruleset.groups_of(outcome.concept.code)
-            resolved.append(ResolvedMedication(entry, outcome, groups, status))
+            resolved.append(ResolvedMedication(entry, outcome, groups, status, listed))
             if outcome.superseded is not None:
                 superseded.append((entry.ref, outcome.superseded))
         else:

@@ -34,6 +34,9 @@ class PatientView:
     hits: GroupHits
     has_unresolved: bool
     ruleset: RuleSet
+    # Per-request results that several rules share (e.g. each biologic's brand choice), so
+    # they are worked out once however many rules read them.
+    shared: dict[str, object] = field(default_factory=dict)
 
     @property
     def patient(self) -> PatientContext:

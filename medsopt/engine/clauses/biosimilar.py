@@ -37,24 +37,36 @@ LOOKUP_SCHEMA = {
 
 def check_each(clause: BiosimilarChoice, view: PatientView) -> tuple[tuple[str, Outcome], ...]:
     """(ref, outcome) for every medicine whose brand choice is the clause's outcome."""
-    table = view.ruleset.biosimilars
-    if table is None:
-        return ()
-    patient = view.patient
-    context = context_for(
-        table,
-        view.ruleset.formulary,
-        view.request.as_of,
-        patient.condition_codes,
-        patient.biologic_exceptions,
-        view.medications,
+    return tuple(
+        (medication.entry.ref, _outcome(clause, medication, choice, view.ruleset))
+        for medication, choice in _choices(view)
+        if choice.outcome == clause.outcome
     )
-    found = []
-    for medication in view.medications:
-        choice = choose(medication, context)
-        if choice is not None and choice.outcome == clause.outcome:
-            found.append((medication.entry.ref, _outcome(clause, medication, choice, view.ruleset)))
-    return tuple(found)
+
+
+def _choices(view: PatientView) -> list[tuple[ResolvedMedication, Choice]]:
+    """Each biologic's choice on this request, made once for the three biosimilar rules."""
+    cached = view.shared.get("biosimilar")
+    if cached is not None:
+        return cached  # type: ignore[return-value]
+    table = view.ruleset.biosimilars
+    choices: list[tuple[ResolvedMedication, Choice]] = []
+    if table is not None:
+        patient = view.patient
+        context = context_for(
+            table,
+            view.ruleset.formulary,
+            view.request.as_of,
+            patient.condition_codes,
+            patient.biologic_exceptions,
+            view.medications,
+        )
+        for medication in view.medications:
+            choice = choose(medication, context)
+            if choice is not None:
+                choices.append((medication, choice))
+    view.shared["biosimilar"] = choices
+    return choices
 
 
 def _outcome(
@@ -76,7 +88,7 @@ def _outcome(
                 reference=f"version {formulary.header.version}, preferred {molecule.name} brands",
             )
         )
-    entry = formulary.entry_for(medication.resolved.lineage) if formulary else None
+    entry = medication.formulary_entry
     group = f"biosimilar:{molecule.name.lower().replace(' ', '-')}"
     return Outcome(
         involved=((medication, Membership(group, concept.code)),),

@@ -72,14 +72,16 @@ def check_each(clause: FormularyPosition, view: PatientView) -> tuple[tuple[str,
     formulary = view.ruleset.formulary
     if formulary is None:
         return ()
-    entries = [(m, formulary.entry_for(m.resolved.lineage)) for m in view.medications]
     first_line = frozenset(
         e.therapeutic_class
-        for _, e in entries
-        if e is not None and e.line == "first" and e.therapeutic_class is not None
+        for m in view.medications
+        if (e := m.formulary_entry) is not None
+        and e.line == "first"
+        and e.therapeutic_class is not None
     )
     found = []
-    for medication, entry in entries:
+    for medication in view.medications:
+        entry = medication.formulary_entry
         if entry is None:
             continue
         proposed = medication.entry.status is MedicationStatus.PROPOSED

@@ -10,9 +10,12 @@ import polars as pl
 from medsopt.engine.clauses.base import KEY, PATIENT_ID
 from medsopt.engine.findings import Finding
 from medsopt.rules.ir import RuleIR
+from medsopt.rules.ruleset import CompiledRule
 
 
-def drop_superseded(findings: Sequence[Finding], rules: Mapping[str, RuleIR]) -> list[Finding]:
+def drop_superseded(
+    findings: Sequence[Finding], rules: Mapping[str, CompiledRule]
+) -> list[Finding]:
     """The findings less those a superseding finding covers."""
     by_rule: dict[str, list[Finding]] = {}
     for finding in findings:
@@ -20,7 +23,7 @@ def drop_superseded(findings: Sequence[Finding], rules: Mapping[str, RuleIR]) ->
     dropped: set[int] = set()
     for finding in findings:
         rule = rules.get(finding.rule_id)
-        for target in rule.supersedes if rule else ():
+        for target in rule.ir.supersedes if rule else ():
             for other in by_rule.get(target, ()):
                 if set(other.medication_refs) <= set(finding.medication_refs):
                     dropped.add(id(other))
