@@ -42,6 +42,11 @@ def render_response(response: pb.CheckMedicationsResponse) -> str:
             "",
             f"[{severity}] {finding.rule_id} ({category}): {finding.title}",
             f"  medicines: {', '.join(finding.medication_refs)}",
+            *(
+                [f"  raised by: {', '.join(s.rule_id for s in finding.sources)}"]
+                if len(finding.sources) > 1
+                else []
+            ),
             f"  {finding.detail}",
             f"  what to do: {finding.recommendation}",
         ]

@@ -36,7 +36,15 @@ def point_of_care_answer(result: CheckResult) -> Answer:
     """What both evaluators must agree on, from a point-of-care result."""
     return (
         frozenset(
-            (f.rule_id, f.medication_refs, f.severity, f.detail, f.recommendation)
+            (
+                f.rule_id,
+                f.medication_refs,
+                f.severity,
+                f.title,
+                f.detail,
+                f.recommendation,
+                tuple(s.rule_id for s in f.sources),
+            )
             for f in result.findings
         ),
         frozenset((n.rule_id, n.medication_refs, n.missing) for n in result.not_evaluated),
@@ -57,10 +65,12 @@ def columnar_answers(
         population = _population([cases[i] for i in indexes], indexes, ruleset, dated, as_of)
         evaluated = evaluate(population, rules, dated)
         found: dict[int, set[tuple[object, ...]]] = {}
-        for pid, rule_id, refs, severity, detail, advice in evaluated.findings.select(
-            "patient_id", "rule_id", "refs", "severity", "detail", "recommendation"
-        ).iter_rows():
-            found.setdefault(int(pid), set()).add((rule_id, tuple(refs), severity, detail, advice))
+        columns = ("rule_id", "refs", "severity", "title", "detail", "recommendation", "sources")
+        for pid, *row in evaluated.findings.select("patient_id", *columns).iter_rows():
+            rule_id, refs, severity, title, detail, advice, sources = row
+            found.setdefault(int(pid), set()).add(
+                (rule_id, tuple(refs), severity, title, detail, advice, tuple(sources))
+            )
         waiting: dict[int, set[tuple[object, ...]]] = {}
         for pid, rule_id, refs, missing in evaluated.not_evaluated.select(
             "patient_id", "rule_id", "refs", "missing"

@@ -56,7 +56,13 @@ def run_case(
     if problems:
         return CaseFailure(located, tuple(problems), ())
     result = check(request, ruleset)
-    fired = tuple(sorted({f.rule_id for f in result.findings}))
+    # A rule fired when it is behind a finding, alone or as one source of a concern's card.
+    fired = tuple(
+        sorted(
+            {f.rule_id for f in result.findings}
+            | {s.rule_id for f in result.findings for s in f.sources}
+        )
+    )
     problems += [
         f"medication {u.entry.ref} ({u.entry.code}) did not resolve: {u.message}"
         for u in result.unresolved

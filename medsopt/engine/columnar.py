@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from medsopt.engine.clauses.base import KEY, NO_TEXTS, PATIENT_ID, TEXTS, Lookups, Population
+from medsopt.engine.clauses.concerns import merge_concerns_plan
 from medsopt.engine.clauses.registry import FILTERS, GENERATORS
 from medsopt.engine.clauses.supersedes import drop_superseded_plan
 from medsopt.engine.text import (
@@ -38,6 +39,8 @@ FINDINGS_SCHEMA: dict[str, pl.DataType] = {
     "detail": pl.String(),
     "recommendation": pl.String(),
     "involves_proposed": pl.Boolean(),
+    "concern": pl.String(),
+    "sources": TEXTS,
 }
 NOT_EVALUATED_SCHEMA: dict[str, pl.DataType] = {
     PATIENT_ID: pl.String(),
@@ -67,7 +70,14 @@ def evaluate(population: Population, rules: Sequence[RuleIR], lookups: Lookups) 
             by_kind.setdefault(type(clause), []).append((rule.id, clause))
     table = pl.DataFrame(
         [
-            (r.id, r.category, r.severity, r.title, sum(type(c) in GENERATORS for c in r.clauses))
+            (
+                r.id,
+                r.category,
+                r.severity,
+                r.title,
+                sum(type(c) in GENERATORS for c in r.clauses),
+                r.concern,
+            )
             for r in rules
         ],
         schema={
@@ -76,6 +86,7 @@ def evaluate(population: Population, rules: Sequence[RuleIR], lookups: Lookups) 
             "severity": pl.String,
             "title": pl.String,
             "n_generators": pl.UInt32,
+            "concern": pl.String,
         },
         orient="row",
     )
@@ -85,7 +96,9 @@ def evaluate(population: Population, rules: Sequence[RuleIR], lookups: Lookups) 
     not_evaluated = judged.filter(pl.col("missing").list.len() > 0)
     kept = drop_superseded_plan(fired.lazy(), rules).collect()
     return Evaluated(
-        findings=_texts(kept, population, rules, table),
+        findings=merge_concerns_plan(_texts(kept, population, rules, table), lookups.concerns)
+        .select(*FINDINGS_SCHEMA)
+        .sort(KEY),
         not_evaluated=not_evaluated.join(table.select("rule_id", "title"), on="rule_id")
         .with_columns(pl.col("refs").list.sort())
         .select(*NOT_EVALUATED_SCHEMA)
@@ -169,7 +182,7 @@ def _texts(
 ) -> pl.DataFrame:
     """Each finding with its rule's detail and recommendation rendered for its patient."""
     if fired.is_empty():
-        return pl.DataFrame(schema=FINDINGS_SCHEMA)
+        return pl.DataFrame(schema={c: t for c, t in FINDINGS_SCHEMA.items() if c != "sources"})
     involved = (
         fired.select(*KEY, "refs")
         .explode("refs")
@@ -189,7 +202,7 @@ def _texts(
     )
     ready = (
         fired.join(involved, on=KEY, how="left")
-        .join(table.select("rule_id", "category", "severity", "title"), on="rule_id")
+        .join(table.select("rule_id", "category", "severity", "title", "concern"), on="rule_id")
         .with_columns(
             *(
                 pl.lit(None, dtype=pl.String).alias(c)
@@ -217,9 +230,9 @@ def _texts(
             part.with_columns(
                 detail=_column(render(rule.detail, columns)),
                 recommendation=_column(render(rule.recommendation, columns)),
-            ).select(*FINDINGS_SCHEMA)
+            ).select(*(c for c in FINDINGS_SCHEMA if c != "sources"))
         )
-    return pl.concat(rendered).sort(KEY)
+    return pl.concat(rendered)
 
 
 def _column(text: str | pl.Expr) -> pl.Expr:

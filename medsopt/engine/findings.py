@@ -79,8 +79,17 @@ class Suggestion:
 
 
 @dataclass(frozen=True, slots=True)
+class FindingSource:
+    """One rule behind a finding (a card merging one concern lists each)."""
+
+    rule_id: str
+    title: str
+    severity: str
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
-    """A rule that fired for this patient."""
+    """A rule that fired for this patient, or one card for a concern several rules raised."""
 
     rule_id: str
     category: str
@@ -96,6 +105,10 @@ class Finding:
     conditions: tuple[str, ...]
     involves_proposed: bool
     suggestions: tuple[Suggestion, ...] = ()
+    # The clinical concern raised ("" when the rule names none) and every rule behind this
+    # finding, the one whose wording is shown (`rule_id`) first.
+    concern: str = ""
+    sources: tuple[FindingSource, ...] = ()
 
     @property
     def sort_key(self) -> tuple[int, str, tuple[str, ...]]:

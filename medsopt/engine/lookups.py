@@ -28,6 +28,7 @@ def build_lookups(ruleset: RuleSet, as_of: datetime.date | None) -> Lookups:
         biosimilar=biosimilar.lookup_table(ruleset, as_of),
         coded_exclusions=table is not None
         and any(x.codes for p in table.products.values() for x in p.not_licensed_for),
+        concerns={c.id: c.title for c in ruleset.concerns.values()},
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from medsopt.engine.clauses.base import GroupHits, Outcome, PatientView
+from medsopt.engine.clauses.concerns import merge_concerns
 from medsopt.engine.clauses.registry import CHECK_EACH, CHECKS
 from medsopt.engine.clauses.supersedes import drop_superseded
 from medsopt.engine.findings import (
@@ -44,7 +45,7 @@ def check(request: CheckRequest, ruleset: RuleSet) -> CheckResult:
                 findings.append(result)
             else:
                 not_evaluated.append(result)
-    kept = drop_superseded(findings, ruleset.rules)
+    kept = merge_concerns(drop_superseded(findings, ruleset.rules), ruleset.rules, ruleset.concerns)
     return CheckResult(
         request_id=request.request_id,
         identity=ruleset.identity,

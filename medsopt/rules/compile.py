@@ -17,11 +17,12 @@ from medsopt.authoring.diagnostics import (
 from medsopt.authoring.validate import validated_files
 from medsopt.dmd.index import DmdIndex
 from medsopt.formulary.formulary import Formulary
+from medsopt.rules.concerns import compile_concerns
 from medsopt.rules.groups import compile_groups, compile_scales
 from medsopt.rules.index import clause_groups, membership_index, trigger_index
 from medsopt.rules.ir import compile_rule
 from medsopt.rules.located import Located, located_at
-from medsopt.rules.models import Group, Rule, RuleFile, RuleSetHeader, Scale
+from medsopt.rules.models import Concern, Group, Rule, RuleFile, RuleSetHeader, Scale
 from medsopt.rules.ruleset import (
     CompiledRule,
     GroupInfo,
@@ -72,18 +73,21 @@ def compile_ruleset(
     groups: list[Located[Group]] = []
     rules: list[Located[Rule]] = []
     scales: list[Located[Scale]] = []
+    concerns: list[Located[Concern]] = []
     rule_files = (p for p in sources if is_rule_file(p))
     for _, model, smap in validated_files(sources, rule_files, RuleFile, problems):
         if model.ruleset is not None:
             headers.append(located_at(model.ruleset, smap, ("ruleset",)))
         groups.extend(located_at(g, smap, ("groups", i)) for i, g in enumerate(model.groups))
         scales.extend(located_at(c, smap, ("scales", i)) for i, c in enumerate(model.scales))
+        concerns.extend(located_at(c, smap, ("concerns", i)) for i, c in enumerate(model.concerns))
         rules.extend(located_at(r, smap, ("rules", i)) for i, r in enumerate(model.rules))
 
     header = _single_header(headers, problems)
     group_infos = compile_groups(groups, sources, dmd, problems)
     scale_tables = compile_scales(scales, dmd, problems)
     _check_rules(rules, group_infos, scale_tables, problems)
+    concern_table = compile_concerns(concerns, rules, problems)
     errors = [p for p in problems if p.level is Level.ERROR]
     if errors or header is None:
         raise RuleSetError(errors)
@@ -123,6 +127,7 @@ def compile_ruleset(
         condition_triggers=MappingProxyType(condition_triggers),
         formulary=formulary,
         scales=MappingProxyType(scale_tables),
+        concerns=MappingProxyType(concern_table),
     )
     return Compiled(ruleset, tuple(sorted(p for p in problems if p.level is Level.WARNING)))
 

@@ -134,6 +134,7 @@ class RuleIR:
     recommendation: Template
     supersedes: tuple[str, ...]
     clauses: tuple[Clause, ...]
+    concern: str | None = None
 
     @property
     def per_medicine(self) -> bool:
@@ -202,4 +203,5 @@ def compile_rule(rule: models.Rule) -> RuleIR:
         recommendation=parse_template(rule.recommendation),
         supersedes=rule.supersedes,
         clauses=tuple(clauses),
+        concern=rule.concern,
     )

@@ -262,6 +262,9 @@ class Rule(FileModel):
     date_reviewed: Date
     next_review: Date
     supersedes: tuple[RuleId, ...] = ()
+    # The clinical concern this rule raises (declared under `concerns:`); rules raising the same
+    # concern about overlapping medicines give one card.
+    concern: Identifier | None = None
 
     @field_validator("detail", "recommendation")
     @classmethod
@@ -282,6 +285,18 @@ class Rule(FileModel):
         if self.next_review <= self.date_reviewed:
             raise ValueError("next_review must be after date_reviewed")
         return self
+
+
+class Concern(FileModel):
+    """A clinical concern several rules may raise; the answer shows one card for it.
+
+    Rules that name the same concern and fire on overlapping medicines are merged into one
+    finding listing every source (e.g. PINCER-D and STOPP C10: anticoagulant with an NSAID).
+    """
+
+    id: Identifier
+    title: Text
+    description: Text
 
 
 class ScaleEntry(FileModel):
@@ -306,6 +321,7 @@ class RuleFile(FileModel):
     """A YAML file under rules/ (tests/ excepted): any of a header, scales, groups and rules."""
 
     ruleset: RuleSetHeader | None = None
+    concerns: tuple[Concern, ...] = ()
     scales: tuple[Scale, ...] = ()
     groups: tuple[Group, ...] = ()
     rules: tuple[Rule, ...] = ()

@@ -10,7 +10,7 @@ from medsopt.dmd.index import DmdIndex
 from medsopt.formulary.biosimilars import BiosimilarTable
 from medsopt.formulary.formulary import Formulary
 from medsopt.rules.ir import RuleIR
-from medsopt.rules.models import Rule
+from medsopt.rules.models import Concern, Rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +88,8 @@ class RuleSet:
     scales: Mapping[str, ScaleTable] = field(default_factory=lambda: MappingProxyType({}))
     # The biosimilar equivalence table (formulary/biosimilars/), when the formulary has one.
     biosimilars: BiosimilarTable | None = None
+    # Clinical concerns by id: rules naming one give one card when their medicines overlap.
+    concerns: Mapping[str, Concern] = field(default_factory=lambda: MappingProxyType({}))
 
     def groups_of(self, code: str) -> tuple[Membership, ...]:
         """The medicine groups a resolved concept code belongs to."""

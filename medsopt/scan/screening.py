@@ -28,6 +28,8 @@ FINDING_COLUMNS = (
     "codes",
     "detail",
     "recommendation",
+    "concern",
+    "sources",
 )
 NOT_EVALUATED_COLUMNS = (s.PATIENT_ID, "rule_id", "title", "missing", "codes")
 

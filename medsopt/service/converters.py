@@ -175,6 +175,11 @@ def identity_to_proto(identity: RuleSetIdentity) -> pb.RuleSetIdentity:
 def finding_to_proto(finding: Finding) -> pb.Finding:
     return pb.Finding(
         rule_id=finding.rule_id,
+        concern=finding.concern,
+        sources=[
+            pb.FindingSource(rule_id=s.rule_id, title=s.title, severity=_SEVERITY[s.severity])
+            for s in finding.sources
+        ],
         category=CATEGORY[finding.category],
         severity=_SEVERITY[finding.severity],
         evidence=_EVIDENCE[finding.evidence],

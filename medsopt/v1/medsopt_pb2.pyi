@@ -243,7 +243,7 @@ class Suggestion(_message.Message):
     def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class Finding(_message.Message):
-    __slots__ = ("rule_id", "category", "severity", "evidence", "title", "detail", "recommendation", "medication_refs", "citations", "explanation", "suggestions", "involves_proposed", "rationale")
+    __slots__ = ("rule_id", "category", "severity", "evidence", "title", "detail", "recommendation", "medication_refs", "citations", "explanation", "suggestions", "involves_proposed", "rationale", "concern", "sources")
     RULE_ID_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     SEVERITY_FIELD_NUMBER: _ClassVar[int]
@@ -257,6 +257,8 @@ class Finding(_message.Message):
     SUGGESTIONS_FIELD_NUMBER: _ClassVar[int]
     INVOLVES_PROPOSED_FIELD_NUMBER: _ClassVar[int]
     RATIONALE_FIELD_NUMBER: _ClassVar[int]
+    CONCERN_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
     rule_id: str
     category: Category
     severity: Severity
@@ -270,7 +272,19 @@ class Finding(_message.Message):
     suggestions: _containers.RepeatedCompositeFieldContainer[Suggestion]
     involves_proposed: bool
     rationale: str
-    def __init__(self, rule_id: _Optional[str] = ..., category: _Optional[_Union[Category, str]] = ..., severity: _Optional[_Union[Severity, str]] = ..., evidence: _Optional[_Union[Evidence, str]] = ..., title: _Optional[str] = ..., detail: _Optional[str] = ..., recommendation: _Optional[str] = ..., medication_refs: _Optional[_Iterable[str]] = ..., citations: _Optional[_Iterable[_Union[Citation, _Mapping]]] = ..., explanation: _Optional[_Union[Explanation, _Mapping]] = ..., suggestions: _Optional[_Iterable[_Union[Suggestion, _Mapping]]] = ..., involves_proposed: _Optional[bool] = ..., rationale: _Optional[str] = ...) -> None: ...
+    concern: str
+    sources: _containers.RepeatedCompositeFieldContainer[FindingSource]
+    def __init__(self, rule_id: _Optional[str] = ..., category: _Optional[_Union[Category, str]] = ..., severity: _Optional[_Union[Severity, str]] = ..., evidence: _Optional[_Union[Evidence, str]] = ..., title: _Optional[str] = ..., detail: _Optional[str] = ..., recommendation: _Optional[str] = ..., medication_refs: _Optional[_Iterable[str]] = ..., citations: _Optional[_Iterable[_Union[Citation, _Mapping]]] = ..., explanation: _Optional[_Union[Explanation, _Mapping]] = ..., suggestions: _Optional[_Iterable[_Union[Suggestion, _Mapping]]] = ..., involves_proposed: _Optional[bool] = ..., rationale: _Optional[str] = ..., concern: _Optional[str] = ..., sources: _Optional[_Iterable[_Union[FindingSource, _Mapping]]] = ...) -> None: ...
+
+class FindingSource(_message.Message):
+    __slots__ = ("rule_id", "title", "severity")
+    RULE_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    SEVERITY_FIELD_NUMBER: _ClassVar[int]
+    rule_id: str
+    title: str
+    severity: Severity
+    def __init__(self, rule_id: _Optional[str] = ..., title: _Optional[str] = ..., severity: _Optional[_Union[Severity, str]] = ...) -> None: ...
 
 class RuleNotEvaluated(_message.Message):
     __slots__ = ("rule_id", "title", "missing", "medication_refs")

@@ -185,3 +185,37 @@ def test_the_trigger_indexes_never_hide_a_rule(
     )
     request = CheckRequest(entries(codes) or entries([related_codes[0]]), patient)
     assert summary(check(request, bundled)) == summary(check(request, unindexed))
+
+
+@settings.get_profile("engine")
+@given(data=st.data(), patient=patients())
+def test_no_two_findings_share_a_concern_and_a_medicine(
+    bundled: RuleSet, related_codes: list[str], data: st.DataObject, patient: PatientContext
+) -> None:
+    """One card per clinical concern: overlapping findings of one concern are always merged."""
+    codes = data.draw(
+        st.lists(st.sampled_from(related_codes), min_size=2, max_size=12, unique=True)
+    )
+    result = check(CheckRequest(entries(codes), replace(patient, age_years=78)), bundled)
+    raised = [f for f in result.findings if f.concern]
+    for i, first in enumerate(raised):
+        assert first.sources and first.sources[0].rule_id == first.rule_id
+        for second in raised[i + 1 :]:
+            assert first.concern != second.concern or not (
+                set(first.medication_refs) & set(second.medication_refs)
+            ), (first.rule_id, second.rule_id)
+
+
+def test_a_concern_raised_by_two_programmes_is_one_card(bundled: RuleSet) -> None:
+    """Warfarin with naproxen: PINCER-D and STOPP C10 raise one bleeding concern, one card."""
+    result = check(
+        CheckRequest(entries(["319733000", "329806007"]), PatientContext(age_years=78)),
+        bundled,
+    )
+    bleeding = [f for f in result.findings if f.concern == "bleeding-anticoagulant-nsaid"]
+    assert len(bleeding) == 1
+    card = bleeding[0]
+    assert [s.rule_id for s in card.sources] == ["PINCER-D", "STOPP-V2-C10"]
+    assert card.title == bundled.concerns["bleeding-anticoagulant-nsaid"].title
+    assert card.severity == "severe"
+    assert {c.source for c in card.citations} >= {"PINCER"}

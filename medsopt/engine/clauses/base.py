@@ -103,6 +103,8 @@ class Lookups:
     # True when a biosimilar product's licence excludes coded conditions (choices then depend
     # on the patient's conditions).
     coded_exclusions: bool = False
+    # Concern id -> title, for the cards that merge one concern's findings.
+    concerns: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
