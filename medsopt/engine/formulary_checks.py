@@ -128,7 +128,7 @@ def _finding(
         matched=(
             medication.matched(
                 group=f"formulary:{entry.status}",
-                via=f"{concept.level.value} {concept.code} -> formulary entry {listed}",
+                via=f"{concept.level.label} {concept.code} -> formulary entry {listed}",
                 formulary_status=status_text(entry),
             ),
         ),
