@@ -14,7 +14,9 @@ class Level(enum.Enum):
     AMP = "AMP"  # Actual Medicinal Product: a brand/supplier's product.
     VMPP = "VMPP"  # Pack of a VMP.
     AMPP = "AMPP"  # Pack of an AMP.
-    # A real code from a published medicines codelist whose dm+d level no source gave.
+    # Level unknown: a real code from a published medicines codelist whose dm+d level no source
+    # gave. A VTM, VMP or AMP, or a pack that a code set lists under its product's name; it
+    # resolves as a product. Full dm+d releases have none.
     UNCLASSIFIED = "UNCLASSIFIED"
     # A SNOMED CT concept that is not in dm+d (e.g. an international "... in oral dosage form").
     NON_DMD = "NON_DMD"
@@ -23,6 +25,13 @@ class Level(enum.Enum):
     def is_product(self) -> bool:
         """True for the levels a prescription names: VTM, VMP, AMP (and unclassified products)."""
         return self in (Level.VTM, Level.VMP, Level.AMP, Level.UNCLASSIFIED)
+
+    @property
+    def label(self) -> str:
+        """The level as an explanation names it, e.g. "VMP", "UNCLASSIFIED (dm+d level unknown)"."""
+        if self is Level.UNCLASSIFIED:
+            return f"{self.value} (dm+d level unknown)"
+        return str(self.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +63,9 @@ class UnresolvedReason(enum.Enum):
     INACTIVE = "inactive"
     NOT_MEDICINAL_PRODUCT = "not a medicinal product"
     PACK_LEVEL = "pack level"
+    # Known by name only (no dm+d level, no parent) and listed by no group: it cannot be
+    # screened, so it is reported rather than passed as checked.
+    NOT_PLACED = "not placed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -147,12 +147,12 @@ def _explain(
 ) -> MatchedMedication:
     concept = medication.resolved.concept
     if membership.via == concept.code:
-        via = f"{concept.level.value} {concept.code} listed in group {membership.group}"
+        via = f"{concept.level.label} {concept.code} listed in group {membership.group}"
     else:
         listed = view.ruleset.dmd.concept(membership.via)
-        listed_level = listed.level.value if listed else "code"
+        listed_level = listed.level.label if listed else "code"
         via = (
-            f"{concept.level.value} {concept.code} -> {listed_level} {membership.via}"
+            f"{concept.level.label} {concept.code} -> {listed_level} {membership.via}"
             f"{f' ({listed.name})' if listed else ''} listed in group {membership.group}"
         )
     return medication.matched(membership.group, via, medication.formulary_status)

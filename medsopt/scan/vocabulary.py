@@ -11,7 +11,8 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from medsopt.dmd.concepts import Resolved
+from medsopt.dmd.concepts import Resolved, UnresolvedReason
+from medsopt.engine.resolve import not_placed
 from medsopt.rules.ruleset import RuleSet
 
 RESOLVED_OK = "resolved"
@@ -28,7 +29,9 @@ def resolution_table(ruleset: RuleSet, superseded_codes: Iterable[str] = ()) -> 
     rows: list[tuple[str, str, str | None, str | None, str | None, str | None, str | None]] = []
     for code in codes:
         outcome = dmd.resolve(code)
-        if isinstance(outcome, Resolved):
+        if isinstance(outcome, Resolved) and not_placed(outcome, ruleset):
+            rows.append((code, UnresolvedReason.NOT_PLACED.value, None, None, None, None, None))
+        elif isinstance(outcome, Resolved):
             concept = outcome.concept
             molecule = concept.vtm or concept.vmp or concept.code
             vtm = dmd.concept(concept.vtm) if concept.vtm else None

@@ -45,6 +45,7 @@ class UnresolvedReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UNRESOLVED_REASON_INACTIVE: _ClassVar[UnresolvedReason]
     UNRESOLVED_REASON_NOT_MEDICINAL_PRODUCT: _ClassVar[UnresolvedReason]
     UNRESOLVED_REASON_PACK_LEVEL: _ClassVar[UnresolvedReason]
+    UNRESOLVED_REASON_NOT_PLACED: _ClassVar[UnresolvedReason]
 
 class Category(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -93,6 +94,7 @@ UNRESOLVED_REASON_UNKNOWN: UnresolvedReason
 UNRESOLVED_REASON_INACTIVE: UnresolvedReason
 UNRESOLVED_REASON_NOT_MEDICINAL_PRODUCT: UnresolvedReason
 UNRESOLVED_REASON_PACK_LEVEL: UnresolvedReason
+UNRESOLVED_REASON_NOT_PLACED: UnresolvedReason
 CATEGORY_UNSPECIFIED: Category
 CATEGORY_INTERACTION: Category
 CATEGORY_CONDITION: Category

@@ -37,7 +37,7 @@ def test_unknown_code_is_unresolved_not_dropped(dmd: DmdIndex) -> None:
     outcome = dmd.resolve("99999991000001109")
     assert isinstance(outcome, Unresolved)
     assert outcome.reason is UnresolvedReason.UNKNOWN
-    assert "bundled-2026.11" in outcome.message
+    assert "bundled-2026.12" in outcome.message
 
 
 def test_international_product_concept_is_not_a_medicinal_product(dmd: DmdIndex) -> None:

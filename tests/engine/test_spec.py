@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from medsopt.dmd.concepts import UnresolvedReason
 from medsopt.engine import CheckRequest, MedicationEntry, PatientContext, check
 from medsopt.rules.ruleset import RuleSet
 
@@ -280,3 +281,20 @@ def test_scale_contributors_do_not_depend_on_order_or_packs(spec: RuleSet) -> No
     assert len(answers) == 1
     [(refs, _)] = answers
     assert set(refs) == {CITALOPRAM, citalopram_amp, SERTRALINE_NOW}
+
+
+def test_a_concept_nothing_places_is_reported_not_passed(bundled: RuleSet) -> None:
+    """Aricept 5mg tablets (Eisai) is in the bundled extract by name only: no dm+d level, no
+    VMP or VTM, and no group lists it. No rule could match it, so it is not 'checked'."""
+    result = check(
+        CheckRequest(
+            (MedicationEntry("m1", "734511000001105"), MedicationEntry("m2", "322236009"))
+        ),
+        bundled,
+    )
+    assert [(u.entry.ref, u.reason) for u in result.unresolved] == [
+        ("m1", UnresolvedReason.NOT_PLACED)
+    ]
+    assert not result.complete
+    # Paracetamol 500mg tablets is placed under its VTM: it resolves and is screened.
+    assert [m.entry.ref for m in result.resolved] == ["m2"]

@@ -18,6 +18,8 @@ AS_OF = datetime.date(2026, 6, 30)
 WARFARIN = "319733000"  # Warfarin 1mg tablets (VMP)
 AMP = "34953211000001105"  # Rosuvastatin 10mg tablets (Aristo Pharma Ltd), 17 digits
 PACK = "1002711000001101"  # a VMPP: dm+d, but a pack
+# A GM-SDE pack ("Oxybutynin 5mg tablets 84 tablet") the bundled extract has at unknown level.
+UNKNOWN_LEVEL_PACK = "1092011000001101"
 INACTIVE = "10028511000001109"  # a VTM flagged invalid
 UNKNOWN = with_check_digit("999999991000001" + "10")  # well formed, in no dm+d release
 ROUNDED = "34953211000001100"  # AMP id after a spreadsheet rounded it: check digit fails
@@ -41,6 +43,7 @@ def reasons(raw: pl.LazyFrame, tables: ScanTables) -> list[str | None]:
     [
         (("p1", WARFARIN, "2026-01-05", "28", None), None),
         (("p1", AMP, "2026-01-05", "28", "28"), None),
+        (("p1", UNKNOWN_LEVEL_PACK, "2026-01-05", "84", None), None),
         (("", WARFARIN, "2026-01-05", "28", None), Reason.MISSING_PATIENT_ID),
         ((None, WARFARIN, "2026-01-05", "28", None), Reason.MISSING_PATIENT_ID),
         (("p1", ROUNDED, "2026-01-05", "28", None), Reason.MALFORMED_CODE),

@@ -98,7 +98,7 @@ def test_warfarin_and_nsaid_complete_with_findings(stub: pb_grpc.MedicinesOptimi
     assert list(d.medication_refs) == ["a", "b"] and d.involves_proposed
     assert d.citations and d.explanation.matched
     assert response.rule_set.version and len(response.rule_set.content_hash) == 64
-    assert response.rule_set.dmd_release == "bundled-2026.11"
+    assert response.rule_set.dmd_release == "bundled-2026.12"
 
 
 def test_unknown_well_formed_code_is_ok_but_incomplete(
@@ -172,7 +172,7 @@ def test_rule_set_info(stub: pb_grpc.MedicinesOptimisationStub) -> None:
     info = stub.GetRuleSetInfo(pb.GetRuleSetInfoRequest(), timeout=5)
     assert info.active_rules == sum(c.count for c in info.rules_per_category)
     assert info.active_rules >= 9 and info.dmd_concepts > 30_000
-    assert info.identity.dmd_release == "bundled-2026.11"
+    assert info.identity.dmd_release == "bundled-2026.12"
     assert info.loaded_at.endswith("Z") and info.load_millis > 0
 
 

@@ -97,7 +97,7 @@ def _outcome(
         matched=(
             medication.matched(
                 group=group,
-                via=f"{concept.level.value} {concept.code} -> {role} of {molecule.name} in the "
+                via=f"{concept.level.label} {concept.code} -> {role} of {molecule.name} in the "
                 f"biosimilar table ({molecule.file})",
                 formulary_status=status_text(entry) if formulary else "",
             ),

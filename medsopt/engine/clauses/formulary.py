@@ -109,7 +109,7 @@ def _outcome(
         matched=(
             medication.matched(
                 group=group,
-                via=f"{concept.level.value} {concept.code} -> formulary entry {listed}",
+                via=f"{concept.level.label} {concept.code} -> formulary entry {listed}",
                 formulary_status=status_text(entry),
             ),
         ),
