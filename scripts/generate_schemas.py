@@ -15,7 +15,8 @@ from pydantic import BaseModel
 from medsopt.formulary.adherence import AdherenceFile
 from medsopt.formulary.biosimilars import BiosimilarFile
 from medsopt.formulary.models import FormularyFile
-from medsopt.rules.models import RuleFile, TestFile
+from medsopt.rules.cases import TestFile
+from medsopt.rules.models import RuleFile
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS: dict[str, type[BaseModel]] = {

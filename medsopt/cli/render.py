@@ -33,6 +33,7 @@ def render_response(response: pb.CheckMedicationsResponse) -> str:
         lines.append(
             f"?? NOT EVALUATED: {item.rule_id} {item.title} - needs {', '.join(item.missing)}"
         )
+        lines += [f"   ask: {q}" for q in item.questions]
     if not response.findings:
         lines.append("no findings")
     for finding in response.findings:

@@ -16,8 +16,8 @@ from medsopt.engine.request import (
     PatientContext,
     Sex,
 )
+from medsopt.rules.cases import TestCase, TestFile
 from medsopt.rules.compile import TESTS_DIR
-from medsopt.rules.models import TestCase, TestFile
 
 
 @dataclass(frozen=True, slots=True)

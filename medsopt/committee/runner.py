@@ -78,6 +78,15 @@ def run_case(
         for rule_id in case.expect_not_fired
         if rule_id in fired
     ]
+    asked = {n.rule_id: n for n in result.not_evaluated}
+    for rule_id in case.expect_skipped:
+        if rule_id in fired:
+            problems.append(f"expected {rule_id} to be skipped (cannot apply), it fired")
+        elif rule_id in asked:
+            problems.append(
+                f"expected {rule_id} to be skipped (cannot apply), it asked for "
+                f"{', '.join(asked[rule_id].missing)}"
+            )
     if columnar is not None:
         problems += _disagreements(point_of_care_answer(result), columnar)
     return CaseFailure(located, tuple(problems), fired) if problems else None
@@ -102,7 +111,9 @@ def _disagreements(point_of_care: Answer, columnar: Answer) -> list[str]:
 def coverage(cases: tuple[LocatedCase, ...], ruleset: RuleSet) -> tuple[Diagnostic, ...]:
     """An active rule needs a case where it fires and one where it must not."""
     fires = {rule_id for c in cases for rule_id in c.case.expect_fired}
-    silent = {rule_id for c in cases for rule_id in c.case.expect_not_fired}
+    silent = {
+        rule_id for c in cases for rule_id in (*c.case.expect_not_fired, *c.case.expect_skipped)
+    }
     problems = []
     for rule_id, compiled in sorted(ruleset.rules.items()):
         if compiled.rule.status != "active":
@@ -123,7 +134,7 @@ def coverage(cases: tuple[LocatedCase, ...], ruleset: RuleSet) -> tuple[Diagnost
             )
     known = set(ruleset.rules) | set(ruleset.inactive)
     for c in cases:
-        for rule_id in (*c.case.expect_fired, *c.case.expect_not_fired):
+        for rule_id in (*c.case.expect_fired, *c.case.expect_not_fired, *c.case.expect_skipped):
             if rule_id not in known:
                 problems.append(
                     Diagnostic(

@@ -21,6 +21,23 @@ NOT_SCORED = "not scored"
 NO_CONTRIBUTORS = "none"
 
 V = TypeVar("V", str, pl.Expr)
+# What to ask for each kind of missing data, in words an EPR can show a prescriber.
+QUESTIONS = {
+    "age_years": "What is the patient's age?",
+    "egfr": "What is the patient's most recent eGFR (mL/min/1.73m2)?",
+    "sex": "What is the patient's sex?",
+    "pregnancy": "Is the patient pregnant?",
+    "start_date": "When was each of these medicines started?",
+    "as_of date": "What date is this check for (as-of date)?",
+    "resolvable codes for every medicine": (
+        "Which medicine is each unrecognised code? Send its dm+d VMP or AMP code."
+    ),
+}
+
+
+def question(missing: str) -> str:
+    """The question that supplies one missing item (its own name when no wording is set)."""
+    return QUESTIONS.get(missing, f"Please supply: {missing}")
 
 
 @overload

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from medsopt.committee.cases import LocatedCase
 from medsopt.dmd.concepts import Level
 from medsopt.reports.render import render
-from medsopt.rules.models import PLACEHOLDERS, Rule
+from medsopt.rules.match import PLACEHOLDERS
+from medsopt.rules.models import Rule
 from medsopt.rules.ruleset import CompiledRule, GroupInfo, RuleSet
 
 NAMES_SHOWN = 12
@@ -169,7 +170,7 @@ def _cases_for(rule_id: str, cases: Iterable[LocatedCase]) -> tuple[CaseRow, ...
         case = located.case
         if rule_id in case.expect_fired:
             expectation = "fires"
-        elif rule_id in case.expect_not_fired:
+        elif rule_id in (*case.expect_not_fired, *case.expect_skipped):
             expectation = "must not fire"
         else:
             continue

@@ -74,6 +74,15 @@ class PatientFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class AppliesTo:
+    """Whom the rule can apply to; a known sex or age outside it skips the rule silently."""
+
+    sexes: tuple[str, ...]
+    age_at_least: int | None
+    age_below: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class ConditionsPresent:
     """At least one of `any_of` and every one of `all_of` condition groups is recorded."""
 
@@ -104,7 +113,8 @@ class BiosimilarChoice:
 
 
 Clause = (
-    AllOf
+    AppliesTo
+    | AllOf
     | NoneOf
     | Duplicate
     | Count
@@ -152,6 +162,9 @@ def compile_rule(rule: models.Rule) -> RuleIR:
     """The clauses of a validated committee rule, in the order they are cheapest to test."""
     match = rule.match
     clauses: list[Clause] = []
+    if match.applies_to is not None:
+        who = match.applies_to
+        clauses.append(AppliesTo(tuple(who.sex), who.age_at_least, who.age_below))
     if match.all_of:
         clauses.append(AllOf(tuple(dict.fromkeys(match.all_of))))
     if match.duplicate is not None:

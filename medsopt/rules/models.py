@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from medsopt.authoring.fields import FileModel, Identifier, SctIdText, Text
+from medsopt.rules.match import PLACEHOLDERS, Match, Severity
 from medsopt.rules.template import TemplateError, parse_template
 
 RuleId = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$", max_length=64)]
@@ -30,30 +31,11 @@ Category = Literal[
     "duplication",
     "monitoring",
 ]
-Severity = Literal["severe", "moderate", "mild", "info"]
 Evidence = Literal["study", "anecdotal", "theoretical", "guideline"]
 Status = Literal["draft", "active", "retired"]
-# Placeholders any rule's detail and recommendation may use; filled per patient by the engine.
-PLACEHOLDERS = frozenset({"medicines", "age", "egfr", "count", "total", "contributors"})
-# Placeholders filled by a per-medicine clause, usable only by rules that have that clause.
-FORMULARY_PLACEHOLDERS = frozenset({"formulary_status", "formulary_version", "restrictions"})
-BIOSIMILAR_PLACEHOLDERS = frozenset(
-    {
-        "product",
-        "preference",
-        "suggested",
-        "saving",
-        "why",
-        "prescribed_as",
-        "molecule",
-        "advice",
-        "decline",
-    }
-)
 # Lax validation on purpose: `egfr_below: 45` and a quoted "2026-01-01" are what a
 # pharmacist writes. Pydantic v2 never turns a number into a string, so codes stay exact.
 Date = datetime.date
-Egfr = Annotated[float, Field(ge=0, le=250)]
 
 
 class Code(FileModel):
@@ -104,143 +86,6 @@ class Citation(FileModel):
     source: Text
     reference: Text
     url: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] | None = None
-
-
-class Duplicate(FileModel):
-    """At least `min_distinct` different molecules from one group."""
-
-    group: Identifier
-    min_distinct: Annotated[int, Field(ge=2, le=10)] = 2
-
-
-class PatientCriteria(FileModel):
-    """Patient facts a rule needs; absent facts make the rule 'not evaluated', never 'fired'."""
-
-    age_at_least: Annotated[int, Field(ge=0, le=130)] | None = None
-    age_below: Annotated[int, Field(ge=1, le=131)] | None = None
-    egfr_below: Egfr | None = None
-    egfr_at_least: Egfr | None = None
-    sex: Literal["female", "male"] | None = None
-    pregnant: bool | None = None
-    # At least one of these condition groups recorded.
-    conditions_any: tuple[Identifier, ...] = ()
-    # Every one of these condition groups recorded (e.g. diabetes and chronic kidney disease).
-    conditions_all: tuple[Identifier, ...] = ()
-    # None of these condition groups recorded.
-    conditions_none: tuple[Identifier, ...] = ()
-
-
-class MedicineCount(FileModel):
-    """At least `at_least` distinct molecules on the list (in `group`, if given).
-
-    Molecules, not packs: two brands or strengths of one VTM count once.
-    """
-
-    at_least: Annotated[int, Field(ge=2, le=100)]
-    group: Identifier | None = None
-    exclude_groups: tuple[Identifier, ...] = ()
-
-
-class ScoreTotal(FileModel):
-    """The patient's total on a scale (e.g. anticholinergic burden) is at least `at_least`."""
-
-    scale: Identifier
-    at_least: Annotated[int, Field(ge=1, le=100)]
-
-
-class Duration(FileModel):
-    """A medicine of `group` has been taken for at least `at_least_days` (needs start_date)."""
-
-    group: Identifier
-    at_least_days: Annotated[int, Field(ge=1, le=3650)]
-
-
-class FormularyPosition(FileModel):
-    """A medicine's place in the local formulary; the rule fires once per such medicine.
-
-    One position per medicine, in this order: non-formulary, hospital-only,
-    specialist-initiation (proposed medicines only), second-line (a second- or third-line
-    choice with no first-line medicine of its therapeutic class on the list).
-    """
-
-    position: Literal["non-formulary", "hospital-only", "specialist-initiation", "second-line"]
-
-
-class BiosimilarChoice(FileModel):
-    """A biologic's brand choice (formulary/biosimilars/); the rule fires once per medicine.
-
-    `switch`: a best-value brand has a matching product; `no-equivalent`: a biosimilar exists
-    for the route and strength but no preferred product can be suggested; `prescribe-by-brand`:
-    a biologic prescribed as a generic VMP or a VTM.
-    """
-
-    outcome: Literal["switch", "no-equivalent", "prescribe-by-brand"]
-    # The severity while a recorded patient decline is in force (the suggestion is softened).
-    declined_severity: Severity | None = None
-
-
-class Match(FileModel):
-    """What must be true of the patient's medicines and context for the rule to fire."""
-
-    all_of: tuple[Identifier, ...] = ()
-    none_of: tuple[Identifier, ...] = ()
-    duplicate: Duplicate | None = None
-    count: MedicineCount | None = None
-    score: ScoreTotal | None = None
-    duration: Duration | None = None
-    patient: PatientCriteria | None = None
-    formulary: FormularyPosition | None = None
-    biosimilar: BiosimilarChoice | None = None
-
-    @property
-    def per_medicine(self) -> bool:
-        """True when the rule fires once per matching medicine (formulary, biosimilar)."""
-        return self.formulary is not None or self.biosimilar is not None
-
-    @property
-    def has_medicine_trigger(self) -> bool:
-        """True when the rule needs some medicine on the list to fire."""
-        return bool(
-            self.all_of
-            or self.duplicate
-            or self.count
-            or self.score
-            or self.duration
-            or self.per_medicine
-        )
-
-    @property
-    def placeholders(self) -> frozenset[str]:
-        """The placeholders a rule with this match may use in its text."""
-        extra = frozenset[str]()
-        if self.formulary is not None:
-            extra |= FORMULARY_PLACEHOLDERS
-        if self.biosimilar is not None:
-            extra |= BIOSIMILAR_PLACEHOLDERS
-        return PLACEHOLDERS | extra
-
-    @model_validator(mode="after")
-    def _needs_something(self) -> Match:
-        if self.per_medicine:
-            others = [
-                name
-                for name in ("all_of", "none_of", "duplicate", "count", "score", "duration")
-                if getattr(self, name)
-            ]
-            if self.formulary is not None and self.biosimilar is not None:
-                others.append("formulary")
-            if others:
-                raise ValueError(
-                    f"a formulary or biosimilar match stands alone; remove {', '.join(others)}"
-                )
-            return self
-        if not (self.has_medicine_trigger or self.patient):
-            raise ValueError(
-                "match needs all_of, duplicate, count, score, duration or patient criteria"
-            )
-        if not self.has_medicine_trigger and not self.none_of:
-            raise ValueError("a rule without a medicine trigger needs none_of (an omission)")
-        return self
 
 
 class Rule(FileModel):
@@ -325,59 +170,3 @@ class RuleFile(FileModel):
     scales: tuple[Scale, ...] = ()
     groups: tuple[Group, ...] = ()
     rules: tuple[Rule, ...] = ()
-
-
-class CaseBiologicException(FileModel):
-    """A recorded exception to biosimilar switching: a failed switch or a decline."""
-
-    molecule_code: SctIdText  # the VTM, e.g. "398728003" adalimumab
-    kind: Literal["failed-switch", "declined"]
-    expires_on: Date | None = None  # the day it stops applying
-    note: str = ""
-
-
-class CasePatient(FileModel):
-    """The test patient's context."""
-
-    age: Annotated[int, Field(ge=0, le=130)] | None = None
-    sex: Literal["female", "male", "other"] | None = None
-    egfr: Egfr | None = None
-    pregnant: bool | None = None
-    conditions: tuple[str, ...] = ()
-    biologic_exceptions: tuple[CaseBiologicException, ...] = ()
-
-
-class CaseMedication(FileModel):
-    """A medicine on the test patient's list."""
-
-    code: str
-    status: Literal["current", "proposed"] = "current"
-    start_date: Date | None = None
-    note: str = ""
-
-
-class TestCase(FileModel):
-    """A committee test: a patient and the rules expected to fire, or not."""
-
-    name: Text
-    patient: CasePatient = CasePatient()
-    medications: Annotated[tuple[CaseMedication, ...], Field(min_length=1)]
-    # The date durations are measured to; cases without it leave duration rules not evaluated.
-    as_of: Date | None = None
-    expect_fired: tuple[RuleId, ...] = ()
-    expect_not_fired: tuple[RuleId, ...] = ()
-
-    @model_validator(mode="after")
-    def _expects_something(self) -> TestCase:
-        if not (self.expect_fired or self.expect_not_fired):
-            raise ValueError("a case needs expect_fired or expect_not_fired")
-        both = set(self.expect_fired) & set(self.expect_not_fired)
-        if both:
-            raise ValueError(f"rules both expected and not expected: {sorted(both)}")
-        return self
-
-
-class TestFile(FileModel):
-    """A YAML file under rules/tests/."""
-
-    cases: Annotated[tuple[TestCase, ...], Field(min_length=1)]

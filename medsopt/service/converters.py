@@ -16,6 +16,7 @@ from medsopt.engine.request import (
     PatientContext,
     Sex,
 )
+from medsopt.engine.text import question
 from medsopt.rules.holder import Activation, RuleSetHolder
 from medsopt.rules.ruleset import RuleSetIdentity
 from medsopt.v1 import medsopt_pb2 as pb
@@ -222,6 +223,7 @@ def _not_evaluated_to_proto(item: NotEvaluated) -> pb.RuleNotEvaluated:
         title=item.title,
         missing=item.missing,
         medication_refs=item.medication_refs,
+        questions=[question(m) for m in item.missing],
     )
 
 

@@ -289,16 +289,18 @@ class FindingSource(_message.Message):
     def __init__(self, rule_id: _Optional[str] = ..., title: _Optional[str] = ..., severity: _Optional[_Union[Severity, str]] = ...) -> None: ...
 
 class RuleNotEvaluated(_message.Message):
-    __slots__ = ("rule_id", "title", "missing", "medication_refs")
+    __slots__ = ("rule_id", "title", "missing", "medication_refs", "questions")
     RULE_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     MISSING_FIELD_NUMBER: _ClassVar[int]
     MEDICATION_REFS_FIELD_NUMBER: _ClassVar[int]
+    QUESTIONS_FIELD_NUMBER: _ClassVar[int]
     rule_id: str
     title: str
     missing: _containers.RepeatedScalarFieldContainer[str]
     medication_refs: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, rule_id: _Optional[str] = ..., title: _Optional[str] = ..., missing: _Optional[_Iterable[str]] = ..., medication_refs: _Optional[_Iterable[str]] = ...) -> None: ...
+    questions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, rule_id: _Optional[str] = ..., title: _Optional[str] = ..., missing: _Optional[_Iterable[str]] = ..., medication_refs: _Optional[_Iterable[str]] = ..., questions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CheckMedicationsResponse(_message.Message):
     __slots__ = ("request_id", "check_status", "unresolved_codes", "rule_set", "findings", "rules_not_evaluated", "superseded_codes")

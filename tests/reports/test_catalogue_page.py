@@ -7,8 +7,8 @@ import datetime
 
 from medsopt.committee.cases import LocatedCase
 from medsopt.reports.catalogue import render_catalogue, segments
-from medsopt.rules.models import CaseMedication
-from medsopt.rules.models import TestCase as Case
+from medsopt.rules.cases import CaseMedication
+from medsopt.rules.cases import TestCase as Case
 from medsopt.rules.ruleset import RuleSet
 from tests.reports.markup import HOSTILE, assert_inert, parse
 

@@ -9,6 +9,7 @@ import polars as pl
 
 from medsopt.engine.clauses import (
     absent,
+    applicability,
     biosimilar,
     conditions,
     count,
@@ -29,6 +30,7 @@ FilterPlan = Callable[[Sequence[tuple[str, Any]], Population, Lookups], Filter]
 
 # One-patient checks of clauses that hold or fail once per patient.
 CHECKS: Mapping[type, Check] = {
+    ir.AppliesTo: applicability.check,
     ir.AllOf: medicines.check,
     ir.Duplicate: duplicate.check,
     ir.Count: count.check,
@@ -57,6 +59,7 @@ GENERATORS: Mapping[type, Plan] = {
 }
 # Columnar plans of clauses that only narrow the candidates, in the order they are applied.
 FILTERS: Mapping[type, FilterPlan] = {
+    ir.AppliesTo: applicability.filter_plan,
     ir.NoneOf: absent.filter_plan,
     ir.PatientFacts: patient_facts.filter_plan,
     ir.ConditionsAbsent: conditions.filter_absent,
