@@ -45,7 +45,8 @@ def merge_concerns(
 
 
 def _overlapping(findings: list[Finding]) -> list[list[Finding]]:
-    """Findings split into groups connected by shared medicines (union-find on refs)."""
+    """Findings split into groups connected by shared medicines (union-find on refs); findings
+    naming no medicine (omissions) are connected with each other."""
     parent = list(range(len(findings)))
 
     def root(i: int) -> int:
@@ -56,7 +57,8 @@ def _overlapping(findings: list[Finding]) -> list[list[Finding]]:
 
     first_with: dict[str, int] = {}
     for index, finding in enumerate(findings):
-        for ref in finding.medication_refs:
+        # Omissions name no medicine: those of one concern are about the same condition.
+        for ref in finding.medication_refs or ("",):
             if ref in first_with:
                 parent[root(index)] = root(first_with[ref])
             else:
@@ -104,7 +106,15 @@ def merge_concerns_plan(findings: pl.DataFrame, titles: Mapping[str, str]) -> pl
     )
     alone = rows.filter(pl.col("concern").is_null())
     raised = rows.filter(pl.col("concern").is_not_null())
-    links = raised.select("finding", PATIENT_ID, "concern", "refs").explode("refs")
+    # Omissions name no medicine: those of one concern link through the empty ref "".
+    links = raised.select(
+        "finding",
+        PATIENT_ID,
+        "concern",
+        pl.when(pl.col("refs").list.len() > 0)
+        .then(pl.col("refs"))
+        .otherwise(pl.lit([""], dtype=pl.List(pl.String))),
+    ).explode("refs")
     label = raised.select("finding", label=pl.col("finding"))
     for _ in range(len(raised) + 1):
         spread = (
