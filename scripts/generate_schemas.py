@@ -16,7 +16,7 @@ from medsopt.formulary.adherence import AdherenceFile
 from medsopt.formulary.biosimilars import BiosimilarFile
 from medsopt.formulary.models import FormularyFile
 from medsopt.rules.cases import TestFile
-from medsopt.rules.models import RuleFile
+from medsopt.rules.rule_file import RuleFile
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS: dict[str, type[BaseModel]] = {

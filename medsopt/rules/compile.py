@@ -17,12 +17,14 @@ from medsopt.authoring.diagnostics import (
 from medsopt.authoring.validate import validated_files
 from medsopt.dmd.index import DmdIndex
 from medsopt.formulary.formulary import Formulary
+from medsopt.rules.classes import TherapeuticClass, class_rule
 from medsopt.rules.concerns import compile_concerns
 from medsopt.rules.groups import compile_groups, compile_scales
 from medsopt.rules.index import clause_groups, membership_index, trigger_index
 from medsopt.rules.ir import compile_rule
 from medsopt.rules.located import Located, located_at
-from medsopt.rules.models import Concern, Group, Rule, RuleFile, RuleSetHeader, Scale
+from medsopt.rules.models import Concern, Group, Rule, RuleSetHeader, Scale
+from medsopt.rules.rule_file import RuleFile
 from medsopt.rules.ruleset import (
     CompiledRule,
     GroupInfo,
@@ -74,6 +76,7 @@ def compile_ruleset(
     rules: list[Located[Rule]] = []
     scales: list[Located[Scale]] = []
     concerns: list[Located[Concern]] = []
+    classes: list[Located[TherapeuticClass]] = []
     rule_files = (p for p in sources if is_rule_file(p))
     for _, model, smap in validated_files(sources, rule_files, RuleFile, problems):
         if model.ruleset is not None:
@@ -82,6 +85,15 @@ def compile_ruleset(
         scales.extend(located_at(c, smap, ("scales", i)) for i, c in enumerate(model.scales))
         concerns.extend(located_at(c, smap, ("concerns", i)) for i, c in enumerate(model.concerns))
         rules.extend(located_at(r, smap, ("rules", i)) for i, r in enumerate(model.rules))
+        classes.extend(
+            located_at(c, smap, ("therapeutic_classes", i))
+            for i, c in enumerate(model.therapeutic_classes)
+        )
+    for located in classes:  # each class is a duplication rule raising its own concern
+        rule, declared = class_rule(located.item)
+        rules.append(Located(rule, located.file, located.line, located.column))
+        if declared is not None:
+            concerns.append(Located(declared, located.file, located.line, located.column))
 
     header = _single_header(headers, problems)
     group_infos = compile_groups(groups, sources, dmd, problems)

@@ -160,13 +160,3 @@ class Scale(FileModel):
     description: Text
     citations: Annotated[tuple[Citation, ...], Field(min_length=1)]
     entries: Annotated[tuple[ScaleEntry, ...], Field(min_length=1)]
-
-
-class RuleFile(FileModel):
-    """A YAML file under rules/ (tests/ excepted): any of a header, scales, groups and rules."""
-
-    ruleset: RuleSetHeader | None = None
-    concerns: tuple[Concern, ...] = ()
-    scales: tuple[Scale, ...] = ()
-    groups: tuple[Group, ...] = ()
-    rules: tuple[Rule, ...] = ()
