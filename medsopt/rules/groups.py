@@ -20,7 +20,9 @@ def compile_groups(
     dmd: DmdIndex,
     problems: list[Diagnostic],
 ) -> dict[str, GroupInfo]:
-    """Resolve codelists, include_groups (cycle-checked) and exclusions into code sets."""
+    """Resolve codelists, include_groups (cycle-checked) and exclusions into code sets, keeping
+    each code's term (a group's own `codes:` entries first, then its codelist, then included
+    groups in order; the first term found for a code names it)."""
     by_id: dict[str, Located[Group]] = {}
     for located in groups:
         first = by_id.get(located.item.id)
@@ -37,10 +39,12 @@ def compile_groups(
             continue
         by_id[located.item.id] = located
 
-    own_codes: dict[str, set[str]] = {}
+    own_terms: dict[str, dict[str, str]] = {}
     for gid, located in by_id.items():
         group = located.item
-        codes = {c.code for c in group.codes}
+        terms: dict[str, str] = {}
+        for c in group.codes:
+            terms.setdefault(c.code, c.term)
         if group.codelist is not None:
             text = sources.get(group.codelist)
             if text is None:
@@ -57,7 +61,8 @@ def compile_groups(
             else:
                 entries, found = parse_codelist(text, group.codelist)
                 problems.extend(found)
-                codes.update(e.code for e in entries)
+                for e in entries:
+                    terms.setdefault(e.code, e.term)
                 if group.kind == "medicine":
                     problems.extend(
                         Diagnostic(
@@ -71,15 +76,15 @@ def compile_groups(
                         for e in entries
                         if e.code not in dmd and not isinstance(dmd.resolve(e.code), Resolved)
                     )
-        own_codes[gid] = codes
+        own_terms[gid] = terms
 
-    resolved: dict[str, frozenset[str]] = {}
+    resolved: dict[str, Mapping[str, str]] = {}
 
-    def expand(gid: str, trail: tuple[str, ...]) -> frozenset[str]:
+    def expand(gid: str, trail: tuple[str, ...]) -> Mapping[str, str]:
         if gid in resolved:
             return resolved[gid]
         located = by_id[gid]
-        codes = set(own_codes[gid])
+        terms = dict(own_terms[gid])
         for index, child in enumerate(located.item.include_groups):
             if child not in by_id:
                 problems.append(
@@ -115,9 +120,11 @@ def compile_groups(
                     )
                 )
             else:
-                codes |= expand(child, (*trail, child))
-        codes -= {c.code for c in located.item.exclude}
-        resolved[gid] = frozenset(codes)
+                for code, term in expand(child, (*trail, child)).items():
+                    terms.setdefault(code, term)
+        for excluded in located.item.exclude:
+            terms.pop(excluded.code, None)
+        resolved[gid] = MappingProxyType(terms)
         return resolved[gid]
 
     return {
@@ -125,10 +132,11 @@ def compile_groups(
             gid,
             located.item.title,
             located.item.kind,
-            expand(gid, (gid,)),
+            frozenset(expand(gid, (gid,))),
             located.file,
             located.line,
             located.item.matching,
+            terms=expand(gid, (gid,)),  # memoised: the same mapping the codes came from
         )
         for gid, located in by_id.items()
     }

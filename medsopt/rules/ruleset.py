@@ -27,7 +27,7 @@ class RuleSetIdentity:
 
 @dataclass(frozen=True, slots=True)
 class GroupInfo:
-    """A compiled group: its own codes after include_groups and exclude."""
+    """A compiled group: its own codes after include_groups and exclude, each with its term."""
 
     id: str
     title: str
@@ -36,6 +36,9 @@ class GroupInfo:
     file: str
     line: int
     matching: str = "hierarchy"
+    # code -> the term its codelist or `codes:` entry names it by (explanations only; matching
+    # reads `codes`). Keys are exactly `codes`.
+    terms: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from medsopt.engine import CheckRequest, MedicationEntry, PatientContext, check
 from medsopt.engine.lookups import build_lookups
 from medsopt.engine.request import Sex
+from medsopt.rules.ir import ConditionsPresent
 from medsopt.rules.ruleset import RuleSet
 from medsopt.scan import vocabulary
 from medsopt.scan.screening import Screening, screen
@@ -70,10 +71,12 @@ def _setup(ruleset: RuleSet, screening: Screening) -> Setup:
         pl.col("concept_code").is_in(sorted(codes)) & (pl.col("code") != pl.col("concept_code"))
     )["code"].to_list()
     codes.update(retired[:20])
+    # Condition codes spread over each whole published list, so the child concepts the clusters
+    # list (e.g. "Mild persistent asthma uncontrolled") are drawn as well as parents.
     conditions: set[str] = set()
     for path in sorted(CONDITION_LISTS.glob("*.csv")):
         listed = pl.read_csv(path, infer_schema=False)["code"].to_list()
-        conditions.update(listed[:4])
+        conditions.update(listed[:: max(1, len(listed) // 5)])
     for group in ruleset.groups.values():
         if group.kind == "condition":
             conditions.update(sorted(group.codes)[:2])
@@ -266,6 +269,13 @@ def test_a_seeded_crowd_agrees_and_exercises_most_rules(bundled_setup: Setup) ->
     fired, not_evaluated = expected
     assert len({finding[1] for finding in fired}) >= 20
     assert len({rule for _, rule, _, _ in not_evaluated}) >= 5
+    needs_condition = {
+        rule_id
+        for rule_id, compiled in bundled_setup.ruleset.rules.items()
+        if any(isinstance(clause, ConditionsPresent) for clause in compiled.ir.clauses)
+    }
+    # Recorded conditions (parents and child concepts) fire rules in both evaluators.
+    assert len({finding[1] for finding in fired} & needs_condition) >= 30
     assert {finding[1] for finding in fired} >= {
         "BIOSIMILAR-SWITCH",
         "BIOSIMILAR-PRESCRIBE-BY-BRAND",

@@ -19,10 +19,11 @@ from medsopt.engine.clauses.base import (
     Population,
 )
 from medsopt.rules.ir import ConditionsAbsent, ConditionsPresent
+from medsopt.rules.ruleset import GroupInfo
 
 
 def check_present(clause: ConditionsPresent, view: PatientView) -> Outcome | None:
-    """Holds when the groups are recorded; names the recorded codes in the facts."""
+    """Holds when the groups are recorded; names each recorded code and its term in the facts."""
     recorded = set(view.patient.condition_codes)
     groups = view.ruleset.groups
     facts: list[str] = []
@@ -30,17 +31,20 @@ def check_present(clause: ConditionsPresent, view: PatientView) -> Outcome | Non
         present = sorted(recorded & groups[group].codes)
         if not present:
             return None
-        facts.append(f"condition {group} recorded ({', '.join(present)})")
+        facts.append(_recorded(groups[group], present))
     if clause.any_of:
         found = {group: sorted(recorded & groups[group].codes) for group in clause.any_of}
         if not any(found.values()):
             return None
-        facts.extend(
-            f"condition {group} recorded ({', '.join(codes)})"
-            for group, codes in found.items()
-            if codes
-        )
+        facts.extend(_recorded(groups[group], codes) for group, codes in found.items() if codes)
     return Outcome(facts=tuple(facts))
+
+
+def _recorded(group: GroupInfo, codes: Sequence[str]) -> str:
+    """`condition heart-failure recorded: 85232009 Left heart failure` (the concept that matched,
+    which may be a descendant of the one the rule was written for; terms may hold commas)."""
+    named = "; ".join(f"{code} {group.terms.get(code, '')}".rstrip() for code in codes)
+    return f"condition {group.id} recorded: {named}"
 
 
 def check_absent(clause: ConditionsAbsent, view: PatientView) -> Outcome | None:
