@@ -23,6 +23,7 @@ from medsopt.engine.population import (
     EXCEPTIONS_SCHEMA,
     FACTS_SCHEMA,
     MEDS_SCHEMA,
+    RESULTS_SCHEMA,
     build_population,
 )
 from medsopt.engine.request import MedicationStatus
@@ -92,7 +93,7 @@ def _population(
     as_of: datetime.date | None,
 ) -> Population:
     """The cases as one population (patient id = the case's index)."""
-    meds, facts, conditions, exceptions, unresolved = [], [], [], [], []
+    meds, facts, conditions, exceptions, unresolved, results = [], [], [], [], [], []
     for index, located in zip(indexes, cases, strict=True):
         pid = str(index)
         request = located.request()
@@ -124,8 +125,15 @@ def _population(
                 "sex": patient.sex.value,
                 "egfr": patient.egfr,
                 "pregnant": patient.pregnant,
+                "monitoring_from": datetime.date.fromisoformat(patient.monitoring_from)
+                if patient.monitoring_from
+                else None,
             }
         )
+        results += [
+            {"patient_id": pid, "code": r.code, "date": datetime.date.fromisoformat(r.date)}
+            for r in patient.monitoring
+        ]
         conditions += [{"patient_id": pid, "condition_code": c} for c in patient.condition_codes]
         exceptions += [
             {
@@ -145,4 +153,5 @@ def _population(
         unresolved=pl.DataFrame(unresolved, schema={"patient_id": pl.String}),
         exceptions=pl.DataFrame(exceptions, schema=EXCEPTIONS_SCHEMA),
         ruleset=ruleset,
+        results=pl.DataFrame(results, schema=RESULTS_SCHEMA),
     )

@@ -13,6 +13,7 @@ from medsopt.engine.request import (
     CheckRequest,
     MedicationEntry,
     MedicationStatus,
+    MonitoringResult,
     PatientContext,
     Sex,
 )
@@ -50,6 +51,12 @@ class LocatedCase:
                     )
                     for exception in patient.biologic_exceptions
                 ),
+                monitoring=tuple(
+                    MonitoringResult(r.code, r.date.isoformat()) for r in patient.monitoring
+                ),
+                monitoring_from=patient.monitoring_complete_from.isoformat()
+                if patient.monitoring_complete_from
+                else None,
             ),
             medications=tuple(
                 MedicationEntry(

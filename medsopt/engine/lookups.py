@@ -29,6 +29,17 @@ def build_lookups(ruleset: RuleSet, as_of: datetime.date | None) -> Lookups:
         coded_exclusions=table is not None
         and any(x.codes for p in table.products.values() for x in p.not_licensed_for),
         concerns={c.id: c.title for c in ruleset.concerns.values()},
+        tests=pl.DataFrame(
+            [
+                (code, group.id)
+                for group in ruleset.groups.values()
+                if group.kind == "test"
+                for code in sorted(group.codes)
+            ],
+            schema={"code": pl.String, "test_group": pl.String},
+            orient="row",
+        ),
+        test_titles={g.id: g.title for g in ruleset.groups.values() if g.kind == "test"},
     )
 
 

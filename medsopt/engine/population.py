@@ -14,6 +14,7 @@ from medsopt.engine.request import (
     CheckRequest,
     MedicationEntry,
     MedicationStatus,
+    MonitoringResult,
     PatientContext,
     Sex,
 )
@@ -35,7 +36,9 @@ FACTS_SCHEMA = {
     "sex": pl.String,
     "egfr": pl.Float64,
     "pregnant": pl.Boolean,
+    "monitoring_from": pl.Date,
 }
+RESULTS_SCHEMA = {PATIENT_ID: pl.String, "code": pl.String, "date": pl.Date}
 CONDITIONS_SCHEMA = {PATIENT_ID: pl.String, "condition_code": pl.String}
 EXCEPTIONS_SCHEMA = {
     PATIENT_ID: pl.String,
@@ -55,6 +58,7 @@ def build_population(
     unresolved: pl.DataFrame | None = None,
     exceptions: pl.DataFrame | None = None,
     ruleset: RuleSet | None = None,
+    results: pl.DataFrame | None = None,
 ) -> Population:
     """Resolved medicines (`MEDS_SCHEMA`) and the patients' context, with group hits and
     condition groups looked up once."""
@@ -69,13 +73,24 @@ def build_population(
         hits=meds.join(lookups.membership, on="concept_code").select(
             PATIENT_ID, "ref", "group", "molecule", "start_date"
         ),
-        facts=facts if facts is not None else pl.DataFrame(schema=FACTS_SCHEMA),
+        facts=(
+            pl.DataFrame(schema=FACTS_SCHEMA)
+            if facts is None
+            else facts.with_columns(
+                *(
+                    pl.lit(None, dtype=t).alias(c)
+                    for c, t in FACTS_SCHEMA.items()
+                    if c not in facts.columns
+                )
+            )
+        ),
         condition_codes=codes,
         recorded=codes.join(lookups.conditions, on="condition_code")
         .select(PATIENT_ID, "condition_group")
         .unique(),
         unresolved=unresolved if unresolved is not None else pl.DataFrame(schema=UNRESOLVED_SCHEMA),
         exceptions=exceptions if exceptions is not None else pl.DataFrame(schema=EXCEPTIONS_SCHEMA),
+        results=results if results is not None else pl.DataFrame(schema=RESULTS_SCHEMA),
         as_of=as_of,
         ruleset=ruleset,
     )
@@ -98,6 +113,9 @@ def requests_for(population: Population, patient_ids: Sequence[str]) -> list[Che
                 exception["expires_on"],
             )
         )
+    results: dict[str, list[MonitoringResult]] = {}
+    for patient_id_, code, day in population.results.join(wanted, on=PATIENT_ID).iter_rows():
+        results.setdefault(patient_id_, []).append(MonitoringResult(code, day.isoformat()))
     requests = []
     for patient_id in patient_ids:
         rows = meds.get((patient_id,))
@@ -113,6 +131,10 @@ def requests_for(population: Population, patient_ids: Sequence[str]) -> list[Che
                     pregnant=fact.get("pregnant"),
                     condition_codes=tuple(conditions.get(patient_id, ())),
                     biologic_exceptions=tuple(exceptions.get(patient_id, ())),
+                    monitoring=tuple(results.get(patient_id, ())),
+                    monitoring_from=fact["monitoring_from"].isoformat()
+                    if fact.get("monitoring_from")
+                    else None,
                 ),
                 medications=tuple(
                     MedicationEntry(

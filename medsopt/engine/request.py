@@ -52,6 +52,16 @@ class BiologicException:
 
 
 @dataclass(frozen=True, slots=True)
+class MonitoringResult:
+    """A dated test result, as sent (date unparsed until validated)."""
+
+    code: str  # SNOMED CT procedure or observable, e.g. a full blood count
+    date: str  # ISO date the sample was taken
+    value: float | None = None
+    unit: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class PatientContext:
     """The clinical facts supplied; None means not supplied, never 'normal'."""
 
@@ -61,6 +71,10 @@ class PatientContext:
     pregnant: bool | None = None
     condition_codes: tuple[str, ...] = ()
     biologic_exceptions: tuple[BiologicException, ...] = ()
+    monitoring: tuple[MonitoringResult, ...] = ()
+    # The date from which `monitoring` holds every result the record has (ISO, as sent); None:
+    # an absent result cannot be told from one not sent, so monitoring rules ask.
+    monitoring_from: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

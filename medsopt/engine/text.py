@@ -37,6 +37,11 @@ QUESTIONS = {
 
 def question(missing: str) -> str:
     """The question that supplies one missing item (its own name when no wording is set)."""
+    if missing.startswith("results of "):
+        return (
+            f"Send the patient's {missing}, and the date from which the results sent are "
+            "complete (monitoring_complete_from)."
+        )
     return QUESTIONS.get(missing, f"Please supply: {missing}")
 
 

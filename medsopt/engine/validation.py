@@ -12,6 +12,7 @@ from medsopt.engine.request import BiologicExceptionKind, CheckRequest, PatientC
 MAX_MEDICATIONS = 100
 MAX_CONDITIONS = 500
 MAX_BIOLOGIC_EXCEPTIONS = 50
+MAX_MONITORING_RESULTS = 500
 MAX_REF_LENGTH = 64
 MAX_REQUEST_ID_LENGTH = 128
 MAX_AGE = 130
@@ -57,6 +58,7 @@ def validate_request(request: CheckRequest) -> tuple[FieldViolation, ...]:
                 FieldViolation(f"patient.condition_codes[{index}]", f"{code!r} {problem.value}")
             )
     found.extend(_biologic_exception_violations(patient))
+    found.extend(_monitoring_violations(patient))
     if not request.medications:
         found.append(FieldViolation("medications", "at least one medication is required"))
     if len(request.medications) > MAX_MEDICATIONS:
@@ -121,6 +123,35 @@ def _biologic_exception_violations(patient: PatientContext) -> list[FieldViolati
                     f"{exception.expires_on!r} is not an ISO 8601 date (YYYY-MM-DD)",
                 )
             )
+    return found
+
+
+def _monitoring_violations(patient: PatientContext) -> list[FieldViolation]:
+    found: list[FieldViolation] = []
+    if len(patient.monitoring) > MAX_MONITORING_RESULTS:
+        found.append(
+            FieldViolation(
+                "patient.monitoring_results", f"more than {MAX_MONITORING_RESULTS} results"
+            )
+        )
+    for index, result in enumerate(patient.monitoring):
+        where = f"patient.monitoring_results[{index}]"
+        problem = code_problem(result.code)
+        if problem is not None:
+            found.append(FieldViolation(f"{where}.code", f"{result.code!r} {problem.value}"))
+        if not _iso_date(result.date):
+            found.append(
+                FieldViolation(f"{where}.date", f"{result.date!r} is not an ISO 8601 date")
+            )
+        if result.value is not None and not math.isfinite(result.value):
+            found.append(FieldViolation(f"{where}.value", "must be a finite number"))
+    if patient.monitoring_from is not None and not _iso_date(patient.monitoring_from):
+        found.append(
+            FieldViolation(
+                "patient.monitoring_complete_from",
+                f"{patient.monitoring_from!r} is not an ISO 8601 date (YYYY-MM-DD)",
+            )
+        )
     return found
 
 

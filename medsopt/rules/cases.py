@@ -20,6 +20,14 @@ class CaseBiologicException(FileModel):
     note: str = ""
 
 
+class CaseResult(FileModel):
+    """A dated monitoring result of the test patient."""
+
+    code: SctIdText
+    date: Date
+    note: str = ""
+
+
 class CasePatient(FileModel):
     """The test patient's context."""
 
@@ -29,6 +37,9 @@ class CasePatient(FileModel):
     pregnant: bool | None = None
     conditions: tuple[str, ...] = ()
     biologic_exceptions: tuple[CaseBiologicException, ...] = ()
+    monitoring: tuple[CaseResult, ...] = ()
+    # The date from which `monitoring` holds every result (None: completeness not known).
+    monitoring_complete_from: Date | None = None
 
 
 class CaseMedication(FileModel):

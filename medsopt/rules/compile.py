@@ -214,8 +214,11 @@ def _check_rules(
             if match.patient
             else []
         )
-        for ref, kind in [(r, "medicine") for r in medicine_refs] + [
-            (r, "condition") for r in condition_refs
+        test_refs = [match.monitoring.tests] if match.monitoring else []
+        for ref, kind in [
+            *[(r, "medicine") for r in medicine_refs],
+            *[(r, "condition") for r in condition_refs],
+            *[(r, "test") for r in test_refs],
         ]:
             group = groups.get(ref)
             if group is None:

@@ -98,6 +98,14 @@ class ConditionsAbsent:
 
 
 @dataclass(frozen=True, slots=True)
+class MonitoringDue:
+    """No result of the `tests` group within `within_days` before the as-of date."""
+
+    tests: str
+    within_days: int
+
+
+@dataclass(frozen=True, slots=True)
 class FormularyPosition:
     """A medicine's local-formulary position is `position` (one finding per medicine)."""
 
@@ -123,6 +131,7 @@ Clause = (
     | PatientFacts
     | ConditionsPresent
     | ConditionsAbsent
+    | MonitoringDue
     | FormularyPosition
     | BiosimilarChoice
 )
@@ -181,6 +190,8 @@ def compile_rule(rule: models.Rule) -> RuleIR:
     if match.biosimilar is not None:
         b = match.biosimilar
         clauses.append(BiosimilarChoice(b.outcome, b.declined_severity))
+    if match.monitoring is not None:
+        clauses.append(MonitoringDue(match.monitoring.tests, match.monitoring.within_days))
     if match.none_of:
         clauses.append(NoneOf(tuple(dict.fromkeys(match.none_of))))
     patient = match.patient

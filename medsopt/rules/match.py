@@ -121,6 +121,14 @@ class BiosimilarChoice(FileModel):
     declined_severity: Severity | None = None
 
 
+class Monitoring(FileModel):
+    """A test is due: no result of `tests` (a test group) within `within_days` before the as-of
+    date. Not evaluated (asked) unless the request says from when its results are complete."""
+
+    tests: Identifier
+    within_days: Annotated[int, Field(ge=1, le=3650)]
+
+
 class Match(FileModel):
     """What must be true of the patient's medicines and context for the rule to fire."""
 
@@ -135,6 +143,8 @@ class Match(FileModel):
     biosimilar: BiosimilarChoice | None = None
     # Whom the rule can apply to at all (e.g. pregnancy rules: females aged 12-55).
     applies_to: Applicability | None = None
+    # A monitoring test due for a medicine on the list (category monitoring).
+    monitoring: Monitoring | None = None
 
     @property
     def per_medicine(self) -> bool:
@@ -171,6 +181,8 @@ class Match(FileModel):
                 for name in ("all_of", "none_of", "duplicate", "count", "score", "duration")
                 if getattr(self, name)
             ]
+            if self.monitoring is not None:
+                others.append("monitoring")
             if self.formulary is not None and self.biosimilar is not None:
                 others.append("formulary")
             if others:
@@ -182,6 +194,8 @@ class Match(FileModel):
             raise ValueError(
                 "match needs all_of, duplicate, count, score, duration or patient criteria"
             )
+        if self.monitoring is not None and not self.has_medicine_trigger:
+            raise ValueError("monitoring needs the medicine it is for (all_of, duration, ...)")
         if not self.has_medicine_trigger and not self.none_of:
             raise ValueError("a rule without a medicine trigger needs none_of (an omission)")
         return self

@@ -60,7 +60,9 @@ class Group(FileModel):
 
     id: Identifier
     title: Text
-    kind: Literal["medicine", "condition"] = "medicine"
+    # medicine: dm+d products; condition: SNOMED CT problems; test: SNOMED CT monitoring tests
+    # (procedures and observables whose dated results a request may carry).
+    kind: Literal["medicine", "condition", "test"] = "medicine"
     description: Text
     source: Text
     # A CSV with header `code,term`, relative to the rules directory.

@@ -13,6 +13,7 @@ from medsopt.engine.request import (
     CheckRequest,
     MedicationEntry,
     MedicationStatus,
+    MonitoringResult,
     PatientContext,
     Sex,
 )
@@ -107,6 +108,18 @@ def request_from_proto(
                 )
                 for e in patient.biologic_exceptions
             ),
+            monitoring=tuple(
+                MonitoringResult(
+                    code=r.code,
+                    date=r.date,
+                    value=r.value if r.HasField("value") else None,
+                    unit=r.unit,
+                )
+                for r in patient.monitoring_results
+            ),
+            monitoring_from=patient.monitoring_complete_from
+            if patient.HasField("monitoring_complete_from")
+            else None,
         ),
         medications=tuple(
             MedicationEntry(
@@ -149,6 +162,14 @@ def request_to_proto(request: CheckRequest) -> pb.CheckMedicationsRequest:
         )
         if exception.expires_on is not None:
             added.expires_on = exception.expires_on
+    for result in patient.monitoring:
+        added_result = message.patient.monitoring_results.add(
+            code=result.code, date=result.date, unit=result.unit
+        )
+        if result.value is not None:
+            added_result.value = result.value
+    if patient.monitoring_from is not None:
+        message.patient.monitoring_complete_from = patient.monitoring_from
     if request.as_of_text is not None:
         message.as_of_date = request.as_of_text
     for entry in request.medications:

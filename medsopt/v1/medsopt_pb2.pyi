@@ -115,20 +115,36 @@ EVIDENCE_THEORETICAL: Evidence
 EVIDENCE_GUIDELINE: Evidence
 
 class PatientContext(_message.Message):
-    __slots__ = ("age_years", "sex", "egfr", "condition_codes", "pregnancy", "biologic_exceptions")
+    __slots__ = ("age_years", "sex", "egfr", "condition_codes", "pregnancy", "biologic_exceptions", "monitoring_results", "monitoring_complete_from")
     AGE_YEARS_FIELD_NUMBER: _ClassVar[int]
     SEX_FIELD_NUMBER: _ClassVar[int]
     EGFR_FIELD_NUMBER: _ClassVar[int]
     CONDITION_CODES_FIELD_NUMBER: _ClassVar[int]
     PREGNANCY_FIELD_NUMBER: _ClassVar[int]
     BIOLOGIC_EXCEPTIONS_FIELD_NUMBER: _ClassVar[int]
+    MONITORING_RESULTS_FIELD_NUMBER: _ClassVar[int]
+    MONITORING_COMPLETE_FROM_FIELD_NUMBER: _ClassVar[int]
     age_years: int
     sex: Sex
     egfr: float
     condition_codes: _containers.RepeatedScalarFieldContainer[str]
     pregnancy: PregnancyStatus
     biologic_exceptions: _containers.RepeatedCompositeFieldContainer[BiologicException]
-    def __init__(self, age_years: _Optional[int] = ..., sex: _Optional[_Union[Sex, str]] = ..., egfr: _Optional[float] = ..., condition_codes: _Optional[_Iterable[str]] = ..., pregnancy: _Optional[_Union[PregnancyStatus, str]] = ..., biologic_exceptions: _Optional[_Iterable[_Union[BiologicException, _Mapping]]] = ...) -> None: ...
+    monitoring_results: _containers.RepeatedCompositeFieldContainer[MonitoringResult]
+    monitoring_complete_from: str
+    def __init__(self, age_years: _Optional[int] = ..., sex: _Optional[_Union[Sex, str]] = ..., egfr: _Optional[float] = ..., condition_codes: _Optional[_Iterable[str]] = ..., pregnancy: _Optional[_Union[PregnancyStatus, str]] = ..., biologic_exceptions: _Optional[_Iterable[_Union[BiologicException, _Mapping]]] = ..., monitoring_results: _Optional[_Iterable[_Union[MonitoringResult, _Mapping]]] = ..., monitoring_complete_from: _Optional[str] = ...) -> None: ...
+
+class MonitoringResult(_message.Message):
+    __slots__ = ("code", "date", "value", "unit")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    date: str
+    value: float
+    unit: str
+    def __init__(self, code: _Optional[str] = ..., date: _Optional[str] = ..., value: _Optional[float] = ..., unit: _Optional[str] = ...) -> None: ...
 
 class BiologicException(_message.Message):
     __slots__ = ("molecule_code", "kind", "expires_on")

@@ -9,6 +9,7 @@ import pytest
 
 from medsopt.dmd.concepts import UnresolvedReason
 from medsopt.engine import CheckRequest, MedicationEntry, PatientContext, check
+from medsopt.engine.text import question
 from medsopt.rules.ruleset import RuleSet
 
 WARFARIN, NAPROXEN, IBUPROFEN, OMEPRAZOLE = "319733000", "329806007", "329653008", "317291008"
@@ -298,3 +299,22 @@ def test_a_concept_nothing_places_is_reported_not_passed(bundled: RuleSet) -> No
     assert not result.complete
     # Paracetamol 500mg tablets is placed under its VTM: it resolves and is screened.
     assert [m.entry.ref for m in result.resolved] == ["m2"]
+
+
+def test_a_monitoring_rule_asks_for_results_it_cannot_see(bundled: RuleSet) -> None:
+    """Lithium for 18 months, no results sent: the level is not assumed missing, it is asked."""
+    as_of = datetime.date(2026, 12, 1)
+    result = check(
+        CheckRequest(
+            (MedicationEntry("m1", "13177001000001108", start_date="2025-06-01"),),
+            PatientContext(age_years=60),
+            as_of=as_of,
+        ),
+        bundled,
+    )
+    asked = {n.rule_id: n.missing for n in result.not_evaluated}
+    assert asked["MON-LITHIUM-LEVEL"] == ("results of a lithium level since 2026-09-01",)
+    assert question(asked["MON-LITHIUM-LEVEL"][0]).startswith(
+        "Send the patient's results of a lithium level since 2026-09-01"
+    )
+    assert "MON-LITHIUM-LEVEL" not in {f.rule_id for f in result.findings}

@@ -69,6 +69,8 @@ class Population:
     recorded: patient_id, condition_group (a recorded code in a condition group)
     unresolved: patient_id (a current medicine's code did not resolve)
     exceptions: patient_id, molecule_code, kind, expires_on (biologic exceptions)
+    results: patient_id, code, date (Date): dated monitoring results; `facts.monitoring_from`
+    is the date from which a patient's results are complete (null: not known)
     `ruleset`: for the few patients a clause decides one by one (see clauses.biosimilar); None
     where the population never has such patients (a scan of dispensing data).
     """
@@ -80,6 +82,7 @@ class Population:
     recorded: pl.DataFrame
     unresolved: pl.DataFrame
     exceptions: pl.DataFrame
+    results: pl.DataFrame
     as_of: datetime.date | None
     ruleset: RuleSet | None = None
 
@@ -105,6 +108,11 @@ class Lookups:
     coded_exclusions: bool = False
     # Concern id -> title, for the cards that merge one concern's findings.
     concerns: Mapping[str, str] = field(default_factory=dict)
+    # Monitoring tests: code -> test group, and each test group's title.
+    tests: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema={"code": pl.String, "test_group": pl.String})
+    )
+    test_titles: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from medsopt.engine.clauses import (
     duration,
     formulary,
     medicines,
+    monitoring,
     patient_facts,
     score,
 )
@@ -40,6 +41,7 @@ CHECKS: Mapping[type, Check] = {
     ir.PatientFacts: patient_facts.check,
     ir.ConditionsPresent: conditions.check_present,
     ir.ConditionsAbsent: conditions.check_absent,
+    ir.MonitoringDue: monitoring.check,
 }
 # One-patient checks of per-medicine clauses: one outcome per matching medicine.
 CHECK_EACH: Mapping[type, CheckEach] = {
@@ -63,4 +65,5 @@ FILTERS: Mapping[type, FilterPlan] = {
     ir.NoneOf: absent.filter_plan,
     ir.PatientFacts: patient_facts.filter_plan,
     ir.ConditionsAbsent: conditions.filter_absent,
+    ir.MonitoringDue: monitoring.filter_plan,
 }
