@@ -13,6 +13,7 @@ from medsopt.engine.clauses.concerns import merge_concerns
 from medsopt.engine.clauses.registry import CHECK_EACH, CHECKS
 from medsopt.engine.clauses.supersedes import drop_superseded
 from medsopt.engine.findings import (
+    SEVERITY_ORDER,
     CheckResult,
     Finding,
     MatchedMedication,
@@ -39,6 +40,7 @@ def check(request: CheckRequest, ruleset: RuleSet) -> CheckResult:
     )
     findings: list[Finding] = []
     not_evaluated: list[NotEvaluated] = []
+    proposed = {m.ref for m in request.medications if m.status is MedicationStatus.PROPOSED}
     for compiled in candidate_rules(view.hits, ruleset, request.patient.condition_codes):
         for result in evaluate_rule(compiled.ir, view):
             if isinstance(result, Finding):
@@ -52,9 +54,35 @@ def check(request: CheckRequest, ruleset: RuleSet) -> CheckResult:
         resolved=resolution.resolved,
         unresolved=resolution.unresolved,
         superseded=resolution.superseded,
-        findings=tuple(sorted(kept, key=lambda f: f.sort_key)),
-        not_evaluated=tuple(sorted(not_evaluated, key=lambda n: n.rule_id)),
+        findings=tuple(
+            sorted(
+                (f for f in kept if _in_scope(request, f.severity, f.involves_proposed)),
+                key=lambda f: (not f.involves_proposed, *f.sort_key),
+            )
+        ),
+        not_evaluated=tuple(
+            sorted(
+                (
+                    n
+                    for n in not_evaluated
+                    if _in_scope(
+                        request,
+                        ruleset.rules[n.rule_id].ir.severity,
+                        any(r in proposed for r in n.medication_refs),
+                    )
+                ),
+                key=lambda n: n.rule_id,
+            )
+        ),
     )
+
+
+def _in_scope(request: CheckRequest, severity: str, involves_proposed: bool) -> bool:
+    """Within what the request asked for (the prescribing moment, a minimum severity)."""
+    if request.proposed_only and not involves_proposed:
+        return False
+    minimum = request.minimum_severity
+    return minimum is None or SEVERITY_ORDER[severity] <= SEVERITY_ORDER[minimum]
 
 
 def group_hits(medications: Iterable[ResolvedMedication]) -> GroupHits:

@@ -89,3 +89,7 @@ class CheckRequest:
     as_of: datetime.date | None = None
     # The as-of date as the caller wrote it, when they gave one (validated like start_date).
     as_of_text: str | None = None
+    # The prescribing moment: only what involves a proposed medicine, and only this severity or
+    # higher ("severe", "moderate", "mild", "info"; None: all).
+    proposed_only: bool = False
+    minimum_severity: str | None = None

@@ -130,10 +130,12 @@ def patient_scores(
             pl.col("codes").sort_by(order).first(),
             pl.col("rule_id").sort_by(order).first(),
             pl.col("severity").sort_by(order).first(),
+            pl.col("title").sort_by(order).first().alias("top_finding"),
+            pl.col("recommendation").sort_by(order).first().alias("what_to_do"),
         )
         .explode("codes")
         .join(names.rename({"code": "codes"}), on="codes", how="left")
-        .group_by(s.PATIENT_ID, "rule_id", "severity")
+        .group_by(s.PATIENT_ID, "rule_id", "severity", "top_finding", "what_to_do")
         .agg(pl.col("molecule_name").str.to_lowercase().unique().sort().str.join(" + "))
     )
     safety = (
@@ -232,6 +234,11 @@ def patient_scores(
         "lowest_pdc",
         "current_medicines",
         "not_evaluated",
+        # The most severe finding as the pharmacist acts on it: its card title, the medicines
+        # by name and what to do (one card per concern: merged findings count once).
+        "top_finding",
+        pl.col("molecule_name").alias("top_finding_medicines"),
+        "what_to_do",
     ).filter(pl.col("score") > 0)
 
 

@@ -80,6 +80,9 @@ _EVIDENCE = {
 }
 
 
+_SEVERITY_FROM_PB = {number: name for name, number in _SEVERITY.items()}
+
+
 def request_from_proto(
     message: pb.CheckMedicationsRequest, today: datetime.date | None = None
 ) -> CheckRequest:
@@ -121,6 +124,8 @@ def request_from_proto(
             if patient.HasField("monitoring_complete_from")
             else None,
         ),
+        proposed_only=message.proposed_only,
+        minimum_severity=_SEVERITY_FROM_PB.get(message.minimum_severity),
         medications=tuple(
             MedicationEntry(
                 ref=m.ref,
@@ -172,6 +177,9 @@ def request_to_proto(request: CheckRequest) -> pb.CheckMedicationsRequest:
         message.patient.monitoring_complete_from = patient.monitoring_from
     if request.as_of_text is not None:
         message.as_of_date = request.as_of_text
+    message.proposed_only = request.proposed_only
+    if request.minimum_severity is not None:
+        message.minimum_severity = _SEVERITY[request.minimum_severity]
     for entry in request.medications:
         medication = message.medications.add(
             ref=entry.ref,

@@ -171,16 +171,20 @@ class Medication(_message.Message):
     def __init__(self, ref: _Optional[str] = ..., code: _Optional[str] = ..., status: _Optional[_Union[MedicationStatus, str]] = ..., start_date: _Optional[str] = ..., display: _Optional[str] = ...) -> None: ...
 
 class CheckMedicationsRequest(_message.Message):
-    __slots__ = ("request_id", "patient", "medications", "as_of_date")
+    __slots__ = ("request_id", "patient", "medications", "as_of_date", "proposed_only", "minimum_severity")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PATIENT_FIELD_NUMBER: _ClassVar[int]
     MEDICATIONS_FIELD_NUMBER: _ClassVar[int]
     AS_OF_DATE_FIELD_NUMBER: _ClassVar[int]
+    PROPOSED_ONLY_FIELD_NUMBER: _ClassVar[int]
+    MINIMUM_SEVERITY_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     patient: PatientContext
     medications: _containers.RepeatedCompositeFieldContainer[Medication]
     as_of_date: str
-    def __init__(self, request_id: _Optional[str] = ..., patient: _Optional[_Union[PatientContext, _Mapping]] = ..., medications: _Optional[_Iterable[_Union[Medication, _Mapping]]] = ..., as_of_date: _Optional[str] = ...) -> None: ...
+    proposed_only: bool
+    minimum_severity: Severity
+    def __init__(self, request_id: _Optional[str] = ..., patient: _Optional[_Union[PatientContext, _Mapping]] = ..., medications: _Optional[_Iterable[_Union[Medication, _Mapping]]] = ..., as_of_date: _Optional[str] = ..., proposed_only: _Optional[bool] = ..., minimum_severity: _Optional[_Union[Severity, str]] = ...) -> None: ...
 
 class UnresolvedCode(_message.Message):
     __slots__ = ("ref", "code", "reason", "message", "display")

@@ -9,6 +9,7 @@ import pytest
 
 from medsopt.dmd.concepts import UnresolvedReason
 from medsopt.engine import CheckRequest, MedicationEntry, PatientContext, check
+from medsopt.engine.request import MedicationStatus
 from medsopt.engine.text import question
 from medsopt.rules.ruleset import RuleSet
 
@@ -318,3 +319,26 @@ def test_a_monitoring_rule_asks_for_results_it_cannot_see(bundled: RuleSet) -> N
         "Send the patient's results of a lithium level since 2026-09-01"
     )
     assert "MON-LITHIUM-LEVEL" not in {f.rule_id for f in result.findings}
+
+
+def test_the_prescribing_moment_puts_the_proposed_medicine_first_and_can_filter(
+    bundled: RuleSet,
+) -> None:
+    """Warfarin and naproxen are current; amiodarone is being prescribed now."""
+    medications = (
+        MedicationEntry("m1", "319733000"),  # warfarin
+        MedicationEntry("m2", "329806007"),  # naproxen
+        MedicationEntry("m3", "13177001000001108"),  # lithium, current
+        MedicationEntry("m4", "318901006", status=MedicationStatus.PROPOSED),  # ramipril
+    )
+    patient = PatientContext(age_years=70, egfr=80)
+    everything = check(CheckRequest(medications, patient), bundled)
+    assert any(not f.involves_proposed for f in everything.findings)
+    proposed = [f.involves_proposed for f in everything.findings]
+    assert proposed == sorted(proposed, reverse=True)  # proposed first
+    moment = check(CheckRequest(medications, patient, proposed_only=True), bundled)
+    assert moment.findings and all(f.involves_proposed for f in moment.findings)
+    assert all("m4" in n.medication_refs for n in moment.not_evaluated)
+    severe = check(CheckRequest(medications, patient, minimum_severity="severe"), bundled)
+    assert severe.findings and all(f.severity == "severe" for f in severe.findings)
+    assert {f.rule_id for f in severe.findings} <= {f.rule_id for f in everything.findings}

@@ -38,8 +38,9 @@ def test_scores_reasons_and_rank() -> None:
             "rule_id": ["PINCER-D", "PINCER-A"],
             "category": ["interaction", "polypharmacy"],
             "severity": ["severe", "moderate"],
-            "title": ["t", "t"],
+            "title": ["Bleeding: oral anticoagulant with an NSAID", "t"],
             "codes": [["319733000", "329806007"], ["329806007"]],
+            "recommendation": ["Avoid the combination.", "Add gastroprotection."],
         },
         schema_overrides={"codes": LIST},
     )
@@ -76,6 +77,10 @@ def test_scores_reasons_and_rank() -> None:
         "on 11 medicines incl. naproxen + warfarin (PINCER-D severe; 1 more)"
     )
     # safety 1.5 capped at 1; gap (0.8 - 0.5449) / 0.8; recoverable 0.7 / 0.8.
+    # A pharmacist acts from the sheet alone: the card, the medicines by name, what to do.
+    assert first["top_finding"] == "Bleeding: oral anticoagulant with an NSAID"
+    assert first["top_finding_medicines"] == "naproxen + warfarin"
+    assert first["what_to_do"] == "Avoid the combination."
     gap = (0.8 - 0.5449) / 0.8
     assert first["score"] == pytest.approx(0.5 * 1.0 + 0.3 * gap + 0.2 * 0.7 / 0.8)
     second = ranked.row(1, named=True)
