@@ -4,17 +4,29 @@ Run from the repository root:  .venv/bin/python scripts/build_rule_codelists.py
 Each output keeps the source rows verbatim (code,term,source) that match INCLUDE and do not
 match EXCLUDE (case-insensitive regular expressions on the term). Nothing is typed by hand.
 Every copy/filter is listed in PROVENANCE.md; this script is the executable form of that table.
+
+The `ing-` lists (INGREDIENT_SPECS) are built by ingredient rather than from one published list:
+every row of every source the bundled dm+d extract is built from (the dm+d VTM table, the
+codelists, dmd-attributes.csv) whose term names the ingredient or one of its brands, combination
+products included, keeping only codes the bundled extract resolves (see `ingredient_rows`).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import re
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
+
 ROOT = Path(__file__).resolve().parent.parent
-SRC = ROOT / "formulary" / "dmd" / "sources" / "codelists"
+SOURCES = ROOT / "formulary" / "dmd" / "sources"
+SRC = SOURCES / "codelists"
+BUNDLED = ROOT / "formulary" / "dmd" / "bundled"
 OUT = ROOT / "rules" / "codelists"
 
 # output name -> (source file, include regex or None for a whole copy, exclude regex or None)
@@ -194,6 +206,193 @@ SPECS: dict[str, tuple[str, str | None, str | None]] = {
     ),
 }
 
+# --- Ingredient codelists (prefix ing-): see INGREDIENT SOURCES in PROVENANCE.md ---------------
+# output name -> (include, exclude): case-insensitive regular expressions on the term. The
+# include names the ingredient and every brand that the source terms use for it (brands were read
+# from the terms of the extract's products linked to the ingredient's VTM and of the class's own
+# source list, not typed from memory); the exclude drops routes or products the rules do not mean.
+INGREDIENT_SPECS: dict[str, tuple[str, str | None]] = {
+    "ing-verapamil.csv": (
+        r"verapamil|securon|cordilox|\buniver\b|verapress|vera-til|vertab|zolvera|ethimil"
+        r"|\btarka\b",
+        None,
+    ),
+    "ing-diltiazem.csv": (
+        r"diltiazem|adizem|tildiem|slozem|viazem|angitil|zemtard|dilzem|carzem|\buard\b"
+        r"|dilcardia|kenzem|zemret|calcicard|disogram|retalzem|angiozem",
+        None,
+    ),
+    # Systemic beta-blockers, alone or combined; eye preparations are left out (see PROVENANCE).
+    "ing-beta-blockers-systemic.csv": (
+        r"acebutolol|atenolol|bisoprolol|carvedilol|celiprolol|esmolol|labetalol|metoprolol"
+        r"|nadolol|nebivolol|oxprenolol|pindolol|propranolol|sotalol|timolol|bedranol|cardicor"
+        r"|tenormin|trandate|inderal|syprol|sectral|atenix|congescor|lopresor|beta-prograne"
+        r"|beta-cardone|celectol|eucardic|monocor|\bemcor\b|betaloc|visken|sotacor|nebilet"
+        r"|antipressan|\bsoloc\b|corgard|trasicor|rapranol|angilol|\bbetim\b|co-tenidone"
+        r"|tenoret|tenchlor|kalten|inderetic|inderex|beta-adalat|\btenif\b|trasidrex|viskaldix"
+        r"|moducren|co-prenozide",
+        r"\beye\b|ophthalm|\bdrops\b|\bgel\b|unit dose|cosopt|xalacom|ganfort|combigan|azarga"
+        r"|duotrav|timoptol|tiopex|eysano|nyogel|vizidor|bimatoprost|brimonidine|brinzolamide"
+        r"|dorzolamide|latanoprost|tafluprost|travoprost",
+    ),
+    "ing-ivabradine.csv": (r"ivabradine|procoralan", None),
+    "ing-ranolazine.csv": (r"ranolazine|\branexa\b", None),
+    "ing-pde5-inhibitors.csv": (
+        r"sildenafil|tadalafil|vardenafil|avanafil|viagra|levitra|vivanza|spedra|cialis|revatio"
+        r"|adcirca|vizarsin|nipatra|granpidam|talmanco|mysildecard|aronix|liberize",
+        None,
+    ),
+    "ing-nitrates.csv": (
+        r"glyceryl trinitrate|\bgtn\b|isosorbide|elantan|imdur|deponit|isoket|isotard|\bismo\b"
+        r"|nitrolingual|cedocard|modisal|minitran|suscard|\bisib\b|monomax|coro-nitro|sustac"
+        r"|angitak|chemydur|monomil|nitromin|xismox|glytrin|percutol",
+        None,
+    ),
+    "ing-nicorandil.csv": (r"nicorandil|ikorel", None),
+    "ing-allopurinol.csv": (r"allopurinol|zyloric|uricto|caplenal|cosuric|rimapurinol", None),
+    "ing-febuxostat.csv": (r"febuxostat|adenuric", None),
+    "ing-thiopurines.csv": (
+        r"azathioprine|mercaptopurine|imuran|azapress|immunoprin|puri-nethol|xaluprine|hanixol",
+        None,
+    ),
+    "ing-colchicine.csv": (r"colchicine", None),
+    "ing-ticagrelor.csv": (r"ticagrelor|brilique", None),
+    "ing-domperidone.csv": (r"domperidone|motilium", None),
+    "ing-hydroxyzine.csv": (r"hydroxyzine|atarax|ucerax", None),
+    "ing-citalopram-escitalopram.csv": (r"citalopram|cipramil|cipralex", None),
+    "ing-amiodarone.csv": (r"amiodarone|cordarone|amyben|darmil", None),
+    "ing-haloperidol.csv": (r"haloperidol|haldol|serenace|dozic|halkid", None),
+    "ing-pimozide.csv": (r"pimozide|\borap\b", None),
+    "ing-clarithromycin.csv": (
+        r"clarithromycin|klaricid|clarosip|xetinin|mycifor|febzin|\bclarie\b",
+        None,
+    ),
+    # Systemic erythromycin only: skin and eye preparations and their combinations are left out.
+    "ing-erythromycin-systemic.csv": (
+        r"erythromycin|erythroped|erythrocin|tiloryth|kerymax|erymax",
+        r"zinc|tretinoin|benzoyl|\bgel\b|topical|cutaneous|\bskin\b|ointment|\beye\b|\bcream\b"
+        r"|zineryt|isotrexin|aknemycin|stiemycin",
+    ),
+    "ing-azithromycin-systemic.csv": (r"azithromycin|zithromax", r"\beye\b|azyter"),
+    "ing-hydroxychloroquine.csv": (r"hydroxychloroquine|plaquenil|quinoric", None),
+    "ing-ciprofloxacin-systemic.csv": (
+        r"ciprofloxacin|ciproxin",
+        r"\beye\b|\bear\b|otic|ciloxan|cetraxal|dexamethasone|fluocinolone|ointment",
+    ),
+    "ing-mirtazapine.csv": (r"mirtazapine|zispin", None),
+    "ing-maois.csv": (
+        r"phenelzine|isocarboxazid|tranylcypromine|moclobemide|nardil|parnate|manerix",
+        None,
+    ),
+    "ing-ssris.csv": (
+        r"citalopram|fluoxetine|paroxetine|sertraline|fluvoxamine|cipralex|cipramil|seroxat"
+        r"|prozac|faverin|lustral|felicium|oxactin|ranflutin|prozit|prozep|\bolena\b",
+        None,
+    ),
+    "ing-fluvoxamine.csv": (r"fluvoxamine|faverin", None),
+    "ing-duloxetine.csv": (r"duloxetine|cymbalta|duciltia|depalta|\bdutor\b|yentreve", None),
+    "ing-venlafaxine.csv": (
+        r"venlafaxine|efexor|venlalic|vencarm|vensir|viepax|venlablue|venladex|majoven"
+        r"|apclaven|rodomel|trixat|winfex|tardcaps|vexarin|tifaxin|vaxalin|venaxx|politid"
+        r"|foraven|ranfaxine|tonpular|alventa|mentaven|depefex|venlaneo|sunveniz|bonilux"
+        r"|amphero|venlasov|venzip",
+        None,
+    ),
+    "ing-triptans.csv": (
+        r"sumatriptan|zolmitriptan|rizatriptan|naratriptan|almotriptan|eletriptan|frovatriptan"
+        r"|imigran|zomig|maxalt|naramig|almogran|relpax|migard",
+        r"oxitriptan|naproxen",
+    ),
+    "ing-linezolid.csv": (r"linezolid|zyvox", None),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Extract:
+    """What the bundled extract says about a code: resolvable, and a VTM's products' names."""
+
+    known: frozenset[str]
+    products_of_vtm: dict[str, list[str]]
+
+
+def _extract() -> Extract:
+    """Codes the bundled extract resolves as dm+d (its concepts, not NON_DMD, and retired ids)
+    and, for each VTM, the names of the concepts linked to it."""
+    concepts = pl.read_parquet(
+        BUNDLED / "concepts.parquet", columns=["code", "name", "level", "vtm"]
+    )
+    retired = pl.read_parquet(BUNDLED / "superseded.parquet", columns=["previous_code"])
+    dmd = concepts.filter(pl.col("level") != "NON_DMD")
+    products: dict[str, list[str]] = {}
+    for name, vtm in dmd.filter(pl.col("vtm").is_not_null()).select("name", "vtm").iter_rows():
+        products.setdefault(vtm, []).append(name)
+    known = frozenset([*dmd["code"].to_list(), *retired["previous_code"].to_list()])
+    return Extract(known, products)
+
+
+def _source_rows() -> Iterator[tuple[str, str, str]]:
+    """(code, term, source) of every row the bundled extract is built from, in a fixed order:
+    the valid rows of the dm+d VTM table, the codelists by file name, then dmd-attributes.csv."""
+    with (SOURCES / "reference-vtm.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if not row["invalid"]:
+                yield row["code"], row["term"], row["source"]
+    for path in sorted(SRC.glob("*.csv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                yield row["code"], row["term"], row["source"]
+    with (SOURCES / "dmd-attributes.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            yield row["code"], row["term"], row["source"]
+
+
+def ingredient_rows(
+    include: str, exclude: str | None, rows: list[tuple[str, str, str]], extract: Extract
+) -> tuple[list[tuple[str, str, str]], int]:
+    """Rows naming the ingredient (first listing of each code wins), sorted by term and code,
+    and how many matching codes were dropped because the bundled extract does not resolve them.
+
+    A listed VTM stands for every product linked to it, so with an exclude a VTM is left out
+    when any of its products is excluded (e.g. Timolol: tablets and eye drops); its products
+    that are kept still bring a VTM-level prescription into the group. A placeholder row "VMP
+    previous/subsequent to X" is kept when X is, as in the filters above.
+    """
+
+    def excluded(term: str) -> bool:
+        return exclude is not None and re.search(exclude, term, re.I) is not None
+
+    kept: dict[str, tuple[str, str, str]] = {}
+    dropped: set[str] = set()
+    for code, term, source in rows:
+        if code in kept or not re.search(include, term, re.I) or excluded(term):
+            continue
+        if code not in extract.known:
+            dropped.add(code)
+        elif not any(excluded(name) for name in extract.products_of_vtm.get(code, ())):
+            kept[code] = (code, term, source)
+    for code, term, source in rows:
+        match = PLACEHOLDER.match(term)
+        if match and match.group(1) in kept and code not in kept and code in extract.known:
+            kept[code] = (code, term, source)
+    ordered = sorted(kept.values(), key=lambda row: (row[1].lower(), row[0]))
+    return ordered, len(dropped - kept.keys())
+
+
+def write_ingredient_lists() -> list[tuple[str, str, str, int, int]]:
+    """Write every INGREDIENT_SPECS list; (file, include, exclude, rows, dropped) for each."""
+    rows = list(_source_rows())
+    extract = _extract()
+    report = []
+    for out, (include, exclude) in INGREDIENT_SPECS.items():
+        kept, dropped = ingredient_rows(include, exclude, rows, extract)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(["code", "term", "source"])
+        writer.writerows(kept)
+        (OUT / out).write_bytes(buffer.getvalue().encode("utf-8"))
+        report.append((out, include, exclude or "-", len(kept), dropped))
+    return report
+
 
 def _placeholder_target(line: str) -> str | None:
     """X for an OpenCodelists row "VMP previous/subsequent to X", else None."""
@@ -239,6 +438,8 @@ def main() -> int:
         )
     for entry in report:
         print("\t".join(str(x) for x in entry))
+    for ingredient in write_ingredient_lists():
+        print("\t".join(str(x) for x in ingredient))
     return 0
 
 
