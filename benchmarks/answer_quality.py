@@ -34,7 +34,57 @@ from medsopt.store.activate import Locations, build  # noqa: E402
 
 AS_OF = datetime.date(2026, 12, 1)
 SNOMED = REPO.parent / "shared" / "snomed"
-# Common primary-care medicines, by their dm+d names (weights: rough relative frequency).
+# Common primary-care medicines, by their dm+d names (weights: rough relative frequency). A
+# patient gets at most one medicine of each slot (one statin, one PPI, ...), as an ordinary
+# list would; duplication is measured by the committee cases, not by this population.
+SLOTS = {
+    "Atorvastatin": "statin",
+    "Simvastatin": "statin",
+    "Amlodipine": "ccb",
+    "Ramipril": "ras",
+    "Lisinopril": "ras",
+    "Losartan": "ras",
+    "Candesartan": "ras",
+    "Bisoprolol": "bb",
+    "Bendroflumethiazide": "thiazide",
+    "Indapamide": "thiazide",
+    "Furosemide": "loop",
+    "Omeprazole": "ppi",
+    "Lansoprazole": "ppi",
+    "Metformin": "metformin",
+    "Gliclazide": "su",
+    "Levothyroxine": "thyroid",
+    "Aspirin": "antiplatelet",
+    "Clopidogrel": "antiplatelet",
+    "Apixaban": "anticoagulant",
+    "Paracetamol": "paracetamol",
+    "Co-codamol": "paracetamol",
+    "Sertraline": "antidepressant",
+    "Citalopram": "antidepressant",
+    "Mirtazapine": "antidepressant2",
+    "Amitriptyline": "tca",
+    "Gabapentin": "gabapentinoid",
+    "Pregabalin": "gabapentinoid",
+    "Tramadol": "opioid",
+    "Naproxen": "nsaid",
+    "Colecalciferol": "vitd",
+    "Alendronic": "bisphosphonate",
+    "Adcal-D3": "calcium",
+    "Tamsulosin": "alpha",
+    "Finasteride": "5ari",
+    "Doxazosin": "alpha2",
+    "Salbutamol": "saba",
+    "Senna": "laxative",
+    "Laxido": "laxative2",
+    "Lactulose": "laxative2",
+    "Allopurinol": "gout",
+    "Isosorbide": "nitrate",
+    "Donepezil": "dementia",
+    "Prednisolone": "steroid",
+    "Latanoprost": "eye",
+    "Spironolactone": "mra",
+}
+
 COMMON = {
     "Atorvastatin 20mg tablets": 10,
     "Atorvastatin 40mg tablets": 6,
@@ -135,9 +185,12 @@ def population(
     for number in range(count):
         size = rng.randint(3, 12)
         chosen: list[str] = []
+        taken: set[str] = set()
         while len(chosen) < size:
             name = rng.choices(names, weights)[0]
-            if name not in chosen:
+            slot = SLOTS[name.split()[0]]
+            if slot not in taken:
+                taken.add(slot)
                 chosen.append(name)
         age = rng.randint(40, 95)
         sex = rng.choice([Sex.FEMALE, Sex.MALE])
