@@ -29,9 +29,14 @@ class Level(enum.Enum):
     @property
     def label(self) -> str:
         """The level as an explanation names it, e.g. "VMP", "UNCLASSIFIED (dm+d level unknown)"."""
-        if self is Level.UNCLASSIFIED:
-            return f"{self.value} (dm+d level unknown)"
-        return str(self.value)
+        return _LABELS[self]
+
+
+# Looked up per explanation step on the hot path, so built once.
+_LABELS = {
+    level: f"{level.value} (dm+d level unknown)" if level is Level.UNCLASSIFIED else level.value
+    for level in Level
+}
 
 
 @dataclass(frozen=True, slots=True)

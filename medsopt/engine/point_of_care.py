@@ -10,21 +10,22 @@ from collections.abc import Iterable, Sequence
 
 from medsopt.engine.clauses.base import GroupHits, Outcome, PatientView
 from medsopt.engine.clauses.concerns import merge_concerns
-from medsopt.engine.clauses.registry import CHECK_EACH, CHECKS
+from medsopt.engine.clauses.registry import DISPATCH
 from medsopt.engine.clauses.supersedes import drop_superseded
 from medsopt.engine.findings import (
     SEVERITY_ORDER,
     CheckResult,
     Finding,
+    FindingSource,
     MatchedMedication,
     NotEvaluated,
     ResolvedMedication,
+    Suggestion,
 )
 from medsopt.engine.request import CheckRequest, MedicationStatus
 from medsopt.engine.resolve import resolve_medications
 from medsopt.engine.text import age_text, egfr_text, medicines_text, render
 from medsopt.rules.ir import RuleIR
-from medsopt.rules.models import Citation
 from medsopt.rules.ruleset import CompiledRule, Membership, RuleSet
 
 
@@ -111,14 +112,16 @@ def evaluate_rule(rule: RuleIR, view: PatientView) -> list[Finding | NotEvaluate
     outcomes: list[Outcome] = []
     each: tuple[tuple[str, Outcome], ...] | None = None
     for clause in rule.clauses:
-        per_medicine = CHECK_EACH.get(type(clause))
-        if per_medicine is not None:
-            each = per_medicine(clause, view)
+        per_medicine, check_clause = DISPATCH[type(clause)]
+        if per_medicine:
+            each = check_clause(clause, view)  # type: ignore[assignment]
+            if not each:
+                return []
             continue
-        outcome = CHECKS[type(clause)](clause, view)
+        outcome = check_clause(clause, view)
         if outcome is None:
             return []
-        outcomes.append(outcome)
+        outcomes.append(outcome)  # type: ignore[arg-type]
     if each is None:
         return [_result(rule, outcomes, view)]
     return [_result(rule, [*outcomes, outcome], view) for _, outcome in each]
@@ -142,15 +145,20 @@ def _result(rule: RuleIR, outcomes: Sequence[Outcome], view: PatientView) -> Fin
         "contributors": "none",
     }
     explained: set[MatchedMedication] = set()
-    citations: list[Citation] = list(rule.citations)
+    citations = rule.citations
     severity = rule.severity
+    suggestions: tuple[Suggestion, ...] = ()
     for outcome in outcomes:
-        values.update(outcome.values)
+        if outcome.values:
+            values.update(outcome.values)
         if outcome.matched:
             explained.update(outcome.matched)
         else:
             explained.update(_explain(m, membership, view) for m, membership in outcome.involved)
-        citations.extend(c for c in outcome.citations if c not in citations)
+        if outcome.citations:
+            citations += tuple(c for c in outcome.citations if c not in citations)
+        if outcome.suggestions:
+            suggestions += outcome.suggestions
         severity = outcome.severity or severity
     return Finding(
         rule_id=rule.id,
@@ -161,12 +169,14 @@ def _result(rule: RuleIR, outcomes: Sequence[Outcome], view: PatientView) -> Fin
         detail=render(rule.detail, values),
         recommendation=render(rule.recommendation, values),
         rationale=rule.rationale,
-        citations=tuple(citations),
+        citations=citations,
         medication_refs=refs,
         matched=tuple(sorted(explained, key=lambda x: (x.ref, x.group))),
         conditions=tuple(fact for outcome in outcomes for fact in outcome.facts),
         involves_proposed=any(m.entry.status is MedicationStatus.PROPOSED for m, _ in involved),
-        suggestions=tuple(s for outcome in outcomes for s in outcome.suggestions),
+        suggestions=suggestions,
+        concern=rule.concern or "",
+        sources=(FindingSource(rule.id, rule.title, severity),),
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 import polars as pl
 
@@ -50,12 +49,16 @@ class Outcome:
     involved: Involved = ()
     missing: tuple[str, ...] = ()
     facts: tuple[str, ...] = ()
-    values: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    values: Mapping[str, str] | None = None
     # Per-medicine clauses explain themselves and may add suggestions, citations, a severity.
     matched: tuple[MatchedMedication, ...] = ()
     suggestions: tuple[Suggestion, ...] = ()
     citations: tuple[Citation, ...] = ()
     severity: str | None = None
+
+
+# A clause that holds and has nothing to add (shared: outcomes are immutable).
+HOLDS = Outcome()
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,8 +30,7 @@ def merge_concerns(
         rule = rules.get(finding.rule_id)
         concern = rule.ir.concern if rule else None
         if concern is None:
-            source = FindingSource(finding.rule_id, finding.title, finding.severity)
-            alone.append(dataclasses.replace(finding, sources=(source,)))
+            alone.append(finding)  # its only source is set where it is made
         else:
             by_concern.setdefault(concern, []).append(finding)
     for concern, raised in by_concern.items():
@@ -74,7 +73,7 @@ def _card(component: list[Finding], concern_id: str, concern: Concern) -> Findin
     primary = ordered[0]
     sources = tuple(FindingSource(f.rule_id, f.title, f.severity) for f in ordered)
     if len(ordered) == 1:
-        return dataclasses.replace(primary, concern=concern_id, sources=sources)
+        return primary  # concern and source are set where a finding is made
     citations: list[Citation] = []
     for finding in ordered:
         citations.extend(c for c in finding.citations if c not in citations)

@@ -72,22 +72,33 @@ def check_each(clause: FormularyPosition, view: PatientView) -> tuple[tuple[str,
     formulary = view.ruleset.formulary
     if formulary is None:
         return ()
+    return tuple(
+        (medication.entry.ref, _outcome(clause, medication, entry, formulary))
+        for medication, entry, where in _positions(view)
+        if where == clause.position
+    )
+
+
+def _positions(view: PatientView) -> list[tuple[ResolvedMedication, Product, str]]:
+    """Each listed medicine's position on this request, worked out once for the four rules."""
+    cached = view.shared.get("formulary")
+    if cached is not None:
+        return cached  # type: ignore[return-value]
+    listed = [(m, m.formulary_entry) for m in view.medications if m.formulary_entry is not None]
     first_line = frozenset(
         e.therapeutic_class
-        for m in view.medications
-        if (e := m.formulary_entry) is not None
-        and e.line == "first"
-        and e.therapeutic_class is not None
+        for _, e in listed
+        if e is not None and e.line == "first" and e.therapeutic_class is not None
     )
-    found = []
-    for medication in view.medications:
-        entry = medication.formulary_entry
-        if entry is None:
-            continue
+    placed = []
+    for medication, entry in listed:
+        assert entry is not None
         proposed = medication.entry.status is MedicationStatus.PROPOSED
-        if position(entry, proposed, first_line) == clause.position:
-            found.append((medication.entry.ref, _outcome(clause, medication, entry, formulary)))
-    return tuple(found)
+        where = position(entry, proposed, first_line)
+        if where is not None:
+            placed.append((medication, entry, where))
+    view.shared["formulary"] = placed
+    return placed
 
 
 def _outcome(

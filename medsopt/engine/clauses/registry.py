@@ -48,6 +48,12 @@ CHECK_EACH: Mapping[type, CheckEach] = {
     ir.FormularyPosition: formulary.check_each,
     ir.BiosimilarChoice: biosimilar.check_each,
 }
+# Every clause kind's one-patient check, with whether it yields one outcome per medicine: one
+# lookup per clause on the hot path.
+DISPATCH: Mapping[type, tuple[bool, Check | CheckEach]] = {
+    **{kind: (False, check) for kind, check in CHECKS.items()},
+    **{kind: (True, check) for kind, check in CHECK_EACH.items()},
+}
 # Columnar plans of clauses that yield the pairs where they hold (candidates).
 GENERATORS: Mapping[type, Plan] = {
     ir.AllOf: medicines.plan,
