@@ -1,4 +1,5 @@
-"""Run committee cases through the columnar evaluator too, and say where it disagrees.
+"""Run committee cases (or any requests) through the columnar evaluator too, and say where it
+disagrees.
 
 All cases become one population per as-of date (each case one patient), so the whole suite is
 a few columnar evaluations. A case passes when both evaluators give the same findings (rule,
@@ -26,7 +27,7 @@ from medsopt.engine.population import (
     RESULTS_SCHEMA,
     build_population,
 )
-from medsopt.engine.request import MedicationStatus
+from medsopt.engine.request import CheckRequest, MedicationStatus
 from medsopt.engine.resolve import resolve_medications
 from medsopt.rules.ruleset import RuleSet
 
@@ -56,14 +57,22 @@ def columnar_answers(
     cases: Sequence[LocatedCase], ruleset: RuleSet, lookups: Lookups
 ) -> dict[int, Answer]:
     """Each case's answer (by index in `cases`) from the columnar evaluator."""
+    return columnar_answers_for([c.request() for c in cases], ruleset, lookups)
+
+
+def columnar_answers_for(
+    requests: Sequence[CheckRequest], ruleset: RuleSet, lookups: Lookups
+) -> dict[int, Answer]:
+    """Each request's answer (by index) from the columnar evaluator, as one population per
+    as-of date (each request one patient)."""
     by_date: dict[datetime.date | None, list[int]] = {}
-    for index, located in enumerate(cases):
-        by_date.setdefault(located.case.as_of, []).append(index)
-    answers: dict[int, Answer] = {i: (frozenset(), frozenset()) for i in range(len(cases))}
+    for index, request in enumerate(requests):
+        by_date.setdefault(request.as_of, []).append(index)
+    answers: dict[int, Answer] = {i: (frozenset(), frozenset()) for i in range(len(requests))}
     rules = tuple(compiled.ir for _, compiled in sorted(ruleset.rules.items()))
     for as_of, indexes in by_date.items():
         dated = dataclasses.replace(lookups, biosimilar=lookup_table(ruleset, as_of))
-        population = _population([cases[i] for i in indexes], indexes, ruleset, dated, as_of)
+        population = _population([requests[i] for i in indexes], indexes, ruleset, dated, as_of)
         evaluated = evaluate(population, rules, dated)
         found: dict[int, set[tuple[object, ...]]] = {}
         columns = ("rule_id", "refs", "severity", "title", "detail", "recommendation", "sources")
@@ -86,17 +95,16 @@ def columnar_answers(
 
 
 def _population(
-    cases: Sequence[LocatedCase],
+    requests: Sequence[CheckRequest],
     indexes: Sequence[int],
     ruleset: RuleSet,
     lookups: Lookups,
     as_of: datetime.date | None,
 ) -> Population:
-    """The cases as one population (patient id = the case's index)."""
+    """The requests as one population (patient id = the request's index)."""
     meds, facts, conditions, exceptions, unresolved, results = [], [], [], [], [], []
-    for index, located in zip(indexes, cases, strict=True):
+    for index, request in zip(indexes, requests, strict=True):
         pid = str(index)
-        request = located.request()
         resolution = resolve_medications(request, ruleset)
         for medication in resolution.resolved:
             concept = medication.resolved.concept

@@ -93,6 +93,10 @@ class RulePage:
     date_reviewed: str
     defined_in: str
     cases: tuple[CaseRow, ...]
+    # The concern it raises (title), and the other rules that share its card.
+    concern: str = ""
+    concern_rules: tuple[str, ...] = ()
+    applies_to: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +207,22 @@ def rule_page(
         date_reviewed=rule.date_reviewed.isoformat(),
         defined_in=f"{compiled.file}:{compiled.line}",
         cases=_cases_for(rule.id, cases),
+        concern=ruleset.concerns[rule.concern].title
+        if rule.concern is not None and rule.concern in ruleset.concerns
+        else "",
+        concern_rules=tuple(
+            sorted(
+                other
+                for other, c in {**ruleset.rules, **ruleset.inactive}.items()
+                if rule.concern and c.rule.concern == rule.concern and other != rule.id
+            )
+        ),
+        applies_to=", ".join(
+            f"{k.replace('_', ' ')} {v if not isinstance(v, tuple) else ' or '.join(v)}"
+            for k, v in rule.match.applies_to.model_dump(exclude_defaults=True).items()
+        )
+        if rule.match.applies_to
+        else "",
     )
 
 

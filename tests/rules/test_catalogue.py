@@ -42,3 +42,11 @@ def test_overdue_reviews_are_highlighted(bundled: RuleSet) -> None:
         f"{len(bundled.rules) + len(bundled.inactive)} rule(s) overdue" in later["by-review.html"]
     )
     assert "class=overdue" in later["index.html"]
+
+
+def test_a_rule_page_shows_its_concern_and_whom_it_applies_to(bundled: RuleSet) -> None:
+    pages = render_catalogue(bundled, (), datetime.date(2026, 12, 6))
+    pincer_d = pages["rules/PINCER-D.html"]
+    assert "Bleeding: oral anticoagulant with an NSAID" in pincer_d
+    assert "STOPP-V2-C10" in pincer_d
+    assert "sex female, age at least 12, age below 56" in pages["rules/PREG-ACEI.html"]
