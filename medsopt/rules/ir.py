@@ -190,8 +190,6 @@ def compile_rule(rule: models.Rule) -> RuleIR:
     if match.biosimilar is not None:
         b = match.biosimilar
         clauses.append(BiosimilarChoice(b.outcome, b.declined_severity))
-    if match.monitoring is not None:
-        clauses.append(MonitoringDue(match.monitoring.tests, match.monitoring.within_days))
     if match.none_of:
         clauses.append(NoneOf(tuple(dict.fromkeys(match.none_of))))
     patient = match.patient
@@ -215,6 +213,10 @@ def compile_rule(rule: models.Rule) -> RuleIR:
             )
         if patient.conditions_none:
             clauses.append(ConditionsAbsent(tuple(dict.fromkeys(patient.conditions_none))))
+    # Last, as the columnar evaluator applies it (registry.FILTERS): both list what a rule lacks
+    # in the same order (e.g. age_years before the results a rule with both asks for).
+    if match.monitoring is not None:
+        clauses.append(MonitoringDue(match.monitoring.tests, match.monitoring.within_days))
     return RuleIR(
         id=rule.id,
         title=rule.title,

@@ -342,3 +342,23 @@ def test_the_prescribing_moment_puts_the_proposed_medicine_first_and_can_filter(
     severe = check(CheckRequest(medications, patient, minimum_severity="severe"), bundled)
     assert severe.findings and all(f.severity == "severe" for f in severe.findings)
     assert {f.rule_id for f in severe.findings} <= {f.rule_id for f in everything.findings}
+
+
+def test_a_monitoring_rule_with_patient_facts_asks_for_both_in_clause_order(
+    bundled: RuleSet,
+) -> None:
+    """Ramipril for 2.5 years, no age, no results: PINCER AC asks for the age, then the
+    results, in the order the columnar evaluator applies its filters (monitoring last)."""
+    result = check(
+        CheckRequest(
+            (MedicationEntry("m1", "318901006", start_date="2024-06-01"),),
+            PatientContext(),
+            as_of=datetime.date(2026, 12, 1),
+        ),
+        bundled,
+    )
+    asked = {n.rule_id: n.missing for n in result.not_evaluated}
+    assert asked["MON-PINCER-AC-RENAL"] == (
+        "age_years",
+        "results of a renal function test (creatinine or eGFR) since 2025-08-31",
+    )
