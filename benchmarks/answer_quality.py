@@ -2,8 +2,9 @@
 many findings a patient gets, and how many cards repeat another card's medicines.
 
 A seeded population of patients with the context a GP system has at hand (age 40-95, sex,
-eGFR, long-term conditions from the QOF clusters in ../shared/snomed/, every start date and the
-as-of date; pregnancy status is not recorded), each on 3-12 common medicines named below and
+eGFR, long-term conditions from the QOF clusters in ../shared/snomed/, every start date, the
+as-of date, and the coded test results of the last two years; pregnancy status is reported with
+and without), each on 3-12 common medicines named below and
 looked up by their exact dm+d name in the bundled extract (no code is typed in here).
 
     .venv/bin/python benchmarks/answer_quality.py [--patients 2000] [--seed 12]
@@ -28,11 +29,13 @@ if str(REPO) not in sys.path:  # run as a script: make `medsopt` importable from
 
 from medsopt.engine import CheckRequest, MedicationEntry, PatientContext, check  # noqa: E402
 from medsopt.engine.findings import CheckResult  # noqa: E402
-from medsopt.engine.request import Sex  # noqa: E402
+from medsopt.engine.request import MonitoringResult, Sex  # noqa: E402
 from medsopt.rules.ruleset import RuleSet  # noqa: E402
 from medsopt.store.activate import Locations, build  # noqa: E402
 
 AS_OF = datetime.date(2026, 12, 1)
+# Days since a test was last done: mostly within the monitoring windows, some overdue.
+RECENCY = [10, 30, 45, 60, 75, 120, 150, 200, 250, 300, 340, 420, 500]
 SNOMED = REPO.parent / "shared" / "snomed"
 # Common primary-care medicines, by their dm+d names (weights: rough relative frequency). A
 # patient gets at most one medicine of each slot (one statin, one PPI, ...), as an ordinary
@@ -168,6 +171,11 @@ def cluster_codes() -> dict[str, list[str]]:
     return clusters
 
 
+def test_codes(ruleset: RuleSet) -> dict[str, str]:
+    """One code of each monitoring test group (a GP record's lab results are coded)."""
+    return {g.id: min(g.codes) for g in ruleset.groups.values() if g.kind == "test" and g.codes}
+
+
 def population(
     ruleset: RuleSet, count: int, seed: int, pregnancy_sent: bool = False
 ) -> list[CheckRequest]:
@@ -181,6 +189,7 @@ def population(
     names = sorted(codes)
     weights = [COMMON[n] for n in names]
     clusters = cluster_codes()
+    tests = test_codes(ruleset)
     requests = []
     for number in range(count):
         size = rng.randint(3, 12)
@@ -199,6 +208,14 @@ def population(
             for cluster, share in CONDITIONS.items()
             if rng.random() < share * (1.5 if age >= 70 else 1.0)
         )
+        # The GP record's results of the last two years: every test group, each last done
+        # 0-500 days ago (most within a year), as a practice's routine bloods would be.
+        results = tuple(
+            MonitoringResult(
+                code, (AS_OF - datetime.timedelta(days=rng.choice(RECENCY))).isoformat()
+            )
+            for code in tests.values()
+        )
         requests.append(
             CheckRequest(
                 request_id=f"p{number}",
@@ -209,6 +226,8 @@ def population(
                     pregnant=False if pregnancy_sent and sex is Sex.FEMALE and age < 56 else None,
                     egfr=float(rng.randint(25 if age >= 75 else 45, 100)),
                     condition_codes=conditions,
+                    monitoring=results,
+                    monitoring_from=(AS_OF - datetime.timedelta(days=730)).isoformat(),
                 ),
                 medications=tuple(
                     MedicationEntry(
