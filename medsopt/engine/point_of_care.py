@@ -183,6 +183,10 @@ def _result(rule: RuleIR, outcomes: Sequence[Outcome], view: PatientView) -> Fin
 def _explain(
     medication: ResolvedMedication, membership: Membership, view: PatientView
 ) -> MatchedMedication:
+    key = (medication.entry.ref, membership.group, membership.via)
+    known = view.explained.get(key)
+    if known is not None:
+        return known
     concept = medication.resolved.concept
     if membership.via == concept.code:
         via = f"{concept.level.label} {concept.code} listed in group {membership.group}"
@@ -193,4 +197,6 @@ def _explain(
             f"{concept.level.label} {concept.code} -> {listed_level} {membership.via}"
             f"{f' ({listed.name})' if listed else ''} listed in group {membership.group}"
         )
-    return medication.matched(membership.group, via, medication.formulary_status)
+    step = medication.matched(membership.group, via, medication.formulary_status)
+    view.explained[key] = step
+    return step

@@ -36,6 +36,9 @@ class PatientView:
     # Per-request results that several rules share (e.g. each biologic's brand choice), so
     # they are worked out once however many rules read them.
     shared: dict[str, object] = field(default_factory=dict)
+    # Explanation steps already built on this request, by (ref, group, listed code): several
+    # findings name the same medicine for the same group (count, scale and falls rules).
+    explained: dict[tuple[str, str, str], MatchedMedication] = field(default_factory=dict)
 
     @property
     def patient(self) -> PatientContext:
