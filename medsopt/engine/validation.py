@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import re
 from dataclasses import dataclass
 
 from medsopt.dmd.codes import code_problem
@@ -17,6 +18,7 @@ MAX_REF_LENGTH = 64
 MAX_REQUEST_ID_LENGTH = 128
 MAX_AGE = 130
 MAX_EGFR = 250.0
+MAX_SHOWN = 24  # characters of an offending value an error message repeats
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +39,7 @@ def validate_request(request: CheckRequest) -> tuple[FieldViolation, ...]:
     if request.as_of_text is not None and not _iso_date(request.as_of_text):
         found.append(
             FieldViolation(
-                "as_of_date", f"{request.as_of_text!r} is not an ISO 8601 date (YYYY-MM-DD)"
+                "as_of_date", f"{shown(request.as_of_text)} is not an ISO 8601 date (YYYY-MM-DD)"
             )
         )
     patient = request.patient
@@ -55,7 +57,9 @@ def validate_request(request: CheckRequest) -> tuple[FieldViolation, ...]:
         problem = code_problem(code)
         if problem is not None:
             found.append(
-                FieldViolation(f"patient.condition_codes[{index}]", f"{code!r} {problem.value}")
+                FieldViolation(
+                    f"patient.condition_codes[{index}]", f"{shown(code)} {problem.value}"
+                )
             )
     found.extend(_biologic_exception_violations(patient))
     found.extend(_monitoring_violations(patient))
@@ -79,19 +83,22 @@ def validate_request(request: CheckRequest) -> tuple[FieldViolation, ...]:
             first = first_index[medication.ref]
             found.append(
                 FieldViolation(
-                    f"{where}.ref", f"duplicate ref {medication.ref!r} (also medications[{first}])"
+                    f"{where}.ref",
+                    f"duplicate ref {shown(medication.ref)} (also medications[{first}])",
                 )
             )
         else:
             first_index[medication.ref] = index
         problem = code_problem(medication.code)
         if problem is not None:
-            found.append(FieldViolation(f"{where}.code", f"{medication.code!r} {problem.value}"))
+            found.append(
+                FieldViolation(f"{where}.code", f"{shown(medication.code)} {problem.value}")
+            )
         if medication.start_date is not None and not _iso_date(medication.start_date):
             found.append(
                 FieldViolation(
                     f"{where}.start_date",
-                    f"{medication.start_date!r} is not an ISO 8601 date (YYYY-MM-DD)",
+                    f"{shown(medication.start_date)} is not an ISO 8601 date (YYYY-MM-DD)",
                 )
             )
     return tuple(found)
@@ -111,7 +118,7 @@ def _biologic_exception_violations(patient: PatientContext) -> list[FieldViolati
         if problem is not None:
             found.append(
                 FieldViolation(
-                    f"{where}.molecule_code", f"{exception.molecule_code!r} {problem.value}"
+                    f"{where}.molecule_code", f"{shown(exception.molecule_code)} {problem.value}"
                 )
             )
         if exception.kind is BiologicExceptionKind.UNSPECIFIED:
@@ -120,7 +127,7 @@ def _biologic_exception_violations(patient: PatientContext) -> list[FieldViolati
             found.append(
                 FieldViolation(
                     f"{where}.expires_on",
-                    f"{exception.expires_on!r} is not an ISO 8601 date (YYYY-MM-DD)",
+                    f"{shown(exception.expires_on)} is not an ISO 8601 date (YYYY-MM-DD)",
                 )
             )
     return found
@@ -138,10 +145,10 @@ def _monitoring_violations(patient: PatientContext) -> list[FieldViolation]:
         where = f"patient.monitoring_results[{index}]"
         problem = code_problem(result.code)
         if problem is not None:
-            found.append(FieldViolation(f"{where}.code", f"{result.code!r} {problem.value}"))
+            found.append(FieldViolation(f"{where}.code", f"{shown(result.code)} {problem.value}"))
         if not _iso_date(result.date):
             found.append(
-                FieldViolation(f"{where}.date", f"{result.date!r} is not an ISO 8601 date")
+                FieldViolation(f"{where}.date", f"{shown(result.date)} is not an ISO 8601 date")
             )
         if result.value is not None and not math.isfinite(result.value):
             found.append(FieldViolation(f"{where}.value", "must be a finite number"))
@@ -149,15 +156,31 @@ def _monitoring_violations(patient: PatientContext) -> list[FieldViolation]:
         found.append(
             FieldViolation(
                 "patient.monitoring_complete_from",
-                f"{patient.monitoring_from!r} is not an ISO 8601 date (YYYY-MM-DD)",
+                f"{shown(patient.monitoring_from)} is not an ISO 8601 date (YYYY-MM-DD)",
             )
         )
     return found
 
 
+_YYYY_MM_DD = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _iso_date(text: str) -> bool:
+    """Strictly YYYY-MM-DD: Python also reads 20260101 and 2026-W01, the contract does not."""
+    if not _YYYY_MM_DD.fullmatch(text):
+        return False
     try:
         datetime.date.fromisoformat(text)
     except ValueError:
         return False
     return True
+
+
+def shown(value: str) -> str:
+    """A value as an error names it: quoted, and cut short so an error never echoes a long
+    input back (nor grows past what a client can read)."""
+    return (
+        repr(value)
+        if len(value) <= MAX_SHOWN
+        else f"{value[:MAX_SHOWN]!r}... ({len(value)} characters)"
+    )

@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 
 from medsopt.formulary.adherence import ADHERENCE_CLASSES
-from medsopt.reports.spreadsheet import joined_codes, write_workbook
+from medsopt.reports.spreadsheet import csv_safe, write_workbook
 from medsopt.rules.ruleset import RuleSet
 from medsopt.scan import schema as s
 from medsopt.scan.classes import ClassDefinitionError
@@ -241,7 +241,7 @@ def write_outputs(
     try:
         for name in ("adherence", "findings", "not_evaluated", "worklist"):
             results[name].write_parquet(staging / f"{name}.parquet")
-            joined_codes(results[name]).write_csv(staging / f"{name}.csv")
+            csv_safe(results[name]).write_csv(staging / f"{name}.csv")
         results["quarantine"].write_parquet(staging / "quarantine.parquet")
         results["patients_quarantine"].write_parquet(staging / "patients_quarantine.parquet")
         write_workbook(staging / "worklist.xlsx", workbook_sheets(results))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Collection
 
 from medsopt.authoring.diagnostics import Diagnostic
 from medsopt.dmd.concepts import UnresolvedReason
@@ -18,6 +19,7 @@ from medsopt.engine.request import (
     Sex,
 )
 from medsopt.engine.text import question
+from medsopt.engine.validation import FieldViolation
 from medsopt.rules.holder import Activation, RuleSetHolder
 from medsopt.rules.ruleset import RuleSetIdentity
 from medsopt.v1 import medsopt_pb2 as pb
@@ -81,6 +83,30 @@ _EVIDENCE = {
 
 
 _SEVERITY_FROM_PB = {number: name for name, number in _SEVERITY.items()}
+
+
+def enum_violations(message: pb.CheckMedicationsRequest) -> list[FieldViolation]:
+    """Enum numbers the contract does not define (a newer client, or a corrupted request):
+    rejected with their field path, never read as 'unspecified'."""
+    found = []
+    patient = message.patient
+    checks: list[tuple[str, int, Collection[int]]] = [
+        ("patient.sex", patient.sex, _SEX.keys()),
+        ("patient.pregnancy", patient.pregnancy, _PREGNANCY.keys()),
+        ("minimum_severity", message.minimum_severity, {0, *_SEVERITY_FROM_PB}),
+    ]
+    checks += [
+        (f"medications[{i}].status", m.status, _STATUS.keys())
+        for i, m in enumerate(message.medications)
+    ]
+    checks += [
+        (f"patient.biologic_exceptions[{i}].kind", e.kind, _EXCEPTION_KIND.keys())
+        for i, e in enumerate(patient.biologic_exceptions)
+    ]
+    for field, number, known in checks:
+        if number not in known:
+            found.append(FieldViolation(field, f"{number} is not a value this API defines"))
+    return found
 
 
 def request_from_proto(

@@ -11,10 +11,23 @@ from grpc_status import rpc_status
 
 from medsopt.engine.validation import FieldViolation
 
+# A default client reads at most 8 KiB of trailing metadata: details are capped well below.
+MAX_VIOLATIONS = 20
+MAX_DESCRIPTION = 160
+
 
 def abort_invalid(context: grpc.ServicerContext, violations: Iterable[FieldViolation]) -> None:
-    """INVALID_ARGUMENT with a google.rpc.BadRequest listing every field violation."""
-    violations = tuple(violations)
+    """INVALID_ARGUMENT with a google.rpc.BadRequest of the field violations (the first
+    MAX_VIOLATIONS, then one saying how many more), so every client can read it."""
+    every = tuple(violations)
+    violations = tuple(
+        FieldViolation(v.field[:MAX_DESCRIPTION], v.description[:MAX_DESCRIPTION])
+        for v in every[:MAX_VIOLATIONS]
+    )
+    if len(every) > MAX_VIOLATIONS:
+        violations += (
+            FieldViolation("", f"and {len(every) - MAX_VIOLATIONS} more violations not listed"),
+        )
     detail = any_pb2.Any()
     detail.Pack(
         error_details_pb2.BadRequest(
@@ -27,12 +40,20 @@ def abort_invalid(context: grpc.ServicerContext, violations: Iterable[FieldViola
         )
     )
     summary = "; ".join(f"{v.field}: {v.description}" for v in violations[:3])
-    if len(violations) > 3:
-        summary += f"; and {len(violations) - 3} more"
+    if len(every) > 3:
+        summary += f"; and {len(every) - 3} more"
     status = status_pb2.Status(
         code=code_pb2.INVALID_ARGUMENT, message=f"invalid request: {summary}", details=[detail]
     )
     context.abort_with_status(rpc_status.to_status(status))
+
+
+def abort_undecodable(context: grpc.ServicerContext) -> None:
+    """The request bytes are not the method's message: the client's fault, not ours."""
+    context.abort(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "request bytes are not a medsopt.v1 message of this method's type",
+    )
 
 
 def abort_unavailable(context: grpc.ServicerContext) -> None:

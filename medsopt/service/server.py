@@ -6,20 +6,30 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
+from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from medsopt.rules.holder import Activation, RuleSetHolder
-from medsopt.service.servicer import MedicinesOptimisationServicer, RuleSetAdminServicer
+from medsopt.service.servicer import (
+    UNDECODABLE,
+    MedicinesOptimisationServicer,
+    RuleSetAdminServicer,
+    Undecodable,
+)
 from medsopt.store.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations
 from medsopt.store.reload import Reloader
 from medsopt.v1 import medsopt_pb2 as pb
 from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +94,38 @@ class RunningServer:
         self.server.stop(self.config.grace_seconds).wait()
 
 
+def lenient(parse: Callable[[bytes], T]) -> Callable[[bytes], T | Undecodable]:
+    """A request deserializer that yields UNDECODABLE for bytes that do not decode, so the
+    servicer answers INVALID_ARGUMENT (grpc answers INTERNAL for a deserializer's exception or
+    None)."""
+
+    def deserialize(data: bytes) -> T | Undecodable:
+        try:
+            return parse(data)
+        except DecodeError:
+            return UNDECODABLE
+
+    return deserialize
+
+
+def add_patient_service(servicer: MedicinesOptimisationServicer, server: grpc.Server) -> None:
+    """The generated registration, with request bytes decoded leniently."""
+    handlers = {
+        "CheckMedications": grpc.unary_unary_rpc_method_handler(
+            servicer.CheckMedications,
+            request_deserializer=lenient(pb.CheckMedicationsRequest.FromString),
+            response_serializer=pb.CheckMedicationsResponse.SerializeToString,
+        ),
+        "GetRuleSetInfo": grpc.unary_unary_rpc_method_handler(
+            servicer.GetRuleSetInfo,
+            request_deserializer=lenient(pb.GetRuleSetInfoRequest.FromString),
+            response_serializer=pb.RuleSetInfo.SerializeToString,
+        ),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
+    server.add_registered_method_handlers(SERVICE_NAME, handlers)
+
+
 def build_server(config: ServerConfig, holder: RuleSetHolder | None = None) -> RunningServer:
     """Create and start a server (not yet SERVING); port 0 picks a free port."""
     holder = holder or RuleSetHolder()
@@ -91,9 +133,7 @@ def build_server(config: ServerConfig, holder: RuleSetHolder | None = None) -> R
         futures.ThreadPoolExecutor(max_workers=config.max_workers),
         options=[("grpc.so_reuseport", 0)],
     )
-    pb_grpc.add_MedicinesOptimisationServicer_to_server(
-        MedicinesOptimisationServicer(holder), server
-    )
+    add_patient_service(MedicinesOptimisationServicer(holder), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", SERVICE_NAME):

@@ -20,6 +20,13 @@ from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
 log = logging.getLogger(__name__)
 
 
+class Undecodable:
+    """What a request deserializer yields for bytes that are not the method's message."""
+
+
+UNDECODABLE = Undecodable()
+
+
 class MedicinesOptimisationServicer(pb_grpc.MedicinesOptimisationServicer):
     """medsopt.v1.MedicinesOptimisation over the holder's active rule set."""
 
@@ -27,11 +34,14 @@ class MedicinesOptimisationServicer(pb_grpc.MedicinesOptimisationServicer):
         self._holder = holder
 
     def CheckMedications(  # noqa: N802 - gRPC method name
-        self, request: pb.CheckMedicationsRequest, context: grpc.ServicerContext
+        self, request: pb.CheckMedicationsRequest | Undecodable, context: grpc.ServicerContext
     ) -> pb.CheckMedicationsResponse:
         started = time.perf_counter()
+        if isinstance(request, Undecodable):  # the bytes did not decode (server.lenient)
+            errors.abort_undecodable(context)
+            raise AssertionError("unreachable")
         domain = converters.request_from_proto(request, today=datetime.date.today())
-        violations = validate_request(domain)
+        violations = [*converters.enum_violations(request), *validate_request(domain)]
         if violations:
             log.info("CheckMedications rejected: %d field violation(s)", len(violations))
             errors.abort_invalid(context, violations)
@@ -61,8 +71,11 @@ class MedicinesOptimisationServicer(pb_grpc.MedicinesOptimisationServicer):
         return response
 
     def GetRuleSetInfo(  # noqa: N802 - gRPC method name
-        self, request: pb.GetRuleSetInfoRequest, context: grpc.ServicerContext
+        self, request: pb.GetRuleSetInfoRequest | Undecodable, context: grpc.ServicerContext
     ) -> pb.RuleSetInfo:
+        if isinstance(request, Undecodable):
+            errors.abort_undecodable(context)
+            raise AssertionError("unreachable")
         activation = self._holder.active
         if activation is None:
             errors.abort_unavailable(context)
