@@ -28,6 +28,8 @@ SOURCES = ROOT / "formulary" / "dmd" / "sources"
 SRC = SOURCES / "codelists"
 BUNDLED = ROOT / "formulary" / "dmd" / "bundled"
 OUT = ROOT / "rules" / "codelists"
+# The reference tables beside the codelists (reference-vtm.csv, reference-vmp-id-changes.csv).
+REFERENCE = SRC.parent
 
 # output name -> (source file, include regex or None for a whole copy, exclude regex or None)
 PLACEHOLDER = re.compile(r"VMP (?:previous|subsequent) to (\d+)$")
@@ -394,6 +396,150 @@ def write_ingredient_lists() -> list[tuple[str, str, str, int, int]]:
     return report
 
 
+# --- Duplication classes (rules/groups/duplication-classes.yaml); see PROVENANCE.md -----------
+# Each class list is the union of its parts: a part (source, include, exclude) is filtered as in
+# SPECS (a `reference-*.csv` source is the 2019 dm+d reference table beside the codelists, valid
+# rows only); rows are taken in part order, each code once (its first row). Every product that
+# contains the class's ingredient is kept, combination products included. Last, the VMPs whose id
+# replaced a kept VMP's (reference-vmp-id-changes.csv, chains followed) are added, because the
+# bundled extract holds both ids and a list older than the change misses the current one.
+Part = tuple[str, str | None, str | None]
+
+STATINS = (
+    r"atorvastatin|simvastatin|rosuvastatin|pravastatin|fluvastatin|pitavastatin|lipitor|crestor"
+    r"|zocor|lescol|lipostat|inegy|simvador|ranzolont|cholib|luvinsta|dorisin|stefluvin|nandovar"
+)
+PPIS = (
+    r"omeprazole|esomeprazole|lansoprazole|pantoprazole|rabeprazole|losec|nexium|zoton|pariet"
+    r"|protium|mezzopram|omeran|emozul|mepradec|zanprol|ventra\b|guardium|pantoloc|axorid|vimovo"
+    r"|heliclear|helimet"
+)
+# Over-the-counter heartburn brands in the PINCER list whose name does not say which drug they
+# hold (an H2 antagonist or a PPI): left out of both lists rather than guessed.
+OPAQUE_HEARTBURN_BRANDS = (
+    r"boots heartburn relief|ultra heartburn relief|lloydspharmacy heartburn"
+    r"|lloydspharmacy indigestion relief 75mg"
+)
+# Opioid-containing mixtures that are not analgesics (antidiarrhoeal, antitussive) and
+# preparations applied to wounds.
+OPIOID_NOT_ANALGESIC = r"kaolin|ipecacuanha|linctus|terpin|galcodine|intrasite|\bgel\b"
+OPIOID_WITH_PARACETAMOL = (
+    r"codeine|dihydrocodeine|co-codamol|co-dydramol|tramadol|tramacet|kapake|solpadol|tylex"
+    r"|paracodol|paramol|codipar|remedeine|zapain|solpadeine (plus|max)|migraleve(?! ultra)"
+)
+TRAMADOL = (
+    r"tramadol|zydol|zamadol|tramacet|mabron|marol\b|dromadol|maxitram|larapam|tradorec"
+    r"|tramulief|zeridame|oldaram|invodol|tramquel|zytram|tilodol|brimisol|tramake|aceon|maneo"
+    r"|skudexa|trapadex"
+)
+OPIOID_ROUTE_LISTS = (
+    "opioids-oral.csv",
+    "opioids-transdermal.csv",
+    "opioids-parenteral.csv",
+    "opioids-buccal-nasal-oromucosal.csv",
+    "opioids-rectal.csv",
+    "opioids-inhalation.csv",
+)
+LOOP_DIURETICS = (
+    r"furosemide|frusemide|bumetanide|torasemide|torsemide|lasix|burinex|frusol|\btorem\b"
+    r"|diuresal|froop|frusid|co-amilofruse|frumil|lasoride|fru-co|lasilactone|frusene"
+    r"|lasikal|diumide"
+)
+# Glucocorticoids by mouth (BNF 6.3.2); not fludrocortisone (a mineralocorticoid, 6.3.1) and not
+# injections, which are often given into a joint.
+ORAL_FORM = r"tablet|capsule|oral|dilacort|pevanti|deltacortril|medrone \d"
+NOT_ORAL = (
+    r"inject|infusion|intra-articular|intramuscular|depo-medrone|solu-medrone|kenalog|lederspan"
+    r"|adcortyl"
+)
+# VTMs of glucocorticoids given only by mouth (their products are in no source list).
+GLUCOCORTICOID_VTMS = r"^(deflazacort|prednisone|cortisone)$"
+SEDATING_ANTIHISTAMINES = (
+    r"chlorphenamine|chlorpheniramine|promethazine|hydroxyzine|cyproheptadine|alimemazine"
+    r"|trimeprazine|clemastine|diphenhydramine|doxylamine|dimenhydrinate|piriton|phenergan"
+    r"|atarax|ucerax|periactin|tavegil|vallergan|nytol|sominex|avomine|xonvea"
+)
+# Combination VTMs (a "+" in the name) with a sedating antihistamine among their ingredients.
+SEDATING_COMBINATION_VTMS = (
+    r"\+.*(" + SEDATING_ANTIHISTAMINES + r")|(" + SEDATING_ANTIHISTAMINES + r").*\+"
+)
+NOT_SYSTEMIC = r"cream|\bgel\b|ointment|lotion|spray|eye|nasal|topical"
+# Rows the bundled extract leaves out as SNOMED CT product concepts outside dm+d (GM-SDE sets list
+# old "... - product" and bracketed "[indication]" concepts beside the dm+d ones).
+NOT_DMD_PRODUCT = r"- product$|\[[a-z]"
+TRIPTANS = r"sumatriptan|zolmitriptan|rizatriptan|naratriptan|almotriptan|eletriptan|frovatriptan"
+
+UNIONS: dict[str, tuple[Part, ...]] = {
+    "dup-statins.csv": (
+        ("statins.csv", None, r"cream"),
+        ("lipid-regulating-non-statin.csv", STATINS, None),
+        ("nirmatrelvir-ritonavir-interactions.csv", STATINS, r"cream"),
+        ("sps-paxlovid-interactions-do-not-use.csv", STATINS, r"cream"),
+    ),
+    "dup-oral-nsaids.csv": (
+        ("pincer-nsaids-oral.csv", None, r"\btopical\b|eye drops|oromucosal"),
+        ("nsaids-oral.csv", None, None),
+        ("cox2-nsaids.csv", None, None),
+    ),
+    "dup-ppis.csv": (
+        ("ppis-oral.csv", None, None),
+        ("pincer-ppi-ulcer-healing.csv", PPIS, OPAQUE_HEARTBURN_BRANDS),
+    ),
+    "dup-h2-antagonists.csv": (
+        ("pincer-ppi-ulcer-healing.csv", None, PPIS + "|" + OPAQUE_HEARTBURN_BRANDS),
+        ("reference-vtm.csv", r"cimetidine|famotidine|nizatidine|ranitidine", None),
+    ),
+    "dup-opioids.csv": (
+        ("opioid-pain-medicines-dfm.csv", None, OPIOID_NOT_ANALGESIC),
+        *((name, None, OPIOID_NOT_ANALGESIC) for name in OPIOID_ROUTE_LISTS),
+        ("paracetamol.csv", OPIOID_WITH_PARACETAMOL, None),
+    ),
+    "dup-tramadol.csv": (
+        ("opioid-pain-medicines-dfm.csv", TRAMADOL, None),
+        *((name, TRAMADOL, None) for name in OPIOID_ROUTE_LISTS),
+        ("paracetamol.csv", TRAMADOL, None),
+    ),
+    "dup-loop-diuretics.csv": (
+        ("pincer-diuretics-loop.csv", LOOP_DIURETICS, r"nasal"),
+        ("diuretics-loop.csv", None, r"nasal|" + NOT_DMD_PRODUCT),
+    ),
+    "dup-thiazides.csv": (
+        ("thiazide-diuretics.csv", None, None),
+        ("combination-bp-medication.csv", SPECS["int-thiazide-combinations.csv"][1], None),
+        (
+            "potassium-sparing-diuretics-aldosterone-antagonists.csv",
+            SPECS["int-thiazide-k-sparing-combinations.csv"][1],
+            None,
+        ),
+    ),
+    "dup-antipsychotics.csv": (
+        ("antipsychotics-first-generation.csv", None, None),
+        ("antipsychotics-second-generation.csv", None, None),
+        ("antipsychotics-depot.csv", None, None),
+    ),
+    "dup-oral-corticosteroids.csv": (
+        ("corticosteroids-oral-im-iv.csv", ORAL_FORM, NOT_ORAL + r"|fludrocortisone"),
+        ("prednisolone-oral.csv", None, None),
+        ("reference-vtm.csv", GLUCOCORTICOID_VTMS, None),
+    ),
+    "dup-mirtazapine.csv": (("other-antidepressants.csv", r"mirtazapine|zispin", None),),
+    "dup-triptans.csv": (
+        ("reference-vtm.csv", TRIPTANS, None),
+        ("nirmatrelvir-ritonavir-interactions.csv", TRIPTANS, None),
+    ),
+    "dup-sedating-antihistamines.csv": (
+        ("antihistamines-oral.csv", SEDATING_ANTIHISTAMINES, None),
+        (
+            "antihistamines-all-routes.csv",
+            SEDATING_ANTIHISTAMINES,
+            NOT_SYSTEMIC + "|" + NOT_DMD_PRODUCT,
+        ),
+        ("antiemetics.csv", r"cyclizine|valoid|promethazine|avomine|doxylamine|xonvea", None),
+        ("reference-vtm.csv", SEDATING_COMBINATION_VTMS, None),
+    ),
+}
+
+
 def _placeholder_target(line: str) -> str | None:
     """X for an OpenCodelists row "VMP previous/subsequent to X", else None."""
     row = next(csv.reader([line]))
@@ -401,41 +547,104 @@ def _placeholder_target(line: str) -> str | None:
     return match.group(1) if match else None
 
 
-def main() -> int:
-    report = []
-    for out, (source, include, exclude) in SPECS.items():
-        raw = (SRC / source).read_bytes().decode("utf-8")
-        lines = raw.splitlines(keepends=True)
-        header, body = lines[0], lines[1:]
-        kept = []
-        excluded: set[str] = set()
+def _filtered(source: str, include: str | None, exclude: str | None) -> tuple[str, list[str], int]:
+    """The source's header, its kept lines (verbatim) and its number of rows."""
+    raw = (SRC / source).read_bytes().decode("utf-8")
+    lines = raw.splitlines(keepends=True)
+    header, body = lines[0], lines[1:]
+    kept = []
+    excluded: set[str] = set()
+    for line in body:
+        row = next(csv.reader([line]))
+        if not row:
+            continue
+        term = row[1]
+        if include is not None and not re.search(include, term, re.I):
+            continue
+        if exclude is not None and re.search(exclude, term, re.I):
+            excluded.add(row[0])
+            continue
+        kept.append(line)
+    # A placeholder row "VMP subsequent to X" stands for X, so it goes where X went.
+    kept = [line for line in kept if _placeholder_target(line) not in excluded]
+    if include is not None:
+        # Second pass: OpenCodelists adds rows "VMP previous to X" / "VMP subsequent to X" for
+        # superseded VMP ids; keep those whose X is a code already kept from the same file.
+        kept_codes = {next(csv.reader([line]))[0] for line in kept}
         for line in body:
             row = next(csv.reader([line]))
-            if not row:
-                continue
-            term = row[1]
-            if include is not None and not re.search(include, term, re.I):
-                continue
-            if exclude is not None and re.search(exclude, term, re.I):
-                excluded.add(row[0])
-                continue
-            kept.append(line)
-        # A placeholder row "VMP subsequent to X" stands for X, so it goes where X went.
-        kept = [line for line in kept if _placeholder_target(line) not in excluded]
-        if include is not None:
-            # Second pass: OpenCodelists adds rows "VMP previous to X" / "VMP subsequent to X" for
-            # superseded VMP ids; keep those whose X is a code already kept from the same file.
-            kept_codes = {next(csv.reader([line]))[0] for line in kept}
-            for line in body:
-                row = next(csv.reader([line]))
-                match = PLACEHOLDER.match(row[1]) if row else None
-                if match and match.group(1) in kept_codes and line not in kept:
-                    kept.append(line)
+            match = PLACEHOLDER.match(row[1]) if row else None
+            if match and match.group(1) in kept_codes and line not in kept:
+                kept.append(line)
+    return header, kept, len(body)
+
+
+def _reference_rows(source: str, include: str | None, exclude: str | None) -> list[str]:
+    """Valid rows of a reference table whose term matches, as code,term,source lines."""
+    with (REFERENCE / source).open(newline="", encoding="utf-8") as handle:
+        rows = [
+            row
+            for row in csv.DictReader(handle)
+            if not row["invalid"]
+            and (include is None or re.search(include, row["term"], re.I))
+            and not (exclude is not None and re.search(exclude, row["term"], re.I))
+        ]
+    return [_line(row["code"], row["term"], row["source"]) for row in rows]
+
+
+def _line(code: str, term: str, source: str) -> str:
+    """One code,term,source row in the codelists' own form (CSV quoting, CRLF)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow([code, term, source])
+    return buffer.getvalue()
+
+
+def _vmp_successors(codes: list[str]) -> list[str]:
+    """Rows of the VMPs whose id replaced one of `codes` (following chains), in file order."""
+    with (REFERENCE / "reference-vmp-id-changes.csv").open(newline="", encoding="utf-8") as handle:
+        changes = list(csv.DictReader(handle))
+    have = set(codes)
+    added: list[str] = []
+    grew = True
+    while grew:
+        grew = False
+        for row in changes:
+            if row["previous_code"] in have and row["code"] not in have:
+                have.add(row["code"])
+                added.append(_line(row["code"], row["term"], row["source"]))
+                grew = True
+    return added
+
+
+def build_union(parts: tuple[Part, ...]) -> tuple[str, list[str]]:
+    """A duplication-class codelist: its parts' rows (each code once), then VMP successors."""
+    header = "code,term,source\r\n"
+    lines: list[str] = []
+    seen: set[str] = set()
+    for source, include, exclude in parts:
+        if source.startswith("reference-"):
+            found = _reference_rows(source, include, exclude)
+        else:
+            header, found, _ = _filtered(source, include, exclude)
+        for line in found:
+            code = next(csv.reader([line]))[0]
+            if code not in seen:
+                seen.add(code)
+                lines.append(line)
+    return header, lines + _vmp_successors([next(csv.reader([x]))[0] for x in lines])
+
+
+def main() -> int:
+    report: list[tuple[str, str, str, str, int, int | str]] = []
+    for out, (source, include, exclude) in SPECS.items():
+        header, kept, total = _filtered(source, include, exclude)
         # Source lines (including their CRLF endings) are written unchanged.
         (OUT / out).write_bytes((header + "".join(kept)).encode("utf-8"))
-        report.append(
-            (out, source, include or "(whole file)", exclude or "-", len(kept), len(body))
-        )
+        report.append((out, source, include or "(whole file)", exclude or "-", len(kept), total))
+    for out, parts in UNIONS.items():
+        header, lines = build_union(parts)
+        (OUT / out).write_bytes((header + "".join(lines)).encode("utf-8"))
+        report.append((out, " + ".join(p[0] for p in parts), "(union)", "-", len(lines), ""))
     for entry in report:
         print("\t".join(str(x) for x in entry))
     for ingredient in write_ingredient_lists():

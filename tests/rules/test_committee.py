@@ -127,7 +127,14 @@ def test_a_case_fails_when_the_columnar_evaluator_disagrees(
     report = run_all(cases, bundled)
     problems = [p for f in report.failures for p in f.problems]
     assert problems
-    assert all(p.startswith("columnar evaluator lacks finding ('") for p in problems)
+    # A broken plan loses its findings; where one led a card merged by concern (DUP-SSRIS with
+    # LOAD-SEROTONERGIC), the columnar answer shows the card led by the other rule instead.
+    lacks = [p for p in problems if p.startswith("columnar evaluator lacks finding ('")]
+    assert lacks
+    assert all(
+        p.startswith(("columnar evaluator lacks finding ('", "columnar evaluator adds finding ('"))
+        for p in problems
+    )
 
 
 def copy_of_bundled_rules(tmp_path: Path) -> Path:
