@@ -26,21 +26,13 @@ from medsopt.formulary.equivalence import (
 )
 from medsopt.formulary.formulary import Formulary
 from medsopt.formulary.models import PreferredBrand
+from medsopt.rules.match import BIOSIMILAR_PLACEHOLDERS
 
 SWITCH = "switch"
 NO_EQUIVALENT = "no-equivalent"
 PRESCRIBE_BY_BRAND = "prescribe-by-brand"
-VALUE_NAMES = (
-    "product",
-    "preference",
-    "suggested",
-    "saving",
-    "why",
-    "prescribed_as",
-    "molecule",
-    "advice",
-    "decline",
-)
+# Every choice fills every placeholder a biosimilar rule may use ("" where it does not apply).
+VALUE_NAMES = tuple(sorted(BIOSIMILAR_PLACEHOLDERS))
 
 
 @dataclass(frozen=True, slots=True)

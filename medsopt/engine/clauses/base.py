@@ -21,6 +21,9 @@ Involved = tuple[tuple[ResolvedMedication, Membership], ...]
 PATIENT_ID = "patient_id"
 KEY = [PATIENT_ID, "rule_id", "subject"]
 TEXTS = pl.List(pl.String)
+# How a medicine counted by a count or scale clause is labelled in an explanation (it matched
+# no named group).
+COUNTED = "(counted)"
 NO_TEXTS = pl.lit([], dtype=TEXTS)
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from medsopt.engine.clauses.base import (
+    COUNTED,
     KEY,
     PATIENT_ID,
     Lookups,
@@ -20,9 +21,6 @@ from medsopt.engine.clauses.base import (
 from medsopt.engine.findings import ResolvedMedication
 from medsopt.rules.ir import Count
 from medsopt.rules.ruleset import Membership
-
-# How a counted medicine is labelled in an explanation (it matched no named group).
-COUNTED = "(counted)"
 
 
 def check(clause: Count, view: PatientView) -> Outcome | None:

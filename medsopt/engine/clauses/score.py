@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from medsopt.engine.clauses.base import (
+    COUNTED,
     KEY,
     PATIENT_ID,
     Lookups,
@@ -21,8 +22,6 @@ from medsopt.engine.clauses.base import (
 from medsopt.engine.findings import ResolvedMedication
 from medsopt.rules.ir import Score
 from medsopt.rules.ruleset import Membership, ScaleTable
-
-COUNTED = "(counted)"
 
 
 def check(clause: Score, view: PatientView) -> Outcome | None:
