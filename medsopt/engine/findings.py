@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from medsopt.dmd.concepts import Resolved, Supersession, UnresolvedReason
 from medsopt.engine.request import MedicationEntry
@@ -24,6 +24,13 @@ class ResolvedMedication:
     formulary_status: str = ""
     # The most specific local-formulary entry for it (None: not listed, or no formulary).
     formulary_entry: Product | None = None
+    # Key that is equal for packs and brands of one molecule: VTM, else VMP, else the code.
+    # Derived once here: count, duplicate and scale clauses read it for every medicine.
+    molecule: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        concept = self.resolved.concept
+        object.__setattr__(self, "molecule", concept.vtm or concept.vmp or concept.code)
 
     def matched(self, group: str, via: str, formulary_status: str = "") -> MatchedMedication:
         """This medicine as one step of an explanation: it matched `group` because of `via`."""
@@ -38,12 +45,6 @@ class ResolvedMedication:
             via=via,
             formulary_status=formulary_status,
         )
-
-    @property
-    def molecule(self) -> str:
-        """Key that is equal for packs and brands of one molecule: VTM, else VMP, else code."""
-        concept = self.resolved.concept
-        return concept.vtm or concept.vmp or concept.code
 
 
 @dataclass(frozen=True, slots=True)

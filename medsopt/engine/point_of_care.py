@@ -41,40 +41,46 @@ def check(request: CheckRequest, ruleset: RuleSet) -> CheckResult:
     )
     findings: list[Finding] = []
     not_evaluated: list[NotEvaluated] = []
-    proposed = {m.ref for m in request.medications if m.status is MedicationStatus.PROPOSED}
     for compiled in candidate_rules(view.hits, ruleset, request.patient.condition_codes):
         for result in evaluate_rule(compiled.ir, view):
             if isinstance(result, Finding):
                 findings.append(result)
             else:
                 not_evaluated.append(result)
-    kept = merge_concerns(drop_superseded(findings, ruleset.rules), ruleset.rules, ruleset.concerns)
+    kept = merge_concerns(drop_superseded(findings, ruleset.rules), ruleset.concerns)
+    if request.proposed_only or request.minimum_severity is not None:
+        kept, not_evaluated = _scoped(request, ruleset, kept, not_evaluated)
     return CheckResult(
         request_id=request.request_id,
         identity=ruleset.identity,
         resolved=resolution.resolved,
         unresolved=resolution.unresolved,
         superseded=resolution.superseded,
-        findings=tuple(
-            sorted(
-                (f for f in kept if _in_scope(request, f.severity, f.involves_proposed)),
-                key=lambda f: (not f.involves_proposed, *f.sort_key),
+        # The order a prescriber reads: what is being prescribed now first, then by severity.
+        findings=tuple(sorted(kept, key=lambda f: (not f.involves_proposed, *f.sort_key))),
+        not_evaluated=tuple(sorted(not_evaluated, key=lambda n: n.rule_id)),
+    )
+
+
+def _scoped(
+    request: CheckRequest,
+    ruleset: RuleSet,
+    findings: list[Finding],
+    not_evaluated: list[NotEvaluated],
+) -> tuple[list[Finding], list[NotEvaluated]]:
+    """Only what the request asked for: the prescribing moment, a minimum severity."""
+    proposed = {m.ref for m in request.medications if m.status is MedicationStatus.PROPOSED}
+    return (
+        [f for f in findings if _in_scope(request, f.severity, f.involves_proposed)],
+        [
+            n
+            for n in not_evaluated
+            if _in_scope(
+                request,
+                ruleset.rules[n.rule_id].ir.severity,
+                any(r in proposed for r in n.medication_refs),
             )
-        ),
-        not_evaluated=tuple(
-            sorted(
-                (
-                    n
-                    for n in not_evaluated
-                    if _in_scope(
-                        request,
-                        ruleset.rules[n.rule_id].ir.severity,
-                        any(r in proposed for r in n.medication_refs),
-                    )
-                ),
-                key=lambda n: n.rule_id,
-            )
-        ),
+        ],
     )
 
 
@@ -129,37 +135,51 @@ def evaluate_rule(rule: RuleIR, view: PatientView) -> list[Finding | NotEvaluate
 
 def _result(rule: RuleIR, outcomes: Sequence[Outcome], view: PatientView) -> Finding | NotEvaluated:
     """All clauses held (or lacked data): a finding, or what is missing to decide."""
-    involved = [pair for outcome in outcomes for pair in outcome.involved]
-    refs = tuple(sorted({medication.entry.ref for medication, _ in involved}))
     missing = tuple(m for outcome in outcomes for m in outcome.missing)
     if missing:
-        return NotEvaluated(rule.id, rule.title, missing, refs)
-    patient = view.patient
-    values = {
-        "medicines": medicines_text(m.resolved.concept.name for m, _ in involved),
-        "age": age_text(patient.age_years),
-        "egfr": egfr_text(patient.egfr),
-        # Overwritten by count and score clauses; defaults keep any rule's text renderable.
-        "count": str(len({m.molecule for m, _ in involved})),
-        "total": "not scored",
-        "contributors": "none",
-    }
+        refs = {m.entry.ref for outcome in outcomes for m, _ in outcome.involved}
+        return NotEvaluated(rule.id, rule.title, missing, tuple(sorted(refs)))
+    # One pass over the clauses' outcomes: this runs for every finding of every request.
+    names: set[str] = set()
+    molecules: set[str] = set()
+    ref_set: set[str] = set()
+    proposed = False
     explained: set[MatchedMedication] = set()
+    facts: list[str] = []
     citations = rule.citations
     severity = rule.severity
     suggestions: tuple[Suggestion, ...] = ()
+    extra: dict[str, str] = {}
     for outcome in outcomes:
-        if outcome.values:
-            values.update(outcome.values)
+        for medication, membership in outcome.involved:
+            names.add(medication.resolved.concept.name)
+            molecules.add(medication.molecule)
+            ref_set.add(medication.entry.ref)
+            proposed = proposed or medication.entry.status is MedicationStatus.PROPOSED
+            if not outcome.matched:
+                explained.add(_explain(medication, membership, view))
         if outcome.matched:
             explained.update(outcome.matched)
-        else:
-            explained.update(_explain(m, membership, view) for m, membership in outcome.involved)
+        if outcome.values:
+            extra.update(outcome.values)
+        if outcome.facts:
+            facts.extend(outcome.facts)
         if outcome.citations:
             citations += tuple(c for c in outcome.citations if c not in citations)
         if outcome.suggestions:
             suggestions += outcome.suggestions
         severity = outcome.severity or severity
+    patient = view.patient
+    values = {
+        "medicines": medicines_text(names),
+        "age": age_text(patient.age_years),
+        "egfr": egfr_text(patient.egfr),
+        # Overwritten by count and score clauses; defaults keep any rule's text renderable.
+        "count": str(len(molecules)),
+        "total": "not scored",
+        "contributors": "none",
+        **extra,
+    }
     return Finding(
         rule_id=rule.id,
         category=rule.category,
@@ -170,10 +190,10 @@ def _result(rule: RuleIR, outcomes: Sequence[Outcome], view: PatientView) -> Fin
         recommendation=render(rule.recommendation, values),
         rationale=rule.rationale,
         citations=citations,
-        medication_refs=refs,
+        medication_refs=tuple(sorted(ref_set)),
         matched=tuple(sorted(explained, key=lambda x: (x.ref, x.group))),
-        conditions=tuple(fact for outcome in outcomes for fact in outcome.facts),
-        involves_proposed=any(m.entry.status is MedicationStatus.PROPOSED for m, _ in involved),
+        conditions=tuple(facts),
+        involves_proposed=proposed,
         suggestions=suggestions,
         concern=rule.concern or "",
         sources=(FindingSource(rule.id, rule.title, severity),),

@@ -50,7 +50,11 @@ def resolve_medications(request: CheckRequest, ruleset: RuleSet) -> Resolution:
     formulary = ruleset.formulary
     for entry in request.medications:
         outcome = ruleset.dmd.resolve(entry.code)
-        if isinstance(outcome, Resolved) and not_placed(outcome, ruleset):
+        if (
+            isinstance(outcome, Resolved)
+            and outcome.concept.level is Level.UNCLASSIFIED  # only these can be unplaced
+            and not_placed(outcome, ruleset)
+        ):
             unresolved.append(UnresolvedMedication(entry, UnresolvedReason.NOT_PLACED, NOT_PLACED))
         elif isinstance(outcome, Resolved):
             listed = formulary.entry_for(outcome.lineage) if formulary else None

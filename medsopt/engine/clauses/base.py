@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -24,6 +25,14 @@ TEXTS = pl.List(pl.String)
 # How a medicine counted by a count or scale clause is labelled in an explanation (it matched
 # no named group).
 COUNTED = "(counted)"
+
+
+@functools.cache
+def counted_label(code: str) -> Membership:
+    """The explanation label of a counted concept (made once per concept: immutable, shared)."""
+    return Membership(COUNTED, code)
+
+
 NO_TEXTS = pl.lit([], dtype=TEXTS)
 
 

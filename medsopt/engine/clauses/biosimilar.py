@@ -51,7 +51,17 @@ def _choices(view: PatientView) -> list[tuple[ResolvedMedication, Choice]]:
         return cached  # type: ignore[return-value]
     table = view.ruleset.biosimilars
     choices: list[tuple[ResolvedMedication, Choice]] = []
-    if table is not None:
+    # Most lists hold no biologic: then no context is built at all.
+    biologics = [
+        m
+        for m in view.medications
+        if table is not None
+        and (
+            table.molecule_of(code := m.resolved.concept.code) is not None
+            or (m.resolved.concept.vtm or code) in table.molecules
+        )
+    ]
+    if table is not None and biologics:
         patient = view.patient
         context = context_for(
             table,
@@ -61,7 +71,7 @@ def _choices(view: PatientView) -> list[tuple[ResolvedMedication, Choice]]:
             patient.biologic_exceptions,
             view.medications,
         )
-        for medication in view.medications:
+        for medication in biologics:
             choice = choose(medication, context)
             if choice is not None:
                 choices.append((medication, choice))

@@ -16,23 +16,19 @@ import polars as pl
 from medsopt.engine.clauses.base import PATIENT_ID
 from medsopt.engine.findings import SEVERITY_ORDER, Finding, FindingSource
 from medsopt.rules.models import Citation, Concern
-from medsopt.rules.ruleset import CompiledRule
 
 
-def merge_concerns(
-    findings: Sequence[Finding], rules: Mapping[str, CompiledRule], concerns: Mapping[str, Concern]
-) -> list[Finding]:
+def merge_concerns(findings: Sequence[Finding], concerns: Mapping[str, Concern]) -> list[Finding]:
     """Findings with each concern's overlapping findings merged into one."""
     groups: dict[tuple[str, int], list[Finding]] = {}
     alone: list[Finding] = []
     by_concern: dict[str, list[Finding]] = {}
     for finding in findings:
-        rule = rules.get(finding.rule_id)
-        concern = rule.ir.concern if rule else None
-        if concern is None:
-            alone.append(finding)  # its only source is set where it is made
+        # A finding carries its rule's concern from where it is made.
+        if finding.concern:
+            by_concern.setdefault(finding.concern, []).append(finding)
         else:
-            by_concern.setdefault(concern, []).append(finding)
+            alone.append(finding)  # its only source is set where it is made
     for concern, raised in by_concern.items():
         for index, component in enumerate(_overlapping(raised)):
             groups[(concern, index)] = component

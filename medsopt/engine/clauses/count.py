@@ -10,17 +10,16 @@ from collections.abc import Sequence
 import polars as pl
 
 from medsopt.engine.clauses.base import (
-    COUNTED,
     KEY,
     PATIENT_ID,
     Lookups,
     Outcome,
     PatientView,
     Population,
+    counted_label,
 )
 from medsopt.engine.findings import ResolvedMedication
 from medsopt.rules.ir import Count
-from medsopt.rules.ruleset import Membership
 
 
 def check(clause: Count, view: PatientView) -> Outcome | None:
@@ -30,7 +29,7 @@ def check(clause: Count, view: PatientView) -> Outcome | None:
         return None
     medicines = [m for group in counted.values() for m in group]
     return Outcome(
-        involved=tuple((m, Membership(COUNTED, m.resolved.concept.code)) for m in medicines),
+        involved=tuple((m, counted_label(m.resolved.concept.code)) for m in medicines),
         facts=(f"{len(counted)} distinct molecules >= {clause.at_least}",),
         values={"count": str(len(counted))},
     )

@@ -11,17 +11,17 @@ from collections.abc import Sequence
 import polars as pl
 
 from medsopt.engine.clauses.base import (
-    COUNTED,
     KEY,
     PATIENT_ID,
     Lookups,
     Outcome,
     PatientView,
     Population,
+    counted_label,
 )
 from medsopt.engine.findings import ResolvedMedication
 from medsopt.rules.ir import Score
-from medsopt.rules.ruleset import Membership, ScaleTable
+from medsopt.rules.ruleset import ScaleTable
 
 
 def check(clause: Score, view: PatientView) -> Outcome | None:
@@ -31,7 +31,7 @@ def check(clause: Score, view: PatientView) -> Outcome | None:
     if total < clause.at_least:
         return None
     return Outcome(
-        involved=tuple((m, Membership(COUNTED, m.resolved.concept.code)) for m in scoring),
+        involved=tuple((m, counted_label(m.resolved.concept.code)) for m in scoring),
         facts=(f"{table.title} total {total} >= {clause.at_least}",),
         values={
             "total": str(total),
