@@ -6,6 +6,7 @@ triggers a rule), so a request does lookups, not a scan over every rule.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
 
 from medsopt.engine.clauses.base import GroupHits, Outcome, PatientView
@@ -191,13 +192,16 @@ def _result(rule: RuleIR, outcomes: Sequence[Outcome], view: PatientView) -> Fin
         rationale=rule.rationale,
         citations=citations,
         medication_refs=tuple(sorted(ref_set)),
-        matched=tuple(sorted(explained, key=lambda x: (x.ref, x.group))),
+        matched=tuple(sorted(explained, key=_BY_REF_AND_GROUP)),
         conditions=tuple(facts),
         involves_proposed=proposed,
         suggestions=suggestions,
         concern=rule.concern or "",
         sources=(FindingSource(rule.id, rule.title, severity),),
     )
+
+
+_BY_REF_AND_GROUP = operator.attrgetter("ref", "group")
 
 
 def _explain(
