@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 
 from medsopt.authoring.fields import FileModel, Identifier, Text
 from medsopt.rules.match import Duplicate, Match, Severity
-from medsopt.rules.models import Citation, Concern, Date, Rule, Status
+from medsopt.rules.models import Citation, Concern, Date, Rule, Status, check_review_order
 
 
 class TherapeuticClass(FileModel):
@@ -39,8 +39,7 @@ class TherapeuticClass(FileModel):
 
     @model_validator(mode="after")
     def _review_order(self) -> TherapeuticClass:
-        if self.next_review <= self.date_reviewed:
-            raise ValueError("next_review must be after date_reviewed")
+        check_review_order(self.date_reviewed, self.next_review)
         return self
 
 

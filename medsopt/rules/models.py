@@ -82,6 +82,12 @@ class Group(FileModel):
         return self
 
 
+def check_review_order(date_reviewed: Date, next_review: Date) -> None:
+    """Governed content is reviewed again after it was last reviewed, never before."""
+    if next_review <= date_reviewed:
+        raise ValueError("next_review must be after date_reviewed")
+
+
 class Citation(FileModel):
     """Where a rule's clinical content comes from."""
 
@@ -129,8 +135,7 @@ class Rule(FileModel):
 
     @model_validator(mode="after")
     def _review_order(self) -> Rule:
-        if self.next_review <= self.date_reviewed:
-            raise ValueError("next_review must be after date_reviewed")
+        check_review_order(self.date_reviewed, self.next_review)
         return self
 
 

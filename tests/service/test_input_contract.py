@@ -7,12 +7,11 @@ from collections.abc import Iterator
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from medsopt.service.server import RunningServer, ServerConfig, build_server
 from medsopt.v1 import medsopt_pb2 as pb
 from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
+from tests.service.grpc_errors import bad_request
 
 METHOD = "/medsopt.v1.MedicinesOptimisation/CheckMedications"
 
@@ -29,17 +28,6 @@ def running() -> Iterator[RunningServer]:
 def channel(running: RunningServer) -> Iterator[grpc.Channel]:
     with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
         yield channel
-
-
-def violations(error: grpc.RpcError) -> dict[str, str]:
-    status = rpc_status.from_call(error)
-    assert status is not None
-    found: dict[str, str] = {}
-    for detail in status.details:
-        bad = error_details_pb2.BadRequest()
-        if detail.Unpack(bad):
-            found.update({v.field: v.description for v in bad.field_violations})
-    return found
 
 
 def call(channel: grpc.Channel, request: pb.CheckMedicationsRequest) -> grpc.RpcError:
@@ -82,7 +70,7 @@ def test_unknown_enum_numbers_are_rejected_with_the_field(
 ) -> None:
     request = base()
     mutate(request)  # type: ignore[operator]
-    assert field in violations(call(channel, request))
+    assert field in bad_request(call(channel, request))
 
 
 @pytest.mark.parametrize("text", ["20260101", "2026-W01", "2026-001", "2026-1-1", " 2026-01-01"])
@@ -90,7 +78,7 @@ def test_dates_are_strictly_yyyy_mm_dd(channel: grpc.Channel, text: str) -> None
     request = base()
     request.as_of_date = text
     request.medications[0].start_date = text
-    found = violations(call(channel, request))
+    found = bad_request(call(channel, request))
     assert {"as_of_date", "medications[0].start_date"} <= set(found)
 
 
@@ -101,7 +89,7 @@ def test_many_long_invalid_codes_still_give_a_readable_invalid_argument(
     request = base()
     request.patient.condition_codes.extend(["9" * 60] * 10_000)
     error = call(channel, request)
-    found = violations(error)
+    found = bad_request(error)
     assert 1 <= len(found) <= 50
     assert all(len(description) <= 200 for description in found.values())
     assert "9" * 60 not in " ".join(found.values())  # a long value is not echoed

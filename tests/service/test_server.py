@@ -7,16 +7,15 @@ from collections.abc import Iterator
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from grpc_status import rpc_status
 
 from medsopt.dmd.codes import with_check_digit
 from medsopt.service.server import SERVICE_NAME, RunningServer, ServerConfig, build_server
 from medsopt.store.activate import Locations
 from medsopt.v1 import medsopt_pb2 as pb
 from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
+from tests.service.grpc_errors import bad_request
 
 UNKNOWN = with_check_digit("9999999100000110")
 
@@ -115,14 +114,6 @@ def test_unknown_well_formed_code_is_ok_but_incomplete(
         pb.UNRESOLVED_REASON_UNKNOWN,
     )
     assert unresolved.display == "Something new"
-
-
-def bad_request(error: grpc.RpcError) -> dict[str, str]:
-    status = rpc_status.from_call(error)
-    assert status is not None
-    bad = error_details_pb2.BadRequest()
-    assert status.details[0].Unpack(bad)
-    return {v.field: v.description for v in bad.field_violations}
 
 
 def test_bad_check_digit_is_invalid_argument_with_field_violation(

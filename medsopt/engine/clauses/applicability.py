@@ -10,7 +10,15 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from medsopt.engine.clauses.base import NO_TEXTS, Filter, Lookups, Outcome, PatientView, Population
+from medsopt.engine.clauses.base import (
+    HOLDS,
+    NO_TEXTS,
+    Filter,
+    Lookups,
+    Outcome,
+    PatientView,
+    Population,
+)
 from medsopt.engine.request import Sex
 from medsopt.rules.ir import AppliesTo
 
@@ -29,7 +37,7 @@ def check(clause: AppliesTo, view: PatientView) -> Outcome | None:
             return None
         if clause.age_below is not None and age >= clause.age_below:
             return None
-    return Outcome()
+    return HOLDS
 
 
 def filter_plan(
