@@ -21,6 +21,8 @@ test: $(BIN)/medsopt
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy medsopt tests benchmarks scripts
+	$(BIN)/bandit -c pyproject.toml -q -r medsopt scripts
+	$(BIN)/python scripts/audit_dependencies.py
 	$(BIN)/pytest
 
 ## Regenerate the protobuf/gRPC stubs in medsopt/v1 from protos/.

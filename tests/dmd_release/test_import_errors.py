@@ -70,6 +70,16 @@ def _no_records(release: Path) -> Path:
     return path
 
 
+def _entity_expansion(release: Path) -> Path:
+    # A "billion laughs" payload: the release must be refused before any entity is expanded.
+    path = next(release.glob("f_vtm2_*.xml"))
+    text = path.read_text()
+    declaration, rest = text.split("\n", 1)
+    laughs = '<!DOCTYPE r [<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+    path.write_text(f"{declaration}\n{laughs}\n{rest.replace('<NM>', '<NM>&b;', 1)}")
+    return path
+
+
 def _bad_check_digit(release: Path) -> Path:
     return _edit(release, "vmp", "<VPID>319733000</VPID>", "<VPID>319733001</VPID>")
 
@@ -85,6 +95,7 @@ BREAKAGES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "bad check digit": (_bad_check_digit, "VPID '319733001' is not a SNOMED CT concept id"),
     "wrapped records": (_wrapped_records, "unexpected <VTMS> in <VIRTUAL_THERAPEUTIC_MOIETIES>"),
     "no records": (_no_records, "no VTM records"),
+    "entity expansion": (_entity_expansion, "a DTD is not allowed in a dm+d release file"),
 }
 
 

@@ -16,9 +16,10 @@ import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from xml.etree.ElementTree import iterparse
 
 import polars as pl
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import iterparse
 
 from medsopt.dmd.index import DmdIndex
 from medsopt.dmd.release.records import Amp, Ampp, Record, Vmp, Vmpp, Vtm
@@ -81,9 +82,15 @@ def read_release(files: dict[FileKind, Path]) -> dict[type, pl.DataFrame]:
     for kind, path in files.items():
         try:
             with path.open("rb") as handle:
-                events = iterparse(handle, events=("start", "end"))
+                # NHSBSA release files carry no DTD: refusing one refuses entity expansion
+                # ("billion laughs") and external entities before they can cost anything.
+                events = iterparse(handle, events=("start", "end"), forbid_dtd=True)
                 for record in parse_release_file(events, kind, str(path)):
                     records[type(record)].append(record)
+        except DefusedXmlException as error:
+            raise DmdImportError(
+                f"{path}: a DTD is not allowed in a dm+d release file ({error})"
+            ) from error
         except ReleaseFormatError as error:
             raise DmdImportError(str(error)) from error
         except OSError as error:

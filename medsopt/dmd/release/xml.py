@@ -13,7 +13,9 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
-from xml.etree.ElementTree import Element, ParseError
+
+# Types and the parse error only: files are parsed by defusedxml (medsopt.dmd.release.files).
+from xml.etree.ElementTree import Element, ParseError  # nosec B405
 
 from medsopt.dmd.codes import code_problem
 from medsopt.dmd.release.records import (
