@@ -20,6 +20,8 @@ RANK = {
     "service": 7,
     "scan": 7,
     "reports": 7,
+    "feedback": 6,
+    "audit": 7,
     "cli": 8,
 }
 # Generated protobuf stubs and the entry points are outside the flow.

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from medsopt.cli.dmd import dmd_app
+from medsopt.cli.records import DatabaseOption, audit_app, default_database, feedback_app
 from medsopt.cli.scan import scan
 from medsopt.store.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations
 
@@ -21,6 +22,8 @@ app = typer.Typer(
 rules_app = typer.Typer(no_args_is_help=True, help="Check and test committee rule files.")
 app.add_typer(rules_app, name="rules")
 app.add_typer(dmd_app, name="dmd")
+app.add_typer(feedback_app, name="feedback")
+app.add_typer(audit_app, name="audit")
 app.command("scan")(scan)
 
 RulesDir = Annotated[
@@ -42,6 +45,7 @@ def serve(
         bool, typer.Option(help="Reload when rule or formulary files change and settle.")
     ] = True,
     poll_seconds: Annotated[float, typer.Option(min=0.05, help="How often to look.")] = 1.0,
+    database: Annotated[str | None, DatabaseOption] = None,
 ) -> None:
     """Serve medsopt.v1.MedicinesOptimisation over gRPC on the bundled (or given) rules."""
     from medsopt.service.server import ServerConfig
@@ -54,6 +58,7 @@ def serve(
         locations=Locations(rules, formulary),
         watch=watch,
         poll_seconds=poll_seconds,
+        database=database or default_database(),
     )
     run(config)
 

@@ -17,6 +17,7 @@ from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from medsopt.audit.records import DecisionRecords
 from medsopt.rules.holder import Activation, RuleSetHolder
 from medsopt.service.servicer import (
     UNDECODABLE,
@@ -49,6 +50,9 @@ class ServerConfig:
     grace_seconds: float = 10.0
     watch: bool = True  # rebuild when rule or formulary files change
     poll_seconds: float = 1.0
+    # Feedback and audit records: a SQLite path or a postgresql:// DSN (ADR 11); None: a
+    # throwaway in-memory database (in-process tests). `medsopt serve` always names one.
+    database: str | None = None
 
     @classmethod
     def from_env(
@@ -81,6 +85,7 @@ class RunningServer:
     health: health.HealthServicer
     reloader: Reloader
     config: ServerConfig
+    records: DecisionRecords | None = None
 
     def load(self) -> bool:
         """Load the configured rule set now; True once a rule set is active (SERVING)."""
@@ -92,6 +97,8 @@ class RunningServer:
         self.reloader.stop()
         self.health.enter_graceful_shutdown()
         self.server.stop(self.config.grace_seconds).wait()
+        if self.records is not None:
+            self.records.close()  # after the last call: its audit record is written too
 
 
 def lenient(parse: Callable[[bytes], T]) -> Callable[[bytes], T | Undecodable]:
@@ -121,6 +128,11 @@ def add_patient_service(servicer: MedicinesOptimisationServicer, server: grpc.Se
             request_deserializer=lenient(pb.GetRuleSetInfoRequest.FromString),
             response_serializer=pb.RuleSetInfo.SerializeToString,
         ),
+        "RecordFeedback": grpc.unary_unary_rpc_method_handler(
+            servicer.RecordFeedback,
+            request_deserializer=lenient(pb.RecordFeedbackRequest.FromString),
+            response_serializer=pb.RecordFeedbackResponse.SerializeToString,
+        ),
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
     server.add_registered_method_handlers(SERVICE_NAME, handlers)
@@ -133,7 +145,8 @@ def build_server(config: ServerConfig, holder: RuleSetHolder | None = None) -> R
         futures.ThreadPoolExecutor(max_workers=config.max_workers),
         options=[("grpc.so_reuseport", 0)],
     )
-    add_patient_service(MedicinesOptimisationServicer(holder), server)
+    records = DecisionRecords.open(config.database or ":memory:")
+    add_patient_service(MedicinesOptimisationServicer(holder, records), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", SERVICE_NAME):
@@ -158,7 +171,7 @@ def build_server(config: ServerConfig, holder: RuleSetHolder | None = None) -> R
     if port == 0:
         raise OSError(f"cannot bind {config.host}:{config.port}")
     server.start()
-    return RunningServer(server, port, holder, health_servicer, reloader, config)
+    return RunningServer(server, port, holder, health_servicer, reloader, config, records)
 
 
 def serve(config: ServerConfig) -> None:

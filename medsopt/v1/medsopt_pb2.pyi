@@ -73,6 +73,12 @@ class Evidence(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVIDENCE_ANECDOTAL: _ClassVar[Evidence]
     EVIDENCE_THEORETICAL: _ClassVar[Evidence]
     EVIDENCE_GUIDELINE: _ClassVar[Evidence]
+
+class FeedbackOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FEEDBACK_OUTCOME_UNSPECIFIED: _ClassVar[FeedbackOutcome]
+    FEEDBACK_OUTCOME_ACCEPTED: _ClassVar[FeedbackOutcome]
+    FEEDBACK_OUTCOME_OVERRIDDEN: _ClassVar[FeedbackOutcome]
 SEX_UNSPECIFIED: Sex
 SEX_FEMALE: Sex
 SEX_MALE: Sex
@@ -113,6 +119,9 @@ EVIDENCE_STUDY: Evidence
 EVIDENCE_ANECDOTAL: Evidence
 EVIDENCE_THEORETICAL: Evidence
 EVIDENCE_GUIDELINE: Evidence
+FEEDBACK_OUTCOME_UNSPECIFIED: FeedbackOutcome
+FEEDBACK_OUTCOME_ACCEPTED: FeedbackOutcome
+FEEDBACK_OUTCOME_OVERRIDDEN: FeedbackOutcome
 
 class PatientContext(_message.Message):
     __slots__ = ("age_years", "sex", "egfr", "condition_codes", "pregnancy", "biologic_exceptions", "monitoring_results", "monitoring_complete_from")
@@ -171,20 +180,22 @@ class Medication(_message.Message):
     def __init__(self, ref: _Optional[str] = ..., code: _Optional[str] = ..., status: _Optional[_Union[MedicationStatus, str]] = ..., start_date: _Optional[str] = ..., display: _Optional[str] = ...) -> None: ...
 
 class CheckMedicationsRequest(_message.Message):
-    __slots__ = ("request_id", "patient", "medications", "as_of_date", "proposed_only", "minimum_severity")
+    __slots__ = ("request_id", "patient", "medications", "as_of_date", "proposed_only", "minimum_severity", "patient_ref")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PATIENT_FIELD_NUMBER: _ClassVar[int]
     MEDICATIONS_FIELD_NUMBER: _ClassVar[int]
     AS_OF_DATE_FIELD_NUMBER: _ClassVar[int]
     PROPOSED_ONLY_FIELD_NUMBER: _ClassVar[int]
     MINIMUM_SEVERITY_FIELD_NUMBER: _ClassVar[int]
+    PATIENT_REF_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     patient: PatientContext
     medications: _containers.RepeatedCompositeFieldContainer[Medication]
     as_of_date: str
     proposed_only: bool
     minimum_severity: Severity
-    def __init__(self, request_id: _Optional[str] = ..., patient: _Optional[_Union[PatientContext, _Mapping]] = ..., medications: _Optional[_Iterable[_Union[Medication, _Mapping]]] = ..., as_of_date: _Optional[str] = ..., proposed_only: _Optional[bool] = ..., minimum_severity: _Optional[_Union[Severity, str]] = ...) -> None: ...
+    patient_ref: str
+    def __init__(self, request_id: _Optional[str] = ..., patient: _Optional[_Union[PatientContext, _Mapping]] = ..., medications: _Optional[_Iterable[_Union[Medication, _Mapping]]] = ..., as_of_date: _Optional[str] = ..., proposed_only: _Optional[bool] = ..., minimum_severity: _Optional[_Union[Severity, str]] = ..., patient_ref: _Optional[str] = ...) -> None: ...
 
 class UnresolvedCode(_message.Message):
     __slots__ = ("ref", "code", "reason", "message", "display")
@@ -265,7 +276,7 @@ class Suggestion(_message.Message):
     def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class Finding(_message.Message):
-    __slots__ = ("rule_id", "category", "severity", "evidence", "title", "detail", "recommendation", "medication_refs", "citations", "explanation", "suggestions", "involves_proposed", "rationale", "concern", "sources")
+    __slots__ = ("rule_id", "category", "severity", "evidence", "title", "detail", "recommendation", "medication_refs", "citations", "explanation", "suggestions", "involves_proposed", "rationale", "concern", "sources", "finding_id")
     RULE_ID_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     SEVERITY_FIELD_NUMBER: _ClassVar[int]
@@ -281,6 +292,7 @@ class Finding(_message.Message):
     RATIONALE_FIELD_NUMBER: _ClassVar[int]
     CONCERN_FIELD_NUMBER: _ClassVar[int]
     SOURCES_FIELD_NUMBER: _ClassVar[int]
+    FINDING_ID_FIELD_NUMBER: _ClassVar[int]
     rule_id: str
     category: Category
     severity: Severity
@@ -296,7 +308,8 @@ class Finding(_message.Message):
     rationale: str
     concern: str
     sources: _containers.RepeatedCompositeFieldContainer[FindingSource]
-    def __init__(self, rule_id: _Optional[str] = ..., category: _Optional[_Union[Category, str]] = ..., severity: _Optional[_Union[Severity, str]] = ..., evidence: _Optional[_Union[Evidence, str]] = ..., title: _Optional[str] = ..., detail: _Optional[str] = ..., recommendation: _Optional[str] = ..., medication_refs: _Optional[_Iterable[str]] = ..., citations: _Optional[_Iterable[_Union[Citation, _Mapping]]] = ..., explanation: _Optional[_Union[Explanation, _Mapping]] = ..., suggestions: _Optional[_Iterable[_Union[Suggestion, _Mapping]]] = ..., involves_proposed: _Optional[bool] = ..., rationale: _Optional[str] = ..., concern: _Optional[str] = ..., sources: _Optional[_Iterable[_Union[FindingSource, _Mapping]]] = ...) -> None: ...
+    finding_id: str
+    def __init__(self, rule_id: _Optional[str] = ..., category: _Optional[_Union[Category, str]] = ..., severity: _Optional[_Union[Severity, str]] = ..., evidence: _Optional[_Union[Evidence, str]] = ..., title: _Optional[str] = ..., detail: _Optional[str] = ..., recommendation: _Optional[str] = ..., medication_refs: _Optional[_Iterable[str]] = ..., citations: _Optional[_Iterable[_Union[Citation, _Mapping]]] = ..., explanation: _Optional[_Union[Explanation, _Mapping]] = ..., suggestions: _Optional[_Iterable[_Union[Suggestion, _Mapping]]] = ..., involves_proposed: _Optional[bool] = ..., rationale: _Optional[str] = ..., concern: _Optional[str] = ..., sources: _Optional[_Iterable[_Union[FindingSource, _Mapping]]] = ..., finding_id: _Optional[str] = ...) -> None: ...
 
 class FindingSource(_message.Message):
     __slots__ = ("rule_id", "title", "severity")
@@ -323,7 +336,7 @@ class RuleNotEvaluated(_message.Message):
     def __init__(self, rule_id: _Optional[str] = ..., title: _Optional[str] = ..., missing: _Optional[_Iterable[str]] = ..., medication_refs: _Optional[_Iterable[str]] = ..., questions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CheckMedicationsResponse(_message.Message):
-    __slots__ = ("request_id", "check_status", "unresolved_codes", "rule_set", "findings", "rules_not_evaluated", "superseded_codes")
+    __slots__ = ("request_id", "check_status", "unresolved_codes", "rule_set", "findings", "rules_not_evaluated", "superseded_codes", "suppressed_findings")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CHECK_STATUS_FIELD_NUMBER: _ClassVar[int]
     UNRESOLVED_CODES_FIELD_NUMBER: _ClassVar[int]
@@ -331,6 +344,7 @@ class CheckMedicationsResponse(_message.Message):
     FINDINGS_FIELD_NUMBER: _ClassVar[int]
     RULES_NOT_EVALUATED_FIELD_NUMBER: _ClassVar[int]
     SUPERSEDED_CODES_FIELD_NUMBER: _ClassVar[int]
+    SUPPRESSED_FINDINGS_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     check_status: CheckStatus
     unresolved_codes: _containers.RepeatedCompositeFieldContainer[UnresolvedCode]
@@ -338,7 +352,8 @@ class CheckMedicationsResponse(_message.Message):
     findings: _containers.RepeatedCompositeFieldContainer[Finding]
     rules_not_evaluated: _containers.RepeatedCompositeFieldContainer[RuleNotEvaluated]
     superseded_codes: _containers.RepeatedCompositeFieldContainer[SupersededCode]
-    def __init__(self, request_id: _Optional[str] = ..., check_status: _Optional[_Union[CheckStatus, str]] = ..., unresolved_codes: _Optional[_Iterable[_Union[UnresolvedCode, _Mapping]]] = ..., rule_set: _Optional[_Union[RuleSetIdentity, _Mapping]] = ..., findings: _Optional[_Iterable[_Union[Finding, _Mapping]]] = ..., rules_not_evaluated: _Optional[_Iterable[_Union[RuleNotEvaluated, _Mapping]]] = ..., superseded_codes: _Optional[_Iterable[_Union[SupersededCode, _Mapping]]] = ...) -> None: ...
+    suppressed_findings: int
+    def __init__(self, request_id: _Optional[str] = ..., check_status: _Optional[_Union[CheckStatus, str]] = ..., unresolved_codes: _Optional[_Iterable[_Union[UnresolvedCode, _Mapping]]] = ..., rule_set: _Optional[_Union[RuleSetIdentity, _Mapping]] = ..., findings: _Optional[_Iterable[_Union[Finding, _Mapping]]] = ..., rules_not_evaluated: _Optional[_Iterable[_Union[RuleNotEvaluated, _Mapping]]] = ..., superseded_codes: _Optional[_Iterable[_Union[SupersededCode, _Mapping]]] = ..., suppressed_findings: _Optional[int] = ...) -> None: ...
 
 class SupersededCode(_message.Message):
     __slots__ = ("ref", "code", "current_code", "changed_on")
@@ -437,3 +452,61 @@ class RuleSetStatus(_message.Message):
     activations: int
     rejections: int
     def __init__(self, serving: _Optional[bool] = ..., active: _Optional[_Union[RuleSetIdentity, _Mapping]] = ..., activated_at: _Optional[str] = ..., last_failure: _Optional[_Union[FailedAttempt, _Mapping]] = ..., activations: _Optional[int] = ..., rejections: _Optional[int] = ...) -> None: ...
+
+class Coding(_message.Message):
+    __slots__ = ("code", "system", "display")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    SYSTEM_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    system: str
+    display: str
+    def __init__(self, code: _Optional[str] = ..., system: _Optional[str] = ..., display: _Optional[str] = ...) -> None: ...
+
+class OverrideReason(_message.Message):
+    __slots__ = ("reason", "user_comment")
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    USER_COMMENT_FIELD_NUMBER: _ClassVar[int]
+    reason: Coding
+    user_comment: str
+    def __init__(self, reason: _Optional[_Union[Coding, _Mapping]] = ..., user_comment: _Optional[str] = ...) -> None: ...
+
+class FindingFeedback(_message.Message):
+    __slots__ = ("finding_id", "outcome", "override_reason", "outcome_timestamp", "accepted_suggestions")
+    FINDING_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDE_REASON_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_SUGGESTIONS_FIELD_NUMBER: _ClassVar[int]
+    finding_id: str
+    outcome: FeedbackOutcome
+    override_reason: OverrideReason
+    outcome_timestamp: str
+    accepted_suggestions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, finding_id: _Optional[str] = ..., outcome: _Optional[_Union[FeedbackOutcome, str]] = ..., override_reason: _Optional[_Union[OverrideReason, _Mapping]] = ..., outcome_timestamp: _Optional[str] = ..., accepted_suggestions: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RecordFeedbackRequest(_message.Message):
+    __slots__ = ("request_id", "patient_ref", "feedback")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PATIENT_REF_FIELD_NUMBER: _ClassVar[int]
+    FEEDBACK_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    patient_ref: str
+    feedback: _containers.RepeatedCompositeFieldContainer[FindingFeedback]
+    def __init__(self, request_id: _Optional[str] = ..., patient_ref: _Optional[str] = ..., feedback: _Optional[_Iterable[_Union[FindingFeedback, _Mapping]]] = ...) -> None: ...
+
+class RecordFeedbackResponse(_message.Message):
+    __slots__ = ("recorded", "suppressions")
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
+    SUPPRESSIONS_FIELD_NUMBER: _ClassVar[int]
+    recorded: int
+    suppressions: _containers.RepeatedCompositeFieldContainer[Suppression]
+    def __init__(self, recorded: _Optional[int] = ..., suppressions: _Optional[_Iterable[_Union[Suppression, _Mapping]]] = ...) -> None: ...
+
+class Suppression(_message.Message):
+    __slots__ = ("finding_id", "expires_at")
+    FINDING_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    finding_id: str
+    expires_at: str
+    def __init__(self, finding_id: _Optional[str] = ..., expires_at: _Optional[str] = ...) -> None: ...

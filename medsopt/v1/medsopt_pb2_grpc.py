@@ -45,6 +45,11 @@ class MedicinesOptimisationStub:
                 request_serializer=medsopt_dot_v1_dot_medsopt__pb2.GetRuleSetInfoRequest.SerializeToString,
                 response_deserializer=medsopt_dot_v1_dot_medsopt__pb2.RuleSetInfo.FromString,
                 _registered_method=True)
+        self.RecordFeedback = channel.unary_unary(
+                '/medsopt.v1.MedicinesOptimisation/RecordFeedback',
+                request_serializer=medsopt_dot_v1_dot_medsopt__pb2.RecordFeedbackRequest.SerializeToString,
+                response_deserializer=medsopt_dot_v1_dot_medsopt__pb2.RecordFeedbackResponse.FromString,
+                _registered_method=True)
 
 
 class MedicinesOptimisationServicer:
@@ -70,6 +75,20 @@ class MedicinesOptimisationServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordFeedback(self, request, context):
+        """Records what the prescriber did with findings of one CheckMedications answer (CDS Hooks
+        feedback: accepted, or overridden with a coded reason and a comment). An override with a
+        reason suppresses the same finding for the same patient until it expires (12 months by
+        default) or its facts change; suppressed findings are counted in the answer, never hidden.
+
+        Errors: INVALID_ARGUMENT with google.rpc.BadRequest field violations (e.g.
+        `feedback[0].override_reason.reason.code`); UNAVAILABLE when the feedback store cannot be
+        written.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MedicinesOptimisationServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -82,6 +101,11 @@ def add_MedicinesOptimisationServicer_to_server(servicer, server):
                     servicer.GetRuleSetInfo,
                     request_deserializer=medsopt_dot_v1_dot_medsopt__pb2.GetRuleSetInfoRequest.FromString,
                     response_serializer=medsopt_dot_v1_dot_medsopt__pb2.RuleSetInfo.SerializeToString,
+            ),
+            'RecordFeedback': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordFeedback,
+                    request_deserializer=medsopt_dot_v1_dot_medsopt__pb2.RecordFeedbackRequest.FromString,
+                    response_serializer=medsopt_dot_v1_dot_medsopt__pb2.RecordFeedbackResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -139,6 +163,33 @@ class MedicinesOptimisation:
             '/medsopt.v1.MedicinesOptimisation/GetRuleSetInfo',
             medsopt_dot_v1_dot_medsopt__pb2.GetRuleSetInfoRequest.SerializeToString,
             medsopt_dot_v1_dot_medsopt__pb2.RuleSetInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordFeedback(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/medsopt.v1.MedicinesOptimisation/RecordFeedback',
+            medsopt_dot_v1_dot_medsopt__pb2.RecordFeedbackRequest.SerializeToString,
+            medsopt_dot_v1_dot_medsopt__pb2.RecordFeedbackResponse.FromString,
             options,
             channel_credentials,
             insecure,

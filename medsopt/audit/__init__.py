@@ -1,0 +1,1 @@
+"""Append-only audit of every decision: enough to replay it against its rule set."""

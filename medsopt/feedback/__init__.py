@@ -1,0 +1,1 @@
+"""Prescribers' feedback on findings: stored in a real database, it suppresses declined findings."""

@@ -1,0 +1,3 @@
+from tests.feedback.databases import database_target, postgres
+
+__all__ = ["database_target", "postgres"]
