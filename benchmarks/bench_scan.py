@@ -1,15 +1,22 @@
-"""PDC at population scale: medsopt (polars) vs the same PDC in DuckDB SQL and in pandas.
+"""The whole `medsopt scan` at population scale beside the polars floor and DuckDB SQL.
 
-For each size (default 100k and 1M patients, ~25 rows each) a seeded data set with real dm+d
-codes is generated once (benchmarks/generate_dispensing.py, every row with days_supply so all
-engines compute exactly the same thing), then each engine runs in its own subprocess, which
-reports its wall time (read Parquet -> PDC per patient and class in memory) and its peak RSS.
-The engines must agree (row count, covered days, eligible rows, sum of PDC) or the run fails.
-A last row per size times medsopt's whole scan (quarantine, supply, PDC, safety rules,
-worklist; no output files).
+For each size (default 250k and 1M patients, ~17 dispensing rows each) a seeded realistic
+population is generated once (benchmarks/generate_dispensing.py: multi-morbidity, repeat
+dispensing, 0.5% broken rows, every column as text as a CSV export arrives), then, each in its
+own process under `/usr/bin/time` (wall and peak RSS of the child):
 
-    .venv/bin/python benchmarks/bench_scan.py                  # 100k and 1M
-    .venv/bin/python benchmarks/bench_scan.py --sizes 100000   # quicker
+* `floor`: the least work a PDC needs, written the fastest way polars allows: read, parse the
+  date and days' supply, map codes to class and molecule, PQA PDC over one packed integer key
+  (patient, class, molecule, day) on the streaming engine;
+* `duckdb`: the same PDC in DuckDB SQL (window functions);
+* `scan`: the whole `medsopt scan` command (strict parsing and quarantine, supply, PDC, current
+  medicines, every rule, worklist, every output file written), plus its own stage timings.
+
+The floor and DuckDB must agree (patient-classes, covered days, eligible, sum of PDC) or the run
+fails. Ratios are to the floor measured in the same run (the machine is shared).
+
+    .venv/bin/python benchmarks/bench_scan.py                       # 250k and 1M
+    .venv/bin/python benchmarks/bench_scan.py --sizes 4000000 --engines scan
 """
 
 from __future__ import annotations
@@ -17,10 +24,9 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import resource
+import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +34,9 @@ import polars as pl
 
 AS_OF = datetime.date(2026, 6, 30)
 PERIOD_DAYS = 365
-ENGINES = ("medsopt", "duckdb", "pandas", "medsopt-full-scan")
+ENGINES = ("floor", "duckdb", "scan")
 REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
 if str(REPO) not in sys.path:  # run as a script: make `benchmarks.` importable
     sys.path.insert(0, str(REPO))
 
@@ -45,56 +52,104 @@ def _checksum(rows: Any, covered: Any, eligible: Any, pdc_sum: Any) -> dict[str,
         "rows": int(rows),
         "covered_days": int(covered),
         "eligible": int(eligible),
-        "pdc_sum": round(float(pdc_sum), 6),
+        "pdc_sum": round(float(pdc_sum or 0), 3),
     }
 
 
-def run_medsopt(data: Path, lookup: Path) -> dict[str, Any]:
-    from medsopt.scan.pdc import Period, pdc
+def _segmented_cum_max(values: pl.Expr, group: pl.Expr) -> pl.Expr:
+    shift = group.cast(pl.Int64) * (1 << 32)
+    return (values.cast(pl.Int64) + shift).cum_max() - shift
 
+
+def run_floor(data: Path, lookup: Path) -> dict[str, Any]:
+    """PQA PDC on one packed key: patient (dictionary-encoded) | class | molecule | day."""
+    start, end = _window()
+    text = pl.col("days_supply").cast(pl.Float64, strict=False)
+    quantity = pl.col("quantity").cast(pl.Float64, strict=False)
+    day = pl.col("dispensed_on").str.to_date("%Y-%m-%d", strict=False).cast(pl.Int32) - start
     fills = (
         pl.scan_parquet(data)
-        .select("patient_id", "code", "dispensed_on", "days_supply")
+        .filter(pl.col("patient_id") != "")
         .join(pl.scan_parquet(lookup), on="code")
+        .select(
+            patient=pl.col("patient_id").cast(pl.Categorical).to_physical().cast(pl.UInt64),
+            cm=pl.col("cm").cast(pl.UInt64),
+            d=day,
+            ds=pl.coalesce(text, quantity).cast(pl.Int64, strict=False),
+        )
+        .filter(pl.col("d").is_between(0, end - start - 1) & (pl.col("ds") > 0))
+        .group_by(key=pl.col("patient") * (1 << 32) + pl.col("cm") * 4096 + pl.col("d"))
+        .agg(pl.col("ds").max())
+        .collect(engine="streaming")
+        .sort("key")
     )
-    out = pdc(fills, Period(AS_OF, PERIOD_DAYS)).collect()
-    return _checksum(
-        out.height, out["covered_days"].sum(), out["pdc"].is_not_null().sum(), out["pdc"].sum()
+    molecule, klass = pl.col("key") // 4096, pl.col("key") // (1 << 24)
+    first = (molecule != molecule.shift(1)).fill_null(True)
+    total = pl.col("ds").cum_sum()
+    before_fill = pl.when(first).then(total - pl.col("ds")).forward_fill()
+    shifted = (
+        fills.lazy()
+        .with_columns(
+            supplied=total - before_fill,
+            d=(pl.col("key") % 4096).cast(pl.Int64),
+            molecule_no=first.cum_sum(),
+            klass=(klass != klass.shift(1)).fill_null(True).cum_sum().cast(pl.Int64),
+        )
+        .with_columns(
+            e=pl.col("supplied")
+            + _segmented_cum_max(
+                pl.col("d") - pl.col("supplied") + pl.col("ds"), pl.col("molecule_no")
+            )
+        )
+        .select(
+            "klass",
+            "d",
+            b=(pl.col("e") - pl.col("ds")).clip(upper_bound=end - start),
+            e=pl.col("e").clip(upper_bound=end - start),
+        )
+        .sort(pl.col("klass") * 8192 + pl.col("b"))
+        .with_columns(
+            before=pl.when(pl.col("klass") == pl.col("klass").shift(1)).then(
+                _segmented_cum_max(pl.col("e"), pl.col("klass")).shift(1)
+            )
+        )
+        .group_by("klass")
+        .agg(
+            index_day=pl.col("d").min(),
+            last_day=pl.col("d").max(),
+            covered=(pl.col("e") - pl.max_horizontal("b", "before")).clip(lower_bound=0).sum(),
+        )
+        .with_columns(
+            eligible=(pl.col("last_day") > pl.col("index_day"))
+            & (end - start - 1 - pl.col("index_day") >= 91)
+        )
+        .select(
+            pl.len(),
+            pl.col("covered").sum(),
+            pl.col("eligible").sum(),
+            pl.when("eligible")
+            .then(pl.col("covered") / (end - start - pl.col("index_day")))
+            .sum()
+            .alias("pdc_sum"),
+        )
+        .collect(engine="streaming")
     )
-
-
-def run_full_scan(data: Path, patients: Path) -> dict[str, Any]:
-    from medsopt.scan.core import ScanParams, scan_partition
-    from medsopt.scan.files import load_tables, read_dispensing, read_patients
-    from medsopt.scan.pdc import Period
-    from medsopt.store.activate import Locations
-
-    tables = load_tables(Locations())
-    started = time.perf_counter()
-    result = scan_partition(
-        read_dispensing(data),
-        read_patients(patients),
-        tables,
-        ScanParams(Period(AS_OF, PERIOD_DAYS)),
-    )
-    out = result["adherence"]
-    summary = _checksum(
-        out.height, out["covered_days"].sum(), out["pdc"].is_not_null().sum(), out["pdc"].sum()
-    )
-    summary["seconds_excluding_rule_load"] = time.perf_counter() - started
-    summary["findings"] = result["findings"].height
-    return summary
+    return _checksum(*shifted.row(0))
 
 
 DUCKDB_PDC = """
 WITH f AS (
   SELECT d.patient_id, l.drug_class, l.molecule,
-         CAST(d.dispensed_on - DATE '1970-01-01' AS BIGINT) AS day, d.days_supply AS ds
+         CAST(try_strptime(d.dispensed_on, '%Y-%m-%d')::DATE - DATE '1970-01-01' AS BIGINT)
+           AS day,
+         CAST(coalesce(try_cast(d.days_supply AS DOUBLE), try_cast(d.quantity AS DOUBLE))
+           AS BIGINT) AS ds
   FROM read_parquet($data) d JOIN read_parquet($lookup) l USING (code)
+  WHERE d.patient_id <> ''
 ),
 g AS (
   SELECT patient_id, drug_class, molecule, day, max(ds) AS ds FROM f
-  WHERE day >= $start AND day < $end GROUP BY ALL
+  WHERE day >= $start AND day < $end AND ds > 0 GROUP BY ALL
 ),
 s AS (
   SELECT *, sum(ds) OVER m AS total FROM g
@@ -117,12 +172,13 @@ u AS (
 ),
 a AS (
   SELECT patient_id, drug_class, min(day) AS index_day, max(day) AS last_day,
-         count(*) AS fills, sum(greatest(e - greatest(b, coalesce(before, b)), 0)) AS covered
+         sum(greatest(e - greatest(b, coalesce(before, b)), 0)) AS covered
   FROM u GROUP BY ALL
 )
-SELECT patient_id, drug_class, index_day, covered, fills,
-       CASE WHEN last_day > index_day AND $end - 1 - index_day >= 91
-            THEN covered / ($end - index_day) END AS pdc
+SELECT count(*), sum(covered),
+       count(*) FILTER (WHERE last_day > index_day AND $end - 1 - index_day >= 91),
+       sum(CASE WHEN last_day > index_day AND $end - 1 - index_day >= 91
+                THEN covered / ($end - index_day) END)
 FROM a
 """
 
@@ -131,153 +187,130 @@ def run_duckdb(data: Path, lookup: Path) -> dict[str, Any]:
     import duckdb
 
     start, end = _window()
-    connection = duckdb.connect()
-    # Materialise the per-patient table (as the other engines do), then take the checksum.
-    connection.execute(
-        f"CREATE TEMP TABLE result AS {DUCKDB_PDC}",
-        {"data": str(data), "lookup": str(lookup), "start": start, "end": end},
+    row = (
+        duckdb.connect()
+        .execute(DUCKDB_PDC, {"data": str(data), "lookup": str(lookup), "start": start, "end": end})
+        .fetchone()
     )
-    row = connection.execute(
-        "SELECT count(*), sum(covered), count(pdc), sum(pdc) FROM result"
-    ).fetchone()
     assert row is not None
     return _checksum(*row)
 
 
-def run_pandas(data: Path, lookup: Path) -> dict[str, Any]:
-    import numpy as np
-    import pandas as pd  # type: ignore[import-untyped]
-
-    start, end = _window()
-    # pandas cannot read Parquet here (no pyarrow), so polars reads and hands over numpy arrays;
-    # that hand-over is inside the timed section.
-    raw = pl.read_parquet(data, columns=["patient_id", "code", "dispensed_on", "days_supply"])
-    frame = pd.DataFrame(
-        {
-            "patient_id": raw["patient_id"].to_numpy(),
-            "code": raw["code"].to_numpy(),
-            "d": raw["dispensed_on"].cast(pl.Int32).to_numpy(),
-            "ds": raw["days_supply"].to_numpy(),
-        }
-    )
-    del raw
-    table = pl.read_parquet(lookup)
-    classes = pd.DataFrame({c: table[c].to_numpy() for c in table.columns})
-    frame = frame.merge(classes, on="code")
-    frame = frame[(frame["d"] >= start) & (frame["d"] < end)]
-    keys = ["patient_id", "drug_class", "molecule"]
-    g = frame.groupby([*keys, "d"], sort=False)["ds"].max().reset_index()
-    g = g.sort_values([*keys, "d"], kind="stable", ignore_index=True)
-    total = g.groupby(keys, sort=False)["ds"].cumsum()
-    g["e"] = total + (g["d"] - (total - g["ds"])).groupby([g[k] for k in keys]).cummax()
-    g["b"] = (g["e"] - g["ds"]).clip(upper=end)
-    g["e"] = g["e"].clip(upper=end)
-    by_class = ["patient_id", "drug_class"]
-    g = g.sort_values([*by_class, "b"], kind="stable", ignore_index=True)
-    running = g.groupby(by_class, sort=False)["e"].cummax()
-    before = running.groupby([g[k] for k in by_class]).shift(1)
-    g["add"] = (g["e"] - np.maximum(g["b"], before.fillna(-(2**40)))).clip(lower=0)
-    out = g.groupby(by_class, sort=False).agg(
-        index_day=("d", "min"), last_day=("d", "max"), covered=("add", "sum")
-    )
-    eligible = (out["last_day"] > out["index_day"]) & (end - 1 - out["index_day"] >= 91)
-    pdc = (out["covered"] / (end - out["index_day"])).where(eligible)
-    return _checksum(len(out), out["covered"].sum(), int(eligible.sum()), pdc.sum())
-
-
-def peak_rss_bytes() -> int:
-    """This process's peak resident set (VmHWM). Not getrusage: on Linux its maxrss keeps the
-    high-water mark of the parent that forked us, from before exec."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def worker(engine: str, data: Path, lookup: Path, patients: Path) -> None:
-    """Run one engine in this process and print its result as JSON."""
-    started = time.perf_counter()
-    if engine == "medsopt":
-        result = run_medsopt(data, lookup)
-    elif engine == "duckdb":
-        result = run_duckdb(data, lookup)
-    elif engine == "pandas":
-        result = run_pandas(data, lookup)
-    else:
-        result = run_full_scan(data, patients)
-    result["seconds"] = time.perf_counter() - started
-    result["peak_rss_bytes"] = peak_rss_bytes()
+def worker(engine: str, data: Path, lookup: Path) -> None:
+    """Run one PDC engine in this process and print its checksum as JSON."""
+    result = run_floor(data, lookup) if engine == "floor" else run_duckdb(data, lookup)
     print(json.dumps(result))
 
 
-def prepare(size: int, seed: int, folder: Path) -> tuple[Path, Path, Path, int]:
-    """Data, lookup (code -> drug_class, molecule) and patients for one size; made once."""
-    from benchmarks.generate_dispensing import generate, pools
-    from medsopt.scan.files import tables_for
-    from medsopt.store.activate import Locations, build
+def timed(command: list[str]) -> tuple[float, int, str]:
+    """Wall seconds and peak RSS bytes of a child process (GNU time), and its stdout."""
+    report = Path("/tmp") / f"medsopt-bench-time-{id(command)}.txt"
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "%e %M", "-o", str(report), *command],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    if done.returncode not in (0, 3):
+        raise RuntimeError(f"{command[:3]} failed:\n{done.stderr[-3000:]}")
+    wall, kib = report.read_text().split()[-2:]
+    report.unlink()
+    return float(wall), int(kib) * 1024, done.stdout
 
+
+def prepare(size: int, seed: int, dirty: float, folder: Path) -> tuple[Path, Path, Path, int]:
+    """Dispensing, patients and the floor's lookup (code -> class, molecule); made once."""
     folder.mkdir(parents=True, exist_ok=True)
     data = folder / f"dispensing-{size}-{seed}.parquet"
     people = folder / f"patients-{size}-{seed}.parquet"
     lookup = folder / "lookup.parquet"
-    ruleset = build(Locations()).ruleset
     if not data.exists() or not people.exists():
-        dispensing, patients = generate(size, seed, pools(ruleset), explicit_share=1.0)
-        dispensing.write_parquet(data)
-        patients.write_parquet(people)
-    tables = tables_for(ruleset, Locations())
-    tables.resolution.filter(pl.col("resolution") == "resolved").select(
-        "code", "concept_code", "molecule"
-    ).join(tables.classes, on="concept_code").select("code", "drug_class", "molecule").unique(
-        ["code", "drug_class"]
-    ).write_parquet(lookup)
+        generator = [str(BIN / "python"), str(REPO / "benchmarks" / "generate_dispensing.py")]
+        generator += ["--patients", str(size), "--seed", str(seed), "--dirty", str(dirty)]
+        subprocess.run([*generator, "--out", str(data), "--patients-out", str(people)], check=True)
+    if not lookup.exists():
+        subprocess.run([str(BIN / "python"), __file__, "--lookup-out", str(lookup)], check=True)
     rows = pl.scan_parquet(data).select(pl.len()).collect().item()
-    return data, lookup, people, rows
+    return data, people, lookup, rows
+
+
+def write_lookup(path: Path) -> None:
+    """code -> drug_class, molecule, and `cm`: class and molecule packed in one integer."""
+    from medsopt.scan.files import load_tables
+    from medsopt.store.activate import Locations
+
+    tables = load_tables(Locations())
+    table = (
+        tables.resolution.filter(pl.col("resolution") == "resolved")
+        .select("code", "concept_code", "molecule")
+        .join(tables.classes, on="concept_code")
+        .select("code", "drug_class", "molecule")
+        .unique(["code", "drug_class"])
+        .with_columns(
+            cm=pl.col("drug_class").rank("dense").cast(pl.Int64) * 4096
+            + pl.col("molecule").rank("dense").cast(pl.Int64)
+        )
+    )
+    table.write_parquet(path)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[250_000, 1_000_000])
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--dirty", type=float, default=0.005)
     parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=ENGINES)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/medsopt-bench"))
-    parser.add_argument("--worker", choices=ENGINES, help=argparse.SUPPRESS)
+    parser.add_argument("--scan-args", default="", help="extra `medsopt scan` options")
+    parser.add_argument("--worker", choices=ENGINES[:2], help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--lookup", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--patients", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--lookup-out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.lookup_out:
+        write_lookup(args.lookup_out)
+        return
     if args.worker:
-        worker(args.worker, args.data, args.lookup, args.patients)
+        worker(args.worker, args.data, args.lookup)
         return
     lines = [
-        "| patients | rows | engine | wall s | rows/s | peak RSS GiB | vs medsopt |",
+        "| patients | rows | engine | wall s | peak RSS GiB | wall vs floor | RSS vs floor |",
         "|---:|---:|---|---:|---:|---:|---:|",
     ]
     for size in args.sizes:
-        data, lookup, people, rows = prepare(size, args.seed, args.workdir)
+        data, people, lookup, rows = prepare(size, args.seed, args.dirty, args.workdir)
         results: dict[str, dict[str, Any]] = {}
         for engine in args.engines:
-            command = [sys.executable, __file__, "--worker", engine, "--data", str(data)]
-            command += ["--lookup", str(lookup), "--patients", str(people)]
-            done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO)
-            if done.returncode != 0:
-                print(f"{engine} failed at {size}:\n{done.stderr[-2000:]}", file=sys.stderr)
-                continue
-            results[engine] = json.loads(done.stdout.strip().splitlines()[-1])
-            print(f"{size:,} {engine}: {results[engine]}", file=sys.stderr)
-        checks = {
-            e: (r["rows"], r["covered_days"], r["eligible"], round(r["pdc_sum"], 3))
-            for e, r in results.items()
-        }
+            if engine == "scan":
+                out = args.workdir / f"scan-{size}"
+                shutil.rmtree(out, ignore_errors=True)
+                command = [str(BIN / "medsopt"), "scan", "--dispensing", str(data)]
+                command += ["--patients", str(people), "--as-of", AS_OF.isoformat()]
+                command += ["--period-days", str(PERIOD_DAYS), "--out", str(out)]
+                command += args.scan_args.split()
+                wall, rss, _ = timed(command)
+                summary = json.loads((out / "summary.json").read_text())
+                results[engine] = {"timings": summary["timings_seconds"]}
+            else:
+                command = [str(BIN / "python"), __file__, "--worker", engine]
+                command += ["--data", str(data), "--lookup", str(lookup)]
+                wall, rss, stdout = timed(command)
+                results[engine] = json.loads(stdout.strip().splitlines()[-1])
+            results[engine] |= {"seconds": wall, "peak_rss_bytes": rss}
+            print(f"{size:,} {engine}: {results[engine]}", file=sys.stderr, flush=True)
+        checks = {e: tuple(r.get(k) for k in ("rows", "covered_days", "eligible", "pdc_sum"))
+                  for e, r in results.items() if e != "scan"}  # fmt: skip
         if len(set(checks.values())) > 1:
-            raise SystemExit(f"engines disagree at {size}: {checks}")
-        base = results.get("medsopt", {}).get("seconds")
+            raise SystemExit(f"floor and DuckDB disagree at {size}: {checks}")
+        base = results.get("floor", {})
         for engine, result in results.items():
-            seconds = result["seconds"]
-            ratio = f"{seconds / base:.1f}x" if base and engine != "medsopt" else "1.0x"
+            seconds, rss = result["seconds"], result["peak_rss_bytes"]
+            wall_ratio = f"{seconds / base['seconds']:.1f}x" if base else "-"
+            rss_ratio = f"{rss / base['peak_rss_bytes']:.1f}x" if base else "-"
             lines.append(
-                f"| {size:,} | {rows:,} | {engine} | {seconds:.1f} | {rows / seconds:,.0f} | "
-                f"{result['peak_rss_bytes'] / 2**30:.2f} | {ratio} |"
+                f"| {size:,} | {rows:,} | {engine} | {seconds:.1f} | {rss / 2**30:.2f} | "
+                f"{wall_ratio} | {rss_ratio} |"
             )
     print("\n".join(lines))
 

@@ -57,6 +57,12 @@ def scan(
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Processes; patients are hash-partitioned.")
     ] = 1,
+    partition_rows: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Dispensing rows per patient-hash partition (bounds the memory used)."
+        ),
+    ] = 2_000_000,
     current_days: Annotated[
         int, typer.Option(min=1, max=3660, help="A medicine dispensed this recently is current.")
     ] = 90,
@@ -105,6 +111,7 @@ def scan(
             chosen,
             Locations(rules, formulary),
             progress,
+            partition_rows,
         )
     except KeyboardInterrupt:
         progress.done()
@@ -124,6 +131,7 @@ def _run(
     weights: Weights,
     locations: Locations,
     progress: Progress,
+    partition_rows: int,
 ) -> int:
     from medsopt.authoring.diagnostics import RuleSetError
     from medsopt.dmd.release.files import DmdExtractError
@@ -145,12 +153,9 @@ def _run(
         tables = files.load_tables(locations, as_of)
         watch.lap("load_rules")
         params = ScanParams(Period(as_of, period_days), current_days=current_days, weights=weights)
-        results = files.run_scan(dispensing, patients, tables, params, workers, progress)
-        watch.lap("scan")
-        progress("writing outputs")
         inputs = {"dispensing": str(dispensing), "patients": str(patients) if patients else None}
-        summary = files.summarise(results, tables, params, inputs, watch.timings)
-        files.write_outputs(out, results, summary, render_report(summary, results))
+        job = files.ScanJob(dispensing, patients, tables, params, workers, partition_rows)
+        summary = files.scan_to_directory(job, out, render_report, inputs, watch, progress)
     except (files.ScanInputError, ClassDefinitionError, DmdExtractError) as error:
         progress.done()
         print(f"scan failed, nothing written: {error}", file=sys.stderr)

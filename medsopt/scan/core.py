@@ -117,16 +117,19 @@ def scan_partition(
 ) -> dict[str, pl.DataFrame]:
     """Every output (`OUTPUTS`) for the patients in `dispensing` (which carries `source_row`)."""
     as_of = params.period.as_of
-    annotated = quarantine.annotate(dispensing, as_of, tables.resolution.lazy())
+    codes = tables.resolution.lazy()
+    # Materialised once: every branch below reads it (a lazy plan would re-run it per branch).
+    annotated = quarantine.annotate(dispensing, as_of, codes).collect(engine="streaming").lazy()
     fills, quarantined, outcomes, seen, unresolved = pl.collect_all(
         [
             fills_plan(annotated, tables),
-            quarantine.quarantined_rows(annotated),
+            quarantine.quarantined_rows(annotated, as_of, codes),
             quarantine.reason_counts(annotated),
             dispensing_practices(annotated),
             unresolved_patients(annotated, as_of, params.current_days),
         ]
     )
+    del annotated  # the raw rows are no longer needed: release them before the next stages
     if patients is None:
         people = patient_facts.empty_patients().collect()
         patient_outcomes = pl.DataFrame(schema={"outcome": pl.String, "rows": pl.UInt32})

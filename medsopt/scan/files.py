@@ -11,10 +11,9 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from medsopt.rules.ruleset import RuleSet
 from medsopt.scan import schema as s
 from medsopt.scan.classes import ClassDefinitionError
 from medsopt.scan.core import ScanParams, partition, scan_partition
+from medsopt.scan.sharded import PARTITION_ROWS, assemble, pool, scan_partitions
 from medsopt.scan.tables import ScanTables, build_tables
 from medsopt.scan.worklist import rank
 from medsopt.store.activate import Locations, build
@@ -163,36 +163,32 @@ def run_scan(
     workers: int,
     progress: Callable[[str], None],
 ) -> dict[str, pl.DataFrame]:
-    """The scan over every partition, combined; the worklist is ranked across all of them."""
+    """The scan in memory, over `workers` hash partitions combined (the worklist is ranked across
+    all of them); for small inputs (`medsopt rules simulate`). `scan_to_directory` is bounded."""
     jobs = [ShardJob(dispensing, patients, tables, params, workers, i) for i in range(workers)]
-    if workers == 1:
-        progress("scanning")
-        parts = [run_shard(jobs[0])]
-    else:
-        # Each process gets its share of the cores; spawn, because polars' threads do not
-        # survive fork.
-        previous = os.environ.get("POLARS_MAX_THREADS")
-        os.environ["POLARS_MAX_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
-        try:
-            with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-                parts = []
-                for done, part in enumerate(pool.map(run_shard, jobs), start=1):
-                    parts.append(part)
-                    progress(f"scanned partition {done}/{workers}")
-        finally:
-            if previous is None:
-                os.environ.pop("POLARS_MAX_THREADS", None)
-            else:
-                os.environ["POLARS_MAX_THREADS"] = previous
+    progress("scanning")
+    with pool(workers) as run:
+        parts = list(run(run_shard, jobs))
+    return combine(parts)
+
+
+def combine(parts: list[dict[str, pl.DataFrame]]) -> dict[str, pl.DataFrame]:
+    """Partitions' results as one: counts summed, the worklist ranked across all patients."""
     combined = {
         name: pl.concat([p[name] for p in parts], how="vertical_relaxed") for name in parts[0]
     }
+    return finish(combined)
+
+
+def finish(combined: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Counts summed per outcome; frames in patient order; the worklist ranked."""
     for name in ("outcomes", "supply_methods", "patient_outcomes"):
         key = combined[name].columns[0]
         combined[name] = combined[name].group_by(key).agg(pl.col("rows").sum()).sort(key)
     combined["adherence"] = combined["adherence"].sort(s.PATIENT_ID, "drug_class")
-    combined["findings"] = combined["findings"].sort(s.PATIENT_ID, "rule_id", "codes")
-    combined["not_evaluated"] = combined["not_evaluated"].sort(s.PATIENT_ID, "rule_id")
+    sort = [c for c in (s.PATIENT_ID, "rule_id", "codes") if c in combined["findings"].columns]
+    combined["findings"] = combined["findings"].sort(sort)
+    combined["not_evaluated"] = combined["not_evaluated"].sort(s.PATIENT_ID)
     combined["worklist"] = (
         rank(combined.pop("scores").lazy())
         .join(combined["practices"].lazy(), on=s.PATIENT_ID, how="left", maintain_order="left")
@@ -228,10 +224,9 @@ def check_output_dir(out: Path) -> None:
             )
 
 
-def write_outputs(
-    out: Path, results: Mapping[str, pl.DataFrame], summary: Mapping[str, Any], html: str
-) -> None:
-    """Write every output aside, then swap the directory in; raise ScanInputError on refusal."""
+@contextmanager
+def staged(out: Path) -> Iterator[Path]:
+    """A staging directory beside `out`, swapped in whole when the block ends without error."""
     out = out.resolve()
     check_output_dir(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -239,6 +234,22 @@ def write_outputs(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
+        yield staging
+        check_output_dir(out)
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        if out.exists():
+            out.rename(old)
+        staging.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_outputs(
+    out: Path, results: Mapping[str, pl.DataFrame], summary: Mapping[str, Any], html: str
+) -> None:
+    """Write every output aside from in-memory results, then swap the directory in."""
+    with staged(out) as staging:
         for name in ("adherence", "findings", "not_evaluated", "worklist"):
             results[name].write_parquet(staging / f"{name}.parquet")
             csv_safe(results[name]).write_csv(staging / f"{name}.csv")
@@ -247,13 +258,66 @@ def write_outputs(
         write_workbook(staging / "worklist.xlsx", workbook_sheets(results))
         (staging / "report.html").write_text(html, encoding="utf-8")
         (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        if out.exists():
-            out.rename(old)
-        staging.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+
+
+Report = Callable[[Mapping[str, Any], Mapping[str, pl.DataFrame]], str]
+
+
+@dataclass(frozen=True, slots=True)
+class ScanJob:
+    """A whole scan as the command runs it."""
+
+    dispensing: Path
+    patients: Path | None
+    tables: ScanTables
+    params: ScanParams
+    workers: int = 1
+    partition_rows: int = PARTITION_ROWS
+
+
+def scan_to_directory(
+    job: ScanJob,
+    out: Path,
+    report: Report,
+    inputs: Mapping[str, str | None],
+    watch: Stopwatch,
+    progress: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """Scan in bounded memory (`sharded`), every output written as produced; summary.json."""
+    with staged(out) as staging:
+        work = staging / ".work"
+        patients = read_patients(job.patients) if job.patients is not None else None
+        results = finish(
+            scan_partitions(
+                read_dispensing(job.dispensing),
+                patients,
+                job.tables,
+                job.params,
+                work,
+                job.workers,
+                job.partition_rows,
+                progress,
+            )
+        )
+        watch.lap("scan")
+        progress("writing outputs")
+        assemble(work / "parts", staging)
+        worklist = results["worklist"]
+        worklist.write_parquet(staging / "worklist.parquet")
+        csv_safe(worklist).write_csv(staging / "worklist.csv")
+        top = worklist.head(XLSX_PATIENTS)
+        chosen = top.select(s.PATIENT_ID).lazy()
+        sheets = {"worklist": top}
+        for name in ("findings", "adherence"):
+            whole = pl.scan_parquet(staging / f"{name}.parquet")
+            sheets[name] = whole.join(chosen, on=s.PATIENT_ID, how="semi").collect()
+        write_workbook(staging / "worklist.xlsx", sheets)
+        shutil.rmtree(work)
+        watch.lap("write")
+        summary = summarise(results, job.tables, job.params, inputs, watch.timings)
+        (staging / "report.html").write_text(report(summary, results), encoding="utf-8")
+        (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
 
 
 def summarise(

@@ -18,6 +18,7 @@ from medsopt.scan.vocabulary import RESOLVED_OK
 
 MAX_DAYS_SUPPLY = 366
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+BAD_DAYS_SUPPLY_DETAIL = f"days_supply must be a whole number from 1 to {MAX_DAYS_SUPPLY}"
 
 
 class Reason(enum.Enum):
@@ -86,15 +87,7 @@ def annotate(raw: pl.LazyFrame, as_of: datetime.date, codes: pl.LazyFrame) -> pl
     else:
         supply = pl.lit(None, dtype=pl.Float64)
         supply_given = pl.lit(False)
-    checked_codes = codes.select(
-        pl.col("code").alias("_code"), pl.col("resolution").alias("_resolution")
-    )
-    problems = (
-        raw.select(code.alias("_code"))
-        .unique()
-        .with_columns(_code_problem=code_problem_expr(pl.col("_code")))
-        .join(checked_codes, on="_code", how="left")
-    )
+    problems = _code_problems(raw.select(code.alias("_code")).unique(), codes)
     annotated = raw.with_columns(
         _patient_id=patient.str.strip_chars(),
         _code=code,
@@ -102,48 +95,20 @@ def annotate(raw: pl.LazyFrame, as_of: datetime.date, codes: pl.LazyFrame) -> pl
         _quantity=quantity,
         _days_supply=supply,
         _supply_given=supply_given,
-    ).join(problems, on="_code", how="left", nulls_equal=True)
-    reason_detail = [
+    ).join(problems.select("_code", "_code_reason"), on="_code", how="left", nulls_equal=True)
+    checks = [
         (
             pl.col("_patient_id").is_null() | (pl.col("_patient_id") == ""),
-            Reason.MISSING_PATIENT_ID,
-            pl.lit("patient_id is empty"),
+            pl.lit(Reason.MISSING_PATIENT_ID.value),
         ),
-        (
-            pl.col("_code_problem").is_not_null() | pl.col("_code").is_null(),
-            Reason.MALFORMED_CODE,
-            pl.lit("code ") + pl.col("_code_problem").fill_null("is empty"),
-        ),
-        (
-            pl.col("_resolution").is_null(),
-            Reason.UNKNOWN_CODE,
-            pl.lit("not in the dm+d index"),
-        ),
-        (
-            pl.col("_resolution") != RESOLVED_OK,
-            Reason.UNUSABLE_CODE,
-            pl.lit("dm+d code is ") + pl.col("_resolution"),
-        ),
-        (
-            pl.col("_dispensed_on").is_null(),
-            Reason.BAD_DATE,
-            pl.lit("dispensed_on is not an ISO 8601 date (YYYY-MM-DD)"),
-        ),
-        (
-            pl.col("_dispensed_on") > pl.lit(as_of),
-            Reason.FUTURE_DATE,
-            pl.lit(f"dispensed_on is after the as-of date {as_of.isoformat()}"),
-        ),
+        (pl.col("_code_reason").is_not_null(), pl.col("_code_reason")),
+        (pl.col("_dispensed_on").is_null(), pl.lit(Reason.BAD_DATE.value)),
+        (pl.col("_dispensed_on") > pl.lit(as_of), pl.lit(Reason.FUTURE_DATE.value)),
         (
             pl.col("_quantity").is_null() | ~pl.col("_quantity").is_finite(),
-            Reason.BAD_QUANTITY,
-            pl.lit("quantity is missing or not a number"),
+            pl.lit(Reason.BAD_QUANTITY.value),
         ),
-        (
-            pl.col("_quantity") <= 0,
-            Reason.NON_POSITIVE_QUANTITY,
-            pl.lit("quantity must be above 0"),
-        ),
+        (pl.col("_quantity") <= 0, pl.lit(Reason.NON_POSITIVE_QUANTITY.value)),
         (
             pl.col("_supply_given")
             & (
@@ -152,18 +117,18 @@ def annotate(raw: pl.LazyFrame, as_of: datetime.date, codes: pl.LazyFrame) -> pl
                 | (pl.col("_days_supply") < 1)
                 | (pl.col("_days_supply") > MAX_DAYS_SUPPLY)
             ),
-            Reason.BAD_DAYS_SUPPLY,
-            pl.lit(f"days_supply must be a whole number from 1 to {MAX_DAYS_SUPPLY}"),
+            pl.lit(Reason.BAD_DAYS_SUPPLY.value),
         ),
     ]
     reason: pl.Expr = pl.lit(None, dtype=pl.String)
-    detail: pl.Expr = pl.lit(None, dtype=pl.String)
-    for condition, why, text in reversed(reason_detail):
-        reason = pl.when(condition).then(pl.lit(why.value)).otherwise(reason)
-        detail = pl.when(condition).then(text).otherwise(detail)
-    with_reason = annotated.with_columns(
-        _reason=reason, _detail=detail, _row_hash=pl.struct(original).hash(seed=0)
-    )
+    for condition, why in reversed(checks):
+        reason = pl.when(condition).then(why).otherwise(reason)
+    # One hash per column, combined: identical rows hash alike (a struct hash of every column
+    # is several times slower); equal hashes are then compared in full.
+    row_hash = pl.col(original[0]).hash(seed=0)
+    for seed, column in enumerate(original[1:], start=1):
+        row_hash = row_hash.xor(pl.col(column).hash(seed=seed))
+    with_reason = annotated.with_columns(_reason=reason, _row_hash=row_hash).drop("_code_reason")
     # Identical rows are equally valid or invalid, so "first of its kind" only matters for
     # otherwise valid rows; the first is the lowest source_row (joins may reorder rows). Rows
     # are compared in full only where their hash repeats, which is rare and cheap.
@@ -172,18 +137,40 @@ def annotate(raw: pl.LazyFrame, as_of: datetime.date, codes: pl.LazyFrame) -> pl
         .filter(pl.col(s.SOURCE_ROW) != pl.col(s.SOURCE_ROW).min().over(original))
         .select(s.SOURCE_ROW, _duplicate=pl.lit(True))
     )
-    duplicate = pl.col("_duplicate").fill_null(False)
     return (
         with_reason.join(repeats, on=s.SOURCE_ROW, how="left")
         .with_columns(
-            _reason=pl.when(duplicate)
+            _reason=pl.when(pl.col("_duplicate").fill_null(False))
             .then(pl.lit(Reason.DUPLICATE.value))
             .otherwise(pl.col("_reason")),
-            _detail=pl.when(duplicate)
-            .then(pl.lit("identical to an earlier row"))
-            .otherwise(pl.col("_detail")),
         )
         .drop("_row_hash", "_duplicate")
+    )
+
+
+def _code_problems(distinct: pl.LazyFrame, codes: pl.LazyFrame) -> pl.LazyFrame:
+    """Each distinct code (`_code`) with its quarantine reason and detail (null when usable)."""
+    checked = codes.select(pl.col("code").alias("_code"), pl.col("resolution").alias("_resolution"))
+    problem, resolution = pl.col("_code_problem"), pl.col("_resolution")
+    malformed = problem.is_not_null() | pl.col("_code").is_null()
+    return (
+        distinct.with_columns(_code_problem=code_problem_expr(pl.col("_code")))
+        .join(checked, on="_code", how="left")
+        .select(
+            "_code",
+            _code_reason=pl.when(malformed)
+            .then(pl.lit(Reason.MALFORMED_CODE.value))
+            .when(resolution.is_null())
+            .then(pl.lit(Reason.UNKNOWN_CODE.value))
+            .when(resolution != RESOLVED_OK)
+            .then(pl.lit(Reason.UNUSABLE_CODE.value)),
+            _code_detail=pl.when(malformed)
+            .then(pl.lit("code ") + problem.fill_null("is empty"))
+            .when(resolution.is_null())
+            .then(pl.lit("not in the dm+d index"))
+            .when(resolution != RESOLVED_OK)
+            .then(pl.lit("dm+d code is ") + resolution),
+        )
     )
 
 
@@ -208,14 +195,38 @@ def clean_rows(annotated: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def quarantined_rows(annotated: pl.LazyFrame) -> pl.LazyFrame:
-    """Quarantined rows exactly as read, plus `reason` and `detail`."""
+def quarantined_rows(
+    annotated: pl.LazyFrame, as_of: datetime.date, codes: pl.LazyFrame
+) -> pl.LazyFrame:
+    """Quarantined rows exactly as read, plus `reason` and `detail` (in input order).
+
+    The detail text is made here, for the quarantined rows only; `codes` as for `annotate`.
+    """
     names = annotated.collect_schema().names()
     original = [c for c in names if not c.startswith("_")]
-    return annotated.filter(pl.col("_reason").is_not_null()).select(
-        *original,
-        pl.col("_reason").alias(s.REASON),
-        pl.col("_detail").alias(s.DETAIL),
+    held = annotated.filter(pl.col("_reason").is_not_null())
+    problems = _code_problems(held.select("_code").unique(), codes).select("_code", "_code_detail")
+    fixed = {
+        Reason.MISSING_PATIENT_ID.value: "patient_id is empty",
+        Reason.BAD_DATE.value: "dispensed_on is not an ISO 8601 date (YYYY-MM-DD)",
+        Reason.FUTURE_DATE.value: f"dispensed_on is after the as-of date {as_of.isoformat()}",
+        Reason.BAD_QUANTITY.value: "quantity is missing or not a number",
+        Reason.NON_POSITIVE_QUANTITY.value: "quantity must be above 0",
+        Reason.BAD_DAYS_SUPPLY.value: BAD_DAYS_SUPPLY_DETAIL,
+        Reason.DUPLICATE.value: "identical to an earlier row",
+    }
+    reason = pl.col("_reason")
+    return (
+        held.join(problems, on="_code", how="left", nulls_equal=True)
+        .select(
+            *original,
+            reason.alias(s.REASON),
+            pl.when(reason.is_in(list(fixed)))
+            .then(reason.replace_strict(fixed, default=None, return_dtype=pl.String))
+            .otherwise(pl.col("_code_detail"))
+            .alias(s.DETAIL),
+        )
+        .sort(s.SOURCE_ROW)
     )
 
 

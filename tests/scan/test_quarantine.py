@@ -125,7 +125,7 @@ def test_rows_in_equals_rows_used_plus_quarantined_per_reason(
     clean, held, counts = pl.collect_all(
         [
             quarantine.clean_rows(annotated),
-            quarantine.quarantined_rows(annotated),
+            quarantine.quarantined_rows(annotated, AS_OF, scan_tables.resolution.lazy()),
             quarantine.reason_counts(annotated),
         ]
     )

@@ -1,0 +1,184 @@
+"""A scan of any size in bounded memory: patient-hash partitions, outputs written as produced.
+
+The input is split once (one streaming pass) into partitions of about `partition_rows`
+dispensing rows by a hash of the patient id (`core.partition`), so every patient's rows are in
+one partition. Each partition runs `core.scan_partition` (inline, or in one of `workers`
+processes) and writes its share of every output file at once; only what is small or needs every
+patient stays in memory (counts, the worklist scores, the columns the summary and the report
+read). Output rows are grouped by partition, sorted by patient within each; the worklist is
+ranked across all partitions. The partition count depends on the input size only, so the number
+of workers never changes a result.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import polars as pl
+
+from medsopt.reports.spreadsheet import csv_safe
+from medsopt.scan import schema as s
+from medsopt.scan.core import ScanParams, scan_partition
+from medsopt.scan.tables import ScanTables
+
+PARTITION_ROWS = 2_000_000  # dispensing rows per partition: bounds each partition's memory
+# Outputs written part by part (Parquet, and CSV where the contract has one).
+WRITTEN = {
+    "adherence": True,
+    "findings": True,
+    "not_evaluated": True,
+    "quarantine": False,
+    "patients_quarantine": False,
+}
+_PART = "_partition"
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionJob:
+    """One partition (picklable, for a worker process)."""
+
+    dispensing: Path
+    patients: Path | None
+    tables: ScanTables
+    params: ScanParams
+    parts: Path  # where each output's part files go
+    index: int
+
+
+def partition_count(dispensing: pl.LazyFrame, partition_rows: int) -> int:
+    """Partitions for this input: about `partition_rows` dispensing rows each."""
+    rows: int = dispensing.select(pl.len()).collect(engine="streaming").item()
+    return max(1, math.ceil(rows / max(1, partition_rows)))
+
+
+def split(frame: pl.LazyFrame, count: int, folder: Path) -> Path:
+    """Write `frame` as `count` patient-hash partitions (one streaming pass); their folder."""
+    key = pl.col(s.PATIENT_ID).cast(pl.String).str.strip_chars().hash(seed=0) % count
+    frame.with_columns(key.alias(_PART)).sink_parquet(
+        pl.PartitionBy(folder, key=_PART, include_key=False), mkdir=True
+    )
+    return folder
+
+
+def _partition_files(folder: Path, index: int) -> Path | None:
+    part = folder / f"{_PART}={index}"
+    return part / "*.parquet" if part.is_dir() else None
+
+
+def run_partition(job: PartitionJob) -> dict[str, pl.DataFrame]:
+    """Scan one partition, write its part of each output; return what stays in memory."""
+    dispensing = pl.scan_parquet(job.dispensing, hive_partitioning=False)
+    patients = (
+        pl.scan_parquet(job.patients, hive_partitioning=False) if job.patients is not None else None
+    )
+    results = scan_partition(dispensing, patients, job.tables, job.params)
+    for name, with_csv in WRITTEN.items():
+        frame = results.pop(name)
+        folder = job.parts / name
+        folder.mkdir(parents=True, exist_ok=True)
+        frame.write_parquet(folder / f"{job.index:06d}.parquet")
+        if with_csv:
+            csv_safe(frame).write_csv(folder / f"{job.index:06d}.csv", include_header=False)
+        # What the summary and the report read (narrow columns).
+        if name == "adherence":
+            results[name] = frame.select(s.PATIENT_ID, "drug_class", "pdc", "adherent")
+        elif name in ("findings", "not_evaluated"):
+            columns = (
+                [s.PATIENT_ID, "rule_id", "severity"] if name == "findings" else [s.PATIENT_ID]
+            )
+            results[name] = frame.select(columns)
+        del frame
+    results["current"] = results["current"].select(s.PATIENT_ID).unique()
+    return results
+
+
+def scan_partitions(
+    dispensing: pl.LazyFrame,
+    patients: pl.LazyFrame | None,
+    tables: ScanTables,
+    params: ScanParams,
+    work: Path,
+    workers: int = 1,
+    partition_rows: int = PARTITION_ROWS,
+    progress: Callable[[str], None] = lambda _: None,
+) -> dict[str, pl.DataFrame]:
+    """Every partition scanned into `work` (parts of each output); the in-memory results.
+
+    `dispensing` carries `source_row`. Returns the frames `run_partition` keeps, combined.
+    """
+    count = partition_count(dispensing, partition_rows)
+    progress(f"splitting into {count} partition(s)")
+    inputs = work / "inputs"
+    split(dispensing, count, inputs / "dispensing")
+    if patients is not None:
+        split(patients, count, inputs / "patients")
+    no_dispensing = _empty(dispensing, inputs / "dispensing-empty.parquet")
+    no_patients = (
+        _empty(patients, inputs / "patients-empty.parquet") if patients is not None else None
+    )
+    jobs = []
+    for index in range(count):
+        mine = _partition_files(inputs / "dispensing", index)
+        theirs = _partition_files(inputs / "patients", index) if patients is not None else None
+        if mine is None and theirs is None:
+            continue
+        job = PartitionJob(
+            mine or no_dispensing, theirs or no_patients, tables, params, work / "parts", index
+        )
+        jobs.append(job)
+    parts = []
+    with pool(workers) as run:
+        for done, part in enumerate(run(run_partition, jobs), start=1):
+            parts.append(part)
+            progress(f"scanned partition {done}/{len(jobs)}")
+    shutil.rmtree(inputs, ignore_errors=True)
+    return {name: pl.concat([p[name] for p in parts], how="vertical_relaxed") for name in parts[0]}
+
+
+def _empty(frame: pl.LazyFrame, path: Path) -> Path:
+    """An empty file of the frame's columns, for a partition with no rows of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.clear().collect().write_parquet(path)
+    return path
+
+
+@contextmanager
+def pool(workers: int) -> Iterator[Callable[..., Iterator[dict[str, pl.DataFrame]]]]:
+    """`map` inline, or over `workers` spawned processes sharing the cores."""
+    if workers == 1:
+        yield map
+        return
+    previous = os.environ.get("POLARS_MAX_THREADS")
+    os.environ["POLARS_MAX_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+    try:
+        # Spawn, because polars' threads do not survive fork.
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as executor:
+            yield executor.map
+    finally:
+        if previous is None:
+            os.environ.pop("POLARS_MAX_THREADS", None)
+        else:
+            os.environ["POLARS_MAX_THREADS"] = previous
+
+
+def assemble(parts: Path, staging: Path) -> None:
+    """Each output from its parts, in partition order (streamed; CSV parts concatenated)."""
+    for name, with_csv in WRITTEN.items():
+        folder = parts / name
+        files = sorted(folder.glob("*.parquet"))
+        pl.scan_parquet(files).sink_parquet(staging / f"{name}.parquet")
+        if with_csv:
+            header = csv_safe(pl.read_parquet(files[0]).clear()).write_csv()
+            with (staging / f"{name}.csv").open("wb") as out:
+                out.write(header.encode())
+                for piece in sorted(folder.glob("*.csv")):
+                    with piece.open("rb") as source:
+                        shutil.copyfileobj(source, out)
