@@ -40,7 +40,8 @@ class AuditRepository:
     def append(self, records: Sequence[AuditRecord]) -> None:
         with self._database.transaction() as statements:
             statements.executemany(
-                f"INSERT INTO audit_decision ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                # Column lists are module constants; every value is a bound parameter.
+                f"INSERT INTO audit_decision ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # nosec B608
                 [
                     (
                         r.request_id,
@@ -62,7 +63,8 @@ class AuditRepository:
         """Every decision recorded under this request id, oldest first."""
         with self._database.transaction(write=False) as statements:
             rows = statements.execute(
-                f"SELECT {_COLUMNS} FROM audit_decision WHERE request_id = ? ORDER BY seq",
+                # Column lists are module constants; every value is a bound parameter.
+                f"SELECT {_COLUMNS} FROM audit_decision WHERE request_id = ? ORDER BY seq",  # nosec B608
                 (request_id,),
             )
         return [_record(row) for row in rows]
