@@ -6,7 +6,7 @@ import csv
 import io
 from dataclasses import dataclass
 
-from medsopt.authoring.diagnostics import Diagnostic, DiagnosticKind, Level
+from medsopt.authoring.diagnostics import Diagnostic, DiagnosticKind, Level, token
 from medsopt.dmd.codes import code_problem
 
 
@@ -32,7 +32,8 @@ def parse_codelist(
                 1,
                 1,
                 DiagnosticKind.CSV_FORMAT,
-                f"header is {header!r}",
+                # Not the line itself: a file linked to a system file must not be echoed.
+                "the first line is not the codelist header",
                 expected="a header starting 'code,term'",
             ),
         )
@@ -52,7 +53,7 @@ def parse_codelist(
                     line,
                     1,
                     DiagnosticKind.INVALID_CODE,
-                    f"code {code!r} {problem.value}",
+                    f"code {token(code)} {problem.value}",
                     expected="a SNOMED CT concept id",
                 )
             )

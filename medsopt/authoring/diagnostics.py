@@ -24,6 +24,14 @@ class DiagnosticKind(enum.StrEnum):
     CSV_FORMAT = "csv-format"
     GROUP_CYCLE = "group-cycle"
     UNTESTED_RULE = "untested-rule"
+    YAML_ALIAS = "yaml-alias"  # an alias that would be expanded more than once
+    YAML_TAG = (
+        "yaml-tag"  # an explicit tag (`!!python/name:...`): committee files hold plain values
+    )
+    YAML_KEY = "yaml-key"  # a mapping or list used as a key
+    TOO_LARGE = "too-large"  # a file, its nesting or its expanded values exceed a limit
+    UNSAFE_FILE = "unsafe-file"  # a link leading outside its directory, or not a regular file
+    UNPUBLISHED = "unpublished"  # a file that differs from, or is missing from, the manifest
 
 
 class Level(enum.StrEnum):
@@ -31,6 +39,17 @@ class Level(enum.StrEnum):
 
     ERROR = "error"
     WARNING = "warning"
+
+
+MAX_MESSAGE = 300
+MAX_NOTE = 200
+MAX_TOKEN = 40
+
+
+def token(value: object) -> str:
+    """`value` quoted as an offending token, cut short: a diagnostic never echoes a whole line."""
+    shown = repr(value)
+    return shown if len(shown) <= MAX_TOKEN else shown[: MAX_TOKEN - 1] + "…"
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -45,6 +64,13 @@ class Diagnostic:
     expected: str = ""
     hint: str = ""
     level: Level = Level.ERROR
+
+    def __post_init__(self) -> None:
+        # A backstop: whatever a caller quotes, a diagnostic stays one short line of text.
+        for name, limit in (("message", MAX_MESSAGE), ("expected", MAX_NOTE), ("hint", MAX_NOTE)):
+            text = getattr(self, name)
+            if len(text) > limit:
+                object.__setattr__(self, name, text[: limit - 1] + "…")
 
     def __str__(self) -> str:
         text = f"{self.file}:{self.line}:{self.column}: {self.level.value}[{self.kind.value}]: "

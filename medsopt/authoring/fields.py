@@ -6,13 +6,14 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
+from medsopt.authoring.diagnostics import token
 from medsopt.dmd.codes import code_problem
 
 
 def _sctid(value: str) -> str:
     problem = code_problem(value)
     if problem is not None:
-        raise ValueError(f"{value!r} {problem.value}")
+        raise ValueError(f"{token(value)} {problem.value}")
     return value
 
 

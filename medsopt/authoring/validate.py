@@ -8,7 +8,7 @@ from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from medsopt.authoring.diagnostics import Diagnostic, DiagnosticKind, did_you_mean
+from medsopt.authoring.diagnostics import Diagnostic, DiagnosticKind, did_you_mean, token
 from medsopt.authoring.source_map import ParsedYaml, Path, SourceMap, parse_yaml
 
 M = TypeVar("M", bound=BaseModel)
@@ -59,7 +59,7 @@ def _diagnostic(parsed: ParsedYaml, model: type[BaseModel], error: Any) -> Diagn
             line,
             column,
             DiagnosticKind.UNKNOWN_FIELD,
-            f"{name!r} is not a field here",
+            f"{token(name)} is not a field here",
             expected="one of the documented fields",
             hint=did_you_mean(name, _all_field_names(model)),
         )
@@ -107,12 +107,12 @@ def _diagnostic(parsed: ParsedYaml, model: type[BaseModel], error: Any) -> Diagn
             line,
             column,
             DiagnosticKind.INVALID_VALUE,
-            f"{where}: {value!r} is not allowed",
+            f"{where}: {token(value)} is not allowed",
             expected=str(error["ctx"]["expected"]),
             hint=did_you_mean(str(value), _literal_choices(str(error["ctx"]["expected"]))),
         )
-    shown = f" {value!r}" if isinstance(value, str | int | float) else ""
-    if shown and message.startswith(repr(value)):
+    shown = f" {token(value)}" if isinstance(value, str | int | float) else ""
+    if shown and message.startswith(token(value)):
         shown = ""  # the validator's message already quotes the value
     return Diagnostic(
         parsed.source_map.file,
@@ -146,7 +146,7 @@ def _described(value: Any) -> str:
     if value is None:
         return "empty"
     if isinstance(value, str):
-        return f"the text {value!r}"
+        return f"the text {token(value)}"
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int | float):

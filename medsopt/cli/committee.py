@@ -1,4 +1,4 @@
-"""`medsopt rules check` and `medsopt rules test`."""
+"""`medsopt rules check`, `rules test`, `rules publish` and `rules docs`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from medsopt.committee.cases import parse_cases
 from medsopt.committee.runner import run_all
 from medsopt.dmd.release.files import DmdExtractError
 from medsopt.rules.compile import Compiled
-from medsopt.store.activate import Locations, compile_sources
+from medsopt.store.activate import CommitteeTestsFailedError, Locations, compile_sources
 
 EXIT_OK = 0
 EXIT_INVALID = 1  # the rule set does not compile, or its committee tests fail or miss a rule
@@ -73,6 +73,29 @@ def run_rules_test(locations: Locations, include_drafts: bool = False) -> int:
         f"{len(report.coverage_problems)} coverage problem(s)"
     )
     return EXIT_OK if report.ok else EXIT_INVALID
+
+
+def run_rules_publish(locations: Locations) -> int:
+    """Check, run the committee tests and, only if both pass, write the manifest the server
+    verifies (rules/PUBLISHED.json). Exit code 0 when published, 1 otherwise."""
+    from medsopt.store.publish import FilesChangedError, publish
+
+    try:
+        published = publish(locations)
+    except RuleSetError as error:
+        for diagnostic in error.diagnostics:
+            print(diagnostic, file=sys.stderr)
+        print(f"not published: {len(error.diagnostics)} error(s)", file=sys.stderr)
+        return EXIT_INVALID
+    except (CommitteeTestsFailedError, DmdExtractError, FilesChangedError) as error:
+        print(error, file=sys.stderr)
+        print("not published", file=sys.stderr)
+        return EXIT_INVALID
+    print(
+        f"published {published.name} {published.version}: {published.files} files in "
+        f"{locations.rules_dir / 'PUBLISHED.json'} (sha256 {published.manifest_sha256[:12]})"
+    )
+    return EXIT_OK
 
 
 def run_rules_docs(locations: Locations, out: Path, today: datetime.date) -> int:

@@ -99,6 +99,22 @@ def rules_check(
     raise typer.Exit(run_rules_check(Locations(directory, formulary)))
 
 
+@rules_app.command("publish")
+def rules_publish(
+    directory: Annotated[Path, typer.Argument(help="Rules directory.")] = BUNDLED_RULES,
+    formulary: FormularyDir = BUNDLED_FORMULARY,
+) -> None:
+    """Check and test the rules; only if both pass, write DIR/PUBLISHED.json (the sha256 of every
+    rule and formulary file read) so a server may activate exactly these files.
+
+    Exit codes: 0 published; 1 invalid, a committee test fails, or files changed meanwhile
+    (nothing written); 2 bad option.
+    """
+    from medsopt.cli.committee import run_rules_publish
+
+    raise typer.Exit(run_rules_publish(Locations(directory, formulary)))
+
+
 @rules_app.command("docs")
 def rules_docs(
     out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("site"),

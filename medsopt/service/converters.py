@@ -359,6 +359,7 @@ def status_to_proto(holder: RuleSetHolder) -> pb.RuleSetStatus:
         status.serving = True
         status.active.CopyFrom(identity_to_proto(active.ruleset.identity))
         status.activated_at = _timestamp(active.activated_at)
+        status.manifest_sha256 = active.manifest_sha256
     failure = holder.last_failure
     if failure is not None:
         status.last_failure.CopyFrom(
@@ -366,6 +367,8 @@ def status_to_proto(holder: RuleSetHolder) -> pb.RuleSetStatus:
                 attempted_at=_timestamp(failure.attempted_at),
                 message=failure.message,
                 diagnostics=[diagnostic_to_proto(d) for d in failure.diagnostics],
+                omitted_diagnostics=failure.omitted_diagnostics,
+                cause=failure.cause.value,
             )
         )
     return status

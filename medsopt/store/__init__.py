@@ -1,2 +1,2 @@
-"""The rule-set store: read committee files and the dm+d extract from disk, build a rule set
-aside (compile, committee tests), activate it, and reload it when its files change."""
+"""The rule-set store: read committee files and the dm+d extract from disk, publish a rule set
+(its manifest of file hashes), and build aside, verify, activate and reload only published sets."""

@@ -6,8 +6,6 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 from medsopt.authoring.diagnostics import Diagnostic, RuleSetError
 from medsopt.committee.cases import parse_cases
@@ -16,39 +14,29 @@ from medsopt.dmd.release.files import DmdExtractError, load_dmd_extract
 from medsopt.formulary.biosimilars import compile_biosimilars
 from medsopt.formulary.formulary import compile_formulary
 from medsopt.rules.compile import Compiled, compile_ruleset
-from medsopt.rules.holder import Activation, RuleSetHolder
+from medsopt.rules.holder import Activation, Cause, FailedAttempt, RuleSetHolder
 from medsopt.store.adherence import load_adherence_classes
+from medsopt.store.locations import BUNDLED_FORMULARY, BUNDLED_RULES, Locations
+from medsopt.store.manifest import Manifest, verify_published
 from medsopt.store.sources import read_sources
 
+__all__ = ["BUNDLED_FORMULARY", "BUNDLED_RULES", "Locations", "build", "load_into"]
+
 log = logging.getLogger(__name__)
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BUNDLED_RULES = REPO_ROOT / "rules"
-BUNDLED_FORMULARY = REPO_ROOT / "formulary"
-
-
-@dataclass(frozen=True, slots=True)
-class Locations:
-    """Where a rule set comes from."""
-
-    rules_dir: Path = BUNDLED_RULES
-    formulary_dir: Path = BUNDLED_FORMULARY
-
-    @property
-    def dmd_dir(self) -> Path:
-        return self.formulary_dir / "dmd" / "bundled"
-
-    @property
-    def local_formulary_dir(self) -> Path:
-        return self.formulary_dir / "local"
-
-    @property
-    def biosimilars_dir(self) -> Path:
-        return self.formulary_dir / "biosimilars"
+# The log names the first problems; the status holds the first MAX_DIAGNOSTICS.
+LOGGED_DIAGNOSTICS = 20
 
 
 class CommitteeTestsFailedError(Exception):
     """The rule set compiled, but its own committee tests do not pass."""
+
+
+class BuildAbandonedError(Exception):
+    """The build was abandoned (the server is stopping); nothing is recorded."""
+
+
+def _never() -> bool:
+    return False
 
 
 def compile_sources(
@@ -83,12 +71,19 @@ def compile_sources(
     return dataclasses.replace(compiled, ruleset=ruleset, warnings=warnings), sources
 
 
-def build(locations: Locations) -> Compiled:
-    """Load dm+d, formulary and rules, compile, and run the committee tests; raise on failure."""
+def build(locations: Locations, cancelled: Callable[[], bool] = _never) -> Compiled:
+    """Load dm+d, formulary and rules, compile, and run the committee tests; raise on failure.
+
+    `cancelled` is asked between stages: when it says so, BuildAbandonedError is raised.
+    """
     compiled, sources = compile_sources(locations)
+    if cancelled():
+        raise BuildAbandonedError
     cases, problems = parse_cases(sources)
     if problems:
         raise RuleSetError(problems)
+    if cancelled():
+        raise BuildAbandonedError
     report = run_all(cases, compiled.ruleset)
     if report.coverage_problems:
         raise RuleSetError(report.coverage_problems)
@@ -101,38 +96,89 @@ def load_into(
     holder: RuleSetHolder,
     locations: Locations,
     unchanged: Callable[[], bool] = lambda: True,
-) -> Activation | None:
-    """Build aside and swap in on success; on failure keep the old set and record why.
+    cancelled: Callable[[], bool] = _never,
+) -> Activation | FailedAttempt | None:
+    """Verify the published manifest, build aside, and swap in on success.
 
-    `unchanged` is asked after the build: if the files changed while they were being read, the
-    build may mix old and new files, so it is discarded (the caller rebuilds).
+    On failure the old set keeps serving and the failure is recorded (and returned). `unchanged`
+    is asked after the build: if the files changed while they were being read, the build may
+    mix old and new files, so it is discarded (None; the caller rebuilds). An abandoned build
+    (`cancelled`) also gives None.
     """
     started = time.perf_counter()
     try:
-        compiled = build(locations)
+        manifest, manifest_sha256 = _published(locations)
+        compiled = build(locations, cancelled)
+    except _UnpublishedError as error:
+        return _reject(
+            holder,
+            error.diagnostics,
+            Cause.UNPUBLISHED,
+            "files do not match the published manifest",
+        )
     except RuleSetError as error:
-        holder.record_failure(error.diagnostics, f"{len(error.diagnostics)} problem(s)")
-        log.error("rule set rejected:\n%s", error)
+        return _reject(holder, error.diagnostics, Cause.INVALID, "")
+    except CommitteeTestsFailedError as error:
+        return _reject(holder, (), Cause.COMMITTEE_TESTS, str(error))
+    except DmdExtractError as error:
+        return _reject(holder, (), Cause.DMD_EXTRACT, str(error))
+    except BuildAbandonedError:
+        log.info("rule set build abandoned")
         return None
-    except (CommitteeTestsFailedError, DmdExtractError, OSError) as error:
-        # OSError: a file vanished or became unreadable mid-read (e.g. a copy in progress).
-        holder.record_failure((), str(error))
-        log.error("rule set rejected: %s", error)
+    except OSError as error:
+        # a file vanished or became unreadable mid-read (e.g. a copy in progress)
+        reason = f"{type(error).__name__} ({error.strerror or 'unreadable'}): {error.filename}"
+        return _reject(holder, (), Cause.UNREADABLE, reason)
+    except Exception as error:  # a bad file must never take the reloader down with it
+        log.exception("rule set build failed unexpectedly")
+        return _reject(holder, (), Cause.ERROR, f"{type(error).__name__} while building (see log)")
+    if cancelled():
         return None
     if not unchanged():
         log.info("rule files changed while loading; discarding this build")
         return None
     for warning in compiled.warnings:
         log.warning("%s", warning)
-    activation = holder.activate(compiled.ruleset, (time.perf_counter() - started) * 1000)
+    millis = (time.perf_counter() - started) * 1000
+    activation = holder.activate(compiled.ruleset, millis, manifest_sha256)
     identity = compiled.ruleset.identity
     log.info(
-        "activated rule set %s %s (%d active rules, hash %s, dm+d %s) in %.0f ms",
+        "activated rule set %s %s (%d active rules, hash %s, dm+d %s, published %s %s) in %.0f ms",
         identity.name,
         identity.version,
         len(compiled.ruleset.rules),
         identity.content_hash[:12],
         identity.dmd_release,
+        manifest.rule_set.version,
+        manifest_sha256[:12],
         activation.load_millis,
     )
     return activation
+
+
+class _UnpublishedError(RuleSetError):
+    """The tree does not match its published manifest."""
+
+
+def _published(locations: Locations) -> tuple[Manifest, str]:
+    try:
+        return verify_published(locations)
+    except RuleSetError as error:
+        raise _UnpublishedError(error.diagnostics) from None
+
+
+def _reject(
+    holder: RuleSetHolder, diagnostics: tuple[Diagnostic, ...], cause: Cause, message: str
+) -> FailedAttempt:
+    summary = f"{len(diagnostics)} problem(s)" + (f": {message}" if message else "")
+    failure = holder.record_failure(diagnostics, summary if diagnostics else message, cause)
+    shown = "\n".join(str(d) for d in failure.diagnostics[:LOGGED_DIAGNOSTICS])
+    more = len(diagnostics) - min(len(diagnostics), LOGGED_DIAGNOSTICS)
+    log.error(
+        "rule set rejected (%s): %s%s%s",
+        cause,
+        failure.message,
+        f"\n{shown}" if shown else "",
+        f"\n... and {more} more" if more else "",
+    )
+    return failure

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from medsopt.authoring.diagnostics import Diagnostic, DiagnosticKind, RuleSetError
+from medsopt.authoring.diagnostics import Diagnostic
 from medsopt.formulary.adherence import (
     ADHERENCE_CLASSES,
     AdherenceFile,
@@ -12,6 +12,7 @@ from medsopt.formulary.adherence import (
     named_files,
 )
 from medsopt.rules.ruleset import RuleSet
+from medsopt.store.sources import read_text
 
 
 def load_adherence_classes(
@@ -22,22 +23,19 @@ def load_adherence_classes(
     Raises RuleSetError with every problem at file:line:column, paths relative to
     `formulary_dir`; group ids are checked against `ruleset`.
     """
-    path = formulary_dir / ADHERENCE_CLASSES
-    if not path.is_file():
+    if not (formulary_dir / ADHERENCE_CLASSES).is_file():
         return None, ()
-    text = _read(path, ADHERENCE_CLASSES)
-    sources = {ADHERENCE_CLASSES: text}
-    for relative in named_files(text):
-        named = formulary_dir / relative
-        if named.is_file():
-            sources[relative] = _read(named, relative)
+    sources = {
+        relative: read_text(formulary_dir, relative) for relative in adherence_files(formulary_dir)
+    }
     groups = {gid: group.kind for gid, group in ruleset.groups.items()}
     return compile_adherence_classes(sources, groups)
 
 
-def _read(path: Path, label: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        message = f"not UTF-8 text: {error.reason}"
-        raise RuleSetError([Diagnostic(label, 1, 1, DiagnosticKind.YAML_SYNTAX, message)]) from None
+def adherence_files(formulary_dir: Path) -> tuple[str, ...]:
+    """The class file and the files it names that exist, relative to `formulary_dir`."""
+    if not (formulary_dir / ADHERENCE_CLASSES).is_file():
+        return ()
+    text = read_text(formulary_dir, ADHERENCE_CLASSES)
+    named = [relative for relative in named_files(text) if (formulary_dir / relative).is_file()]
+    return (ADHERENCE_CLASSES, *named)

@@ -428,30 +428,36 @@ class Diagnostic(_message.Message):
     def __init__(self, file: _Optional[str] = ..., line: _Optional[int] = ..., column: _Optional[int] = ..., kind: _Optional[str] = ..., message: _Optional[str] = ..., expected: _Optional[str] = ..., hint: _Optional[str] = ..., level: _Optional[str] = ...) -> None: ...
 
 class FailedAttempt(_message.Message):
-    __slots__ = ("attempted_at", "message", "diagnostics")
+    __slots__ = ("attempted_at", "message", "diagnostics", "omitted_diagnostics", "cause")
     ATTEMPTED_AT_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     DIAGNOSTICS_FIELD_NUMBER: _ClassVar[int]
+    OMITTED_DIAGNOSTICS_FIELD_NUMBER: _ClassVar[int]
+    CAUSE_FIELD_NUMBER: _ClassVar[int]
     attempted_at: str
     message: str
     diagnostics: _containers.RepeatedCompositeFieldContainer[Diagnostic]
-    def __init__(self, attempted_at: _Optional[str] = ..., message: _Optional[str] = ..., diagnostics: _Optional[_Iterable[_Union[Diagnostic, _Mapping]]] = ...) -> None: ...
+    omitted_diagnostics: int
+    cause: str
+    def __init__(self, attempted_at: _Optional[str] = ..., message: _Optional[str] = ..., diagnostics: _Optional[_Iterable[_Union[Diagnostic, _Mapping]]] = ..., omitted_diagnostics: _Optional[int] = ..., cause: _Optional[str] = ...) -> None: ...
 
 class RuleSetStatus(_message.Message):
-    __slots__ = ("serving", "active", "activated_at", "last_failure", "activations", "rejections")
+    __slots__ = ("serving", "active", "activated_at", "last_failure", "activations", "rejections", "manifest_sha256")
     SERVING_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
     ACTIVATED_AT_FIELD_NUMBER: _ClassVar[int]
     LAST_FAILURE_FIELD_NUMBER: _ClassVar[int]
     ACTIVATIONS_FIELD_NUMBER: _ClassVar[int]
     REJECTIONS_FIELD_NUMBER: _ClassVar[int]
+    MANIFEST_SHA256_FIELD_NUMBER: _ClassVar[int]
     serving: bool
     active: RuleSetIdentity
     activated_at: str
     last_failure: FailedAttempt
     activations: int
     rejections: int
-    def __init__(self, serving: _Optional[bool] = ..., active: _Optional[_Union[RuleSetIdentity, _Mapping]] = ..., activated_at: _Optional[str] = ..., last_failure: _Optional[_Union[FailedAttempt, _Mapping]] = ..., activations: _Optional[int] = ..., rejections: _Optional[int] = ...) -> None: ...
+    manifest_sha256: str
+    def __init__(self, serving: _Optional[bool] = ..., active: _Optional[_Union[RuleSetIdentity, _Mapping]] = ..., activated_at: _Optional[str] = ..., last_failure: _Optional[_Union[FailedAttempt, _Mapping]] = ..., activations: _Optional[int] = ..., rejections: _Optional[int] = ..., manifest_sha256: _Optional[str] = ...) -> None: ...
 
 class Coding(_message.Message):
     __slots__ = ("code", "system", "display")

@@ -1,4 +1,8 @@
-"""Hot reload against a real server process: valid edits go live, invalid ones never do."""
+"""Hot reload against a real server process: valid edits go live, invalid ones never do.
+
+Every edit here is followed by `seal` (a manifest written without checks), so the server's own
+checks meet the edited files; an edit that is not sealed is never served at all.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,11 @@ from pathlib import Path
 import grpc
 import pytest
 
-from medsopt.store.activate import BUNDLED_RULES
+from medsopt.store.activate import BUNDLED_RULES, Locations
 from medsopt.v1 import medsopt_pb2 as pb
 from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
 from tests.e2e.server_process import ServerProcess, start_server
+from tests.store.publishing import seal
 
 pytestmark = pytest.mark.e2e
 REQUEST = pb.CheckMedicationsRequest(
@@ -39,17 +44,24 @@ class RulesDir:
         self.header.write_text(pinned)
         self.original_header = pinned
         self.original_pincer = self.pincer.read_text()
+        self.seal()
+
+    def seal(self) -> None:
+        seal(Locations(self.root))
 
     def set_version(self, version: str) -> None:
         self.header.write_text(self.original_header.replace("2026.11.1", version))
+        self.seal()
 
     def break_pincer(self) -> None:
         self.pincer.write_text(
             self.original_pincer.replace("severity: moderate", "severty: moderate", 1)
         )
+        self.seal()
 
     def restore_pincer(self) -> None:
         self.pincer.write_text(self.original_pincer)
+        self.seal()
 
 
 @pytest.fixture
@@ -92,14 +104,23 @@ def test_valid_edit_goes_live_invalid_edit_keeps_old_version(
 
         rules.set_version("2026.11.3")
         rules.break_pincer()
-        wait_for(lambda: admin.GetRuleSetStatus(pb.GetRuleSetStatusRequest()).rejections >= 1)
+
+        def shown() -> list[str]:
+            status = admin.GetRuleSetStatus(pb.GetRuleSetStatusRequest())
+            return [
+                f"{d.file}:{d.line}:{d.column}: {d.kind}" for d in status.last_failure.diagnostics
+            ]
+
+        # (the watcher may first see the edit before its manifest: rejected as unpublished)
+        wait_for(
+            lambda: any(
+                s.startswith("pincer.yaml:") and s.endswith("unknown-field") for s in shown()
+            )
+        )
         assert version(stub) == "2026.11.2"
         status = admin.GetRuleSetStatus(pb.GetRuleSetStatusRequest())
         assert status.serving and status.active.version == "2026.11.2"
-        shown = [f"{d.file}:{d.line}:{d.column}: {d.kind}" for d in status.last_failure.diagnostics]
-        assert any(s.startswith("pincer.yaml:") and s.endswith("unknown-field") for s in shown), (
-            shown
-        )
+        assert status.last_failure.cause == "invalid"
 
         rules.restore_pincer()
         wait_for(lambda: version(stub) == "2026.11.3")
@@ -118,14 +139,19 @@ def test_explicit_reload_rejects_a_failing_committee_test(
         rules.set_version("2026.11.9")
         status = admin.ReloadRuleSet(pb.ReloadRuleSetRequest())
         assert status.active.version == "2026.11.1"
+        assert status.last_failure.cause == "committee-tests"
         assert "expected PINCER-D to fire" in status.last_failure.message
         assert version(stub) == "2026.11.1"
 
 
 def test_reload_refuses_a_broken_adherence_class_file_and_keeps_serving(
-    formulary_copy: Path,
+    formulary_copy: Path, rules: RulesDir
 ) -> None:
-    running = start_server("--formulary", str(formulary_copy), "--no-watch")
+    locations = Locations(rules.root, formulary_copy)
+    seal(locations)
+    running = start_server(
+        "--rules", str(rules.root), "--formulary", str(formulary_copy), "--no-watch"
+    )
     try:
         with grpc.insecure_channel(running.target) as channel:
             stub = pb_grpc.MedicinesOptimisationStub(channel)
@@ -134,6 +160,7 @@ def test_reload_refuses_a_broken_adherence_class_file_and_keeps_serving(
             classes = formulary_copy / "adherence-classes.yaml"
             text = classes.read_text()
             classes.write_text(text.replace("groups: [ras-blockers]", "groups: ras-blockers", 1))
+            seal(locations)
             status = admin.ReloadRuleSet(pb.ReloadRuleSetRequest())
             assert (status.activations, status.rejections) == (before.activations, 1)
             assert status.active.content_hash == before.active.content_hash
@@ -176,11 +203,13 @@ def test_reload_under_load_never_fails_a_request_or_mixes_versions(
             rules.break_pincer()
             time.sleep(0.4)
             rules.restore_pincer()
-            # a partial write: an editor saving in two steps
+            # a partial write, sealed by mistake: an editor saving in two steps
             text = rules.original_header.replace("2026.11.1", "2026.11.4")
             rules.header.write_text(text[: len(text) // 2])
+            rules.seal()
             rules.header.write_text(text)
-            time.sleep(0.3)
+            time.sleep(0.3)  # unsealed: never served
+            rules.seal()
     finally:
         done.set()
         for thread in clients:
