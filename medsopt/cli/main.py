@@ -46,20 +46,108 @@ def serve(
     ] = True,
     poll_seconds: Annotated[float, typer.Option(min=0.05, help="How often to look.")] = 1.0,
     database: Annotated[str | None, DatabaseOption] = None,
+    admin_host: Annotated[
+        str, typer.Option(envvar="MEDSOPT_ADMIN_HOST", help="Where RuleSetAdmin listens.")
+    ] = "127.0.0.1",
+    admin_port: Annotated[
+        int | None,
+        typer.Option(envvar="MEDSOPT_ADMIN_PORT", help="RuleSetAdmin's port; default --port + 1."),
+    ] = None,
+    admin_rate: Annotated[
+        float, typer.Option(envvar="MEDSOPT_ADMIN_RATE", min=0.01, help="Admin calls/second.")
+    ] = 50.0,
+    reload_every: Annotated[
+        float,
+        typer.Option(
+            envvar="MEDSOPT_RELOAD_EVERY", min=0.01, help="Seconds between explicit reloads."
+        ),
+    ] = 30.0,
+    drain_seconds: Annotated[
+        float,
+        typer.Option(
+            envvar="MEDSOPT_DRAIN_SECONDS",
+            min=0,
+            help="On SIGTERM: NOT_SERVING, still answering for this long, then stop.",
+        ),
+    ] = 5.0,
+    tls_cert: Annotated[
+        Path | None, typer.Option(envvar="MEDSOPT_TLS_CERT", help="Server certificate chain (PEM).")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option(envvar="MEDSOPT_TLS_KEY", help="Server private key (PEM).")
+    ] = None,
+    tls_client_ca: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="MEDSOPT_TLS_CLIENT_CA", help="Require client certificates from this CA (mTLS)."
+        ),
+    ] = None,
+    token_issuer: Annotated[
+        str | None, typer.Option(envvar="MEDSOPT_TOKEN_ISSUER", help="Tokens' `iss`.")
+    ] = None,
+    token_audience: Annotated[
+        str | None, typer.Option(envvar="MEDSOPT_TOKEN_AUDIENCE", help="Tokens' `aud`.")
+    ] = None,
+    token_public_key: Annotated[
+        Path | None,
+        typer.Option(envvar="MEDSOPT_TOKEN_PUBLIC_KEY", help="Token signing public key (PEM)."),
+    ] = None,
+    token_jwks: Annotated[
+        Path | None, typer.Option(envvar="MEDSOPT_TOKEN_JWKS", help="Token signing keys (JWKS).")
+    ] = None,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            envvar="MEDSOPT_INSECURE",
+            help="Allow a non-loopback address without TLS and tokens (warns loudly).",
+        ),
+    ] = False,
+    reflection: Annotated[
+        bool, typer.Option(envvar="MEDSOPT_REFLECTION", help="Offer server reflection.")
+    ] = True,
 ) -> None:
-    """Serve medsopt.v1.MedicinesOptimisation over gRPC on the bundled (or given) rules."""
+    """Serve medsopt.v1.MedicinesOptimisation over gRPC on the bundled (or given) rules.
+
+    With no TLS or token options it listens on 127.0.0.1 only; any other address needs TLS and
+    tokens (or --insecure). RuleSetAdmin listens on its own port (--admin-port).
+    Exit codes: 0 stopped by SIGTERM/SIGINT; 2 a bad option or an unsafe exposure.
+    """
+    from medsopt.service.ratelimit import AdminLimits
+    from medsopt.service.security import SecurityConfig
     from medsopt.service.server import ServerConfig
     from medsopt.service.server import serve as run
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    config = ServerConfig(
-        host=host,
-        port=port,
-        locations=Locations(rules, formulary),
-        watch=watch,
-        poll_seconds=poll_seconds,
-        database=database or default_database(),
-    )
+    try:
+        security = SecurityConfig.from_options(
+            tls_cert,
+            tls_key,
+            tls_client_ca,
+            token_issuer,
+            token_audience,
+            token_public_key,
+            token_jwks,
+            insecure,
+        )
+        config = ServerConfig(
+            host=host,
+            port=port,
+            locations=Locations(rules, formulary),
+            watch=watch,
+            poll_seconds=poll_seconds,
+            admin_host=admin_host,
+            admin_port=admin_port,
+            admin_limits=AdminLimits(
+                calls_per_second=admin_rate, reload_every_seconds=reload_every
+            ),
+            security=security,
+            reflection=reflection,
+            drain_seconds=drain_seconds,
+            database=database or default_database(),
+        )
+    except ValueError as error:  # a half-given TLS or token setting
+        print(f"medsopt serve: {error}", file=sys.stderr)
+        raise typer.Exit(2) from None
     run(config)
 
 

@@ -1,13 +1,13 @@
-"""Server factory and lifecycle: health, reflection, graceful shutdown."""
+"""Server factory and lifecycle: two listeners, health, reflection, draining on SIGTERM."""
 
 from __future__ import annotations
 
 import logging
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
-from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -19,23 +19,34 @@ from grpc_reflection.v1alpha import reflection
 
 from medsopt.audit.records import DecisionRecords
 from medsopt.rules.holder import Activation, RuleSetHolder
+from medsopt.service.listeners import (
+    ADMIN_SERVICE_NAME,
+    SERVICE_NAME,
+    address,
+    admin_server,
+    bind,
+    patient_server,
+)
+from medsopt.service.ratelimit import AdminLimits
+from medsopt.service.security import SecurityConfig, check_exposure, is_loopback
 from medsopt.service.servicer import (
     UNDECODABLE,
     MedicinesOptimisationServicer,
     RuleSetAdminServicer,
     Undecodable,
 )
+from medsopt.service.tokens import TokenVerifier
 from medsopt.store.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations
 from medsopt.store.reload import Reloader
 from medsopt.v1 import medsopt_pb2 as pb
 from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
 
+__all__ = ["ADMIN_SERVICE_NAME", "SERVICE_NAME", "RunningServer", "ServerConfig", "build_server"]
+
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
-SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["MedicinesOptimisation"].full_name
-ADMIN_SERVICE_NAME: str = pb.DESCRIPTOR.services_by_name["RuleSetAdmin"].full_name
 DEFAULT_PORT = 50051
 
 
@@ -53,6 +64,18 @@ class ServerConfig:
     # Feedback and audit records: a SQLite path or a postgresql:// DSN (ADR 11); None: a
     # throwaway in-memory database (in-process tests). `medsopt serve` always names one.
     database: str | None = None
+    admin_host: str = "127.0.0.1"
+    admin_port: int | None = None  # None: the patient port + 1, or any free port for port 0
+    admin_limits: AdminLimits = field(default_factory=AdminLimits)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+    reflection: bool = True  # with tokens configured, reflection needs a token too
+    drain_seconds: float = 5.0  # NOT_SERVING but still answering, before the graceful stop
+
+    @property
+    def admin_port_to_bind(self) -> int:
+        if self.admin_port is not None:
+            return self.admin_port
+        return self.port + 1 if self.port else 0
 
     @classmethod
     def from_env(
@@ -85,7 +108,10 @@ class RunningServer:
     health: health.HealthServicer
     reloader: Reloader
     config: ServerConfig
+    admin: grpc.Server
+    admin_port: int
     records: DecisionRecords | None = None
+    warnings: list[str] = field(default_factory=list)  # e.g. what --insecure let through
 
     def load(self) -> bool:
         """Load the configured rule set now; True once a rule set is active (SERVING)."""
@@ -93,12 +119,23 @@ class RunningServer:
         return self.holder.active is not None
 
     def stop(self) -> None:
-        """NOT_SERVING first so load balancers drain us, then finish in-flight calls."""
-        self.reloader.stop()
+        """NOT_SERVING, then finish in-flight calls (up to grace_seconds) and close both
+        listeners."""
         self.health.enter_graceful_shutdown()
-        self.server.stop(self.config.grace_seconds).wait()
+        self.reloader.stop()
+        stopped = [s.stop(self.config.grace_seconds) for s in (self.admin, self.server)]
+        for event in stopped:
+            event.wait()
         if self.records is not None:
             self.records.close()  # after the last call: its audit record is written too
+
+    def drain(self, hurry: threading.Event | None = None) -> None:
+        """NOT_SERVING first, keep answering for drain_seconds so load balancers see it and
+        send no more, then stop; `hurry` (a second signal) cuts the delay short."""
+        self.health.enter_graceful_shutdown()
+        log.info("draining: NOT_SERVING, still answering for %.1f s", self.config.drain_seconds)
+        (hurry or threading.Event()).wait(self.config.drain_seconds)
+        self.stop()
 
 
 def lenient(parse: Callable[[bytes], T]) -> Callable[[bytes], T | Undecodable]:
@@ -139,12 +176,19 @@ def add_patient_service(servicer: MedicinesOptimisationServicer, server: grpc.Se
 
 
 def build_server(config: ServerConfig, holder: RuleSetHolder | None = None) -> RunningServer:
-    """Create and start a server (not yet SERVING); port 0 picks a free port."""
+    """Create and start both listeners (not yet SERVING); port 0 picks a free port.
+
+    ExposureRefusedError if a listener would be reachable from other machines without TLS and
+    tokens (and no --insecure); ValueError if a TLS or token file cannot be read."""
+    security = config.security
+    warnings = [
+        warning
+        for host in dict.fromkeys((config.host, config.admin_host))
+        if (warning := check_exposure(host, security))
+    ]
+    verifier = TokenVerifier(security.tokens) if security.tokens else None
     holder = holder or RuleSetHolder()
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=config.max_workers),
-        options=[("grpc.so_reuseport", 0)],
-    )
+    server = patient_server(config.max_workers, verifier)
     records = DecisionRecords.open(config.database or ":memory:")
     add_patient_service(MedicinesOptimisationServicer(holder, records), server)
     health_servicer = health.HealthServicer()
@@ -163,34 +207,72 @@ def build_server(config: ServerConfig, holder: RuleSetHolder | None = None) -> R
         poll_seconds=config.poll_seconds,
         quiet_seconds=config.poll_seconds / 2,
     )
-    pb_grpc.add_RuleSetAdminServicer_to_server(RuleSetAdminServicer(holder, reloader), server)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, ADMIN_SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-    )
-    port = server.add_insecure_port(f"{config.host}:{config.port}")
-    if port == 0:
-        raise OSError(f"cannot bind {config.host}:{config.port}")
+    admin = admin_server(config.admin_limits, verifier)
+    pb_grpc.add_RuleSetAdminServicer_to_server(RuleSetAdminServicer(holder, reloader), admin)
+    if config.reflection:
+        names = (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME)
+        reflection.enable_server_reflection(names, server)
+        reflection.enable_server_reflection((ADMIN_SERVICE_NAME, reflection.SERVICE_NAME), admin)
+    port = bind(server, config.host, config.port, security)
+    admin_port = bind(admin, config.admin_host, config.admin_port_to_bind, security)
     server.start()
-    return RunningServer(server, port, holder, health_servicer, reloader, config, records)
+    admin.start()
+    return RunningServer(
+        server,
+        port,
+        holder,
+        health_servicer,
+        reloader,
+        config,
+        admin,
+        admin_port,
+        records=records,
+        warnings=warnings,
+    )
 
 
 def serve(config: ServerConfig) -> None:
-    """Run until SIGTERM/SIGINT, then shut down gracefully."""
-    running = build_server(config)
-    log.info("listening on %s:%d (NOT_SERVING until a rule set loads)", config.host, running.port)
-    # The port line is machine-readable: tests and scripts wait for it.
-    print(f"medsopt listening on {config.host}:{running.port}", flush=True)
-    running.load()
-    if config.watch:
-        running.reloader.start()
+    """Run until SIGTERM/SIGINT, then drain and shut down gracefully; exit 2 if the
+    configuration is unsafe (ExposureRefusedError) or a TLS or token file cannot be read."""
+    # Handlers first: a SIGTERM from the moment we listen drains and exits 0.
     stopping = threading.Event()
+    hurry = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("signal %d: draining", signum)
+        if stopping.is_set():  # a second signal: skip the rest of the drain delay
+            hurry.set()
         stopping.set()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    try:
+        running = build_server(config)
+    except ValueError as error:
+        print(f"medsopt serve: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    for warning in running.warnings:
+        log.warning("%s", warning)
+        print(f"\n*** WARNING *** {warning}\n", file=sys.stderr, flush=True)
+    security = config.security.describe()
+    if is_loopback(config.host) and config.security.tls is None:
+        security += "; loopback only"
+    log.info("listening on %s (NOT_SERVING until a rule set loads)", config.host)
+    # The port lines are machine-readable: tests and scripts wait for them (admin first).
+    where = address(config.admin_host, running.admin_port)
+    print(f"medsopt admin listening on {where} ({security})", flush=True)
+    print(f"medsopt listening on {address(config.host, running.port)} ({security})", flush=True)
+
+    def start() -> None:
+        try:
+            running.load()
+        except Exception:  # a file that makes the build raise: NOT_SERVING, keep watching
+            log.exception("first load failed unexpectedly; NOT_SERVING")
+        if config.watch:
+            running.reloader.start()
+
+    # The first build takes seconds; a SIGTERM meanwhile must still drain and stop at once.
+    threading.Thread(target=start, name="first-load", daemon=True).start()
     stopping.wait()
-    running.stop()
+    running.drain(hurry)
     log.info("stopped")

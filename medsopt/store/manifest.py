@@ -2,7 +2,7 @@
 
 `rules/PUBLISHED.json` names the rule set and version and lists, under `rules/...` and
 `formulary/...`, every file a build reads. The server activates only a tree whose files match it
-exactly, so a half-written, changed or unlisted file is never served (ADR 11).
+exactly, so a half-written, changed or unlisted file is never served (ADR 12).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ class ServerProcess:
     process: subprocess.Popen[str]
     target: str
     output: list[str] = field(default_factory=list)
+    admin_target: str = ""  # RuleSetAdmin's own listener
 
     def drain(self) -> None:
         """Keep reading the server's output: a full pipe would block every thread that logs."""
@@ -43,10 +44,18 @@ class ServerProcess:
         return self.process.wait(10)
 
 
-def start_server(*args: str) -> ServerProcess:
-    """Start the server; raise with its output if it does not come up."""
+def channel(target: str, credentials: grpc.ChannelCredentials | None = None) -> grpc.Channel:
+    """A channel to `target`, over TLS when `credentials` are given."""
+    if credentials is None:
+        return grpc.insecure_channel(target)
+    return grpc.secure_channel(target, credentials)
+
+
+def start_server(*args: str, credentials: grpc.ChannelCredentials | None = None) -> ServerProcess:
+    """Start the server (a short drain delay unless `args` give one); raise with its output
+    if it does not come up. `credentials`: how to reach a TLS server's health service."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "medsopt", "serve", "--port", "0", *args],
+        [sys.executable, "-m", "medsopt", "serve", "--port", "0", "--drain-seconds", "0.2", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -55,14 +64,16 @@ def start_server(*args: str) -> ServerProcess:
     assert process.stdout is not None
     deadline = time.monotonic() + STARTUP_SECONDS
     lines: list[str] = []
+    admin_target = ""
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         lines.append(line)
-        match = re.search(r"medsopt listening on (\S+:\d+)", line)
-        if match:
-            running = ServerProcess(process, match.group(1), lines)
+        if admin := re.search(r"medsopt admin listening on (\S+:\d+)", line):
+            admin_target = admin.group(1)
+        elif match := re.search(r"medsopt listening on (\S+:\d+)", line):
+            running = ServerProcess(process, match.group(1), lines, admin_target)
             threading.Thread(target=running.drain, daemon=True).start()
-            wait_until_serving(running.target)
+            wait_until_serving(running.target, credentials)
             return running
         if process.poll() is not None:
             break
@@ -70,9 +81,9 @@ def start_server(*args: str) -> ServerProcess:
     raise AssertionError("server did not start:\n" + "".join(lines))
 
 
-def wait_until_serving(target: str) -> None:
-    with grpc.insecure_channel(target) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
+def wait_until_serving(target: str, credentials: grpc.ChannelCredentials | None = None) -> None:
+    with channel(target, credentials) as to_server:
+        stub = health_pb2_grpc.HealthStub(to_server)
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
             try:

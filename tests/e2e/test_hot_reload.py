@@ -94,9 +94,12 @@ def wait_for(predicate: object, seconds: float = 20) -> None:
 def test_valid_edit_goes_live_invalid_edit_keeps_old_version(
     server: ServerProcess, rules: RulesDir
 ) -> None:
-    with grpc.insecure_channel(server.target) as channel:
+    with (
+        grpc.insecure_channel(server.target) as channel,
+        grpc.insecure_channel(server.admin_target) as admin_channel,
+    ):
         stub = pb_grpc.MedicinesOptimisationStub(channel)
-        admin = pb_grpc.RuleSetAdminStub(channel)
+        admin = pb_grpc.RuleSetAdminStub(admin_channel)
         assert version(stub) == "2026.11.1"
 
         rules.set_version("2026.11.2")
@@ -129,9 +132,12 @@ def test_valid_edit_goes_live_invalid_edit_keeps_old_version(
 def test_explicit_reload_rejects_a_failing_committee_test(
     server: ServerProcess, rules: RulesDir
 ) -> None:
-    with grpc.insecure_channel(server.target) as channel:
+    with (
+        grpc.insecure_channel(server.target) as channel,
+        grpc.insecure_channel(server.admin_target) as admin_channel,
+    ):
         stub = pb_grpc.MedicinesOptimisationStub(channel)
-        admin = pb_grpc.RuleSetAdminStub(channel)
+        admin = pb_grpc.RuleSetAdminStub(admin_channel)
         codelist = rules.root / "codelists" / "pincer-anticoagulants.csv"
         kept = codelist.read_text().splitlines(keepends=True)
         # Deleting warfarin 1mg from the anticoagulant group breaks the PINCER-D test case.
@@ -153,9 +159,12 @@ def test_reload_refuses_a_broken_adherence_class_file_and_keeps_serving(
         "--rules", str(rules.root), "--formulary", str(formulary_copy), "--no-watch"
     )
     try:
-        with grpc.insecure_channel(running.target) as channel:
+        with (
+            grpc.insecure_channel(running.target) as channel,
+            grpc.insecure_channel(running.admin_target) as admin_channel,
+        ):
             stub = pb_grpc.MedicinesOptimisationStub(channel)
-            admin = pb_grpc.RuleSetAdminStub(channel)
+            admin = pb_grpc.RuleSetAdminStub(admin_channel)
             before = admin.GetRuleSetStatus(pb.GetRuleSetStatusRequest())
             classes = formulary_copy / "adherence-classes.yaml"
             text = classes.read_text()
