@@ -1,4 +1,4 @@
-"""Thin gRPC servicer: convert, validate, call the engine, convert back."""
+"""Thin gRPC servicers: convert, validate, call the engine, convert back."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import grpc
 from medsopt.engine.point_of_care import check
 from medsopt.engine.validation import validate_request
 from medsopt.rules.holder import RuleSetHolder
-from medsopt.service import converters, errors
+from medsopt.rules.ruleset import RuleSet
+from medsopt.service import answers, converters, errors
+from medsopt.service.access_log import AccessLog, request_id
 from medsopt.store.reload import Reloader
 from medsopt.v1 import medsopt_pb2 as pb
 from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
@@ -30,45 +32,67 @@ UNDECODABLE = Undecodable()
 class MedicinesOptimisationServicer(pb_grpc.MedicinesOptimisationServicer):
     """medsopt.v1.MedicinesOptimisation over the holder's active rule set."""
 
-    def __init__(self, holder: RuleSetHolder) -> None:
+    def __init__(self, holder: RuleSetHolder, access_log: AccessLog | None = None) -> None:
         self._holder = holder
+        # Off unless MEDSOPT_ACCESS_LOG is set: then an answer costs no logging work at all.
+        self._access = access_log if access_log is not None else AccessLog.from_env()
+        self._content = _RuleContentCache()
 
     def CheckMedications(  # noqa: N802 - gRPC method name
         self, request: pb.CheckMedicationsRequest | Undecodable, context: grpc.ServicerContext
     ) -> pb.CheckMedicationsResponse:
         started = time.perf_counter()
         if isinstance(request, Undecodable):  # the bytes did not decode (server.lenient)
+            self._log(context, "INVALID_ARGUMENT", started)
             errors.abort_undecodable(context)
             raise AssertionError("unreachable")
         domain = converters.request_from_proto(request, today=datetime.date.today())
         violations = [*converters.enum_violations(request), *validate_request(domain)]
         if violations:
-            log.info("CheckMedications rejected: %d field violation(s)", len(violations))
+            self._log(context, "INVALID_ARGUMENT", started, violations=len(violations))
             errors.abort_invalid(context, violations)
         activation = self._holder.active  # one snapshot: a request never mixes versions
         if activation is None:
+            self._log(context, "UNAVAILABLE", started)
             errors.abort_unavailable(context)
             raise AssertionError("unreachable")  # abort raises; keeps type checkers honest
         try:
-            result = check(domain, activation.ruleset)
-            response = converters.response_to_proto(result)
+            # Only what the requested view shows is made (no long explanation for a card).
+            result = check(domain, activation.ruleset, explain=answers.explains(request.view))
+            response = answers.response_to_proto(result, request.view)
         except Exception:
             incident = uuid.uuid4().hex[:12]
             # Log the incident and traceback but not the request: it holds patient data.
             log.exception("CheckMedications failed, incident %s", incident)
             errors.abort_internal(context, incident)
             raise
-        # Counts and timings only: no codes, refs or patient facts in logs.
-        log.info(
-            "CheckMedications medications=%d findings=%d unresolved=%d status=%s ruleset=%s %.2fms",
-            len(domain.medications),
-            len(result.findings),
-            len(result.unresolved),
-            "COMPLETE" if result.complete else "INCOMPLETE",
-            result.identity.version,
-            (time.perf_counter() - started) * 1000,
-        )
+        if self._access is not None:
+            # Counts and timings only: no codes, refs or patient facts in logs.
+            self._log(
+                context,
+                "OK",
+                started,
+                medications=len(domain.medications),
+                findings=len(result.findings),
+                unresolved=len(result.unresolved),
+                check_status="COMPLETE" if result.complete else "INCOMPLETE",
+                view=pb.AnswerView.Name(request.view),
+                ruleset=result.identity.version,
+            )
         return response
+
+    def _log(
+        self, context: grpc.ServicerContext, status: str, started: float, **counts: object
+    ) -> None:
+        """One access line for this CheckMedications call, when the access log is on."""
+        if self._access is not None:
+            self._access.call(
+                "CheckMedications",
+                status,
+                (time.perf_counter() - started) * 1000,
+                request_id(context.invocation_metadata()),
+                **counts,
+            )
 
     def GetRuleSetInfo(  # noqa: N802 - gRPC method name
         self, request: pb.GetRuleSetInfoRequest | Undecodable, context: grpc.ServicerContext
@@ -81,6 +105,41 @@ class MedicinesOptimisationServicer(pb_grpc.MedicinesOptimisationServicer):
             errors.abort_unavailable(context)
             raise AssertionError("unreachable")
         return converters.ruleset_info_to_proto(activation)
+
+    def GetRuleContent(  # noqa: N802 - gRPC method name
+        self, request: pb.GetRuleContentRequest | Undecodable, context: grpc.ServicerContext
+    ) -> pb.RuleSetContent:
+        if isinstance(request, Undecodable):
+            errors.abort_undecodable(context)
+            raise AssertionError("unreachable")
+        activation = self._holder.active
+        if activation is None:
+            errors.abort_unavailable(context)
+            raise AssertionError("unreachable")
+        ruleset = activation.ruleset
+        active_hash = ruleset.identity.content_hash
+        if request.content_hash not in ("", active_hash):
+            errors.abort_not_found(
+                context,
+                f"rule set content {request.content_hash[:16]!r} is not the active one "
+                f"({active_hash[:16]}...); ask with the content_hash of a current answer",
+            )
+        return self._content.get(ruleset)
+
+
+class _RuleContentCache:
+    """GetRuleContent's answer, built once per rule set (it is static for its content hash)."""
+
+    def __init__(self) -> None:
+        self._built: tuple[RuleSet, bytes] | None = None
+
+    def get(self, ruleset: RuleSet) -> pb.RuleSetContent:
+        built = self._built  # one read: another thread may replace it meanwhile
+        if built is None or built[0] is not ruleset:
+            built = (ruleset, answers.rule_content_to_proto(ruleset).SerializeToString())
+            self._built = built
+        # A fresh message per call: a cached one would be shared by concurrent serialisations.
+        return pb.RuleSetContent.FromString(built[1])
 
 
 class RuleSetAdminServicer(pb_grpc.RuleSetAdminServicer):

@@ -73,6 +73,12 @@ class Evidence(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVIDENCE_ANECDOTAL: _ClassVar[Evidence]
     EVIDENCE_THEORETICAL: _ClassVar[Evidence]
     EVIDENCE_GUIDELINE: _ClassVar[Evidence]
+
+class AnswerView(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ANSWER_VIEW_UNSPECIFIED: _ClassVar[AnswerView]
+    ANSWER_VIEW_CARD: _ClassVar[AnswerView]
+    ANSWER_VIEW_FULL: _ClassVar[AnswerView]
 SEX_UNSPECIFIED: Sex
 SEX_FEMALE: Sex
 SEX_MALE: Sex
@@ -113,6 +119,9 @@ EVIDENCE_STUDY: Evidence
 EVIDENCE_ANECDOTAL: Evidence
 EVIDENCE_THEORETICAL: Evidence
 EVIDENCE_GUIDELINE: Evidence
+ANSWER_VIEW_UNSPECIFIED: AnswerView
+ANSWER_VIEW_CARD: AnswerView
+ANSWER_VIEW_FULL: AnswerView
 
 class PatientContext(_message.Message):
     __slots__ = ("age_years", "sex", "egfr", "condition_codes", "pregnancy", "biologic_exceptions", "monitoring_results", "monitoring_complete_from")
@@ -171,20 +180,22 @@ class Medication(_message.Message):
     def __init__(self, ref: _Optional[str] = ..., code: _Optional[str] = ..., status: _Optional[_Union[MedicationStatus, str]] = ..., start_date: _Optional[str] = ..., display: _Optional[str] = ...) -> None: ...
 
 class CheckMedicationsRequest(_message.Message):
-    __slots__ = ("request_id", "patient", "medications", "as_of_date", "proposed_only", "minimum_severity")
+    __slots__ = ("request_id", "patient", "medications", "as_of_date", "proposed_only", "minimum_severity", "view")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PATIENT_FIELD_NUMBER: _ClassVar[int]
     MEDICATIONS_FIELD_NUMBER: _ClassVar[int]
     AS_OF_DATE_FIELD_NUMBER: _ClassVar[int]
     PROPOSED_ONLY_FIELD_NUMBER: _ClassVar[int]
     MINIMUM_SEVERITY_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     patient: PatientContext
     medications: _containers.RepeatedCompositeFieldContainer[Medication]
     as_of_date: str
     proposed_only: bool
     minimum_severity: Severity
-    def __init__(self, request_id: _Optional[str] = ..., patient: _Optional[_Union[PatientContext, _Mapping]] = ..., medications: _Optional[_Iterable[_Union[Medication, _Mapping]]] = ..., as_of_date: _Optional[str] = ..., proposed_only: _Optional[bool] = ..., minimum_severity: _Optional[_Union[Severity, str]] = ...) -> None: ...
+    view: AnswerView
+    def __init__(self, request_id: _Optional[str] = ..., patient: _Optional[_Union[PatientContext, _Mapping]] = ..., medications: _Optional[_Iterable[_Union[Medication, _Mapping]]] = ..., as_of_date: _Optional[str] = ..., proposed_only: _Optional[bool] = ..., minimum_severity: _Optional[_Union[Severity, str]] = ..., view: _Optional[_Union[AnswerView, str]] = ...) -> None: ...
 
 class UnresolvedCode(_message.Message):
     __slots__ = ("ref", "code", "reason", "message", "display")
@@ -437,3 +448,37 @@ class RuleSetStatus(_message.Message):
     activations: int
     rejections: int
     def __init__(self, serving: _Optional[bool] = ..., active: _Optional[_Union[RuleSetIdentity, _Mapping]] = ..., activated_at: _Optional[str] = ..., last_failure: _Optional[_Union[FailedAttempt, _Mapping]] = ..., activations: _Optional[int] = ..., rejections: _Optional[int] = ...) -> None: ...
+
+class GetRuleContentRequest(_message.Message):
+    __slots__ = ("content_hash",)
+    CONTENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    content_hash: str
+    def __init__(self, content_hash: _Optional[str] = ...) -> None: ...
+
+class RuleContent(_message.Message):
+    __slots__ = ("rule_id", "title", "category", "severity", "evidence", "rationale", "citations", "concern")
+    RULE_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    SEVERITY_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    RATIONALE_FIELD_NUMBER: _ClassVar[int]
+    CITATIONS_FIELD_NUMBER: _ClassVar[int]
+    CONCERN_FIELD_NUMBER: _ClassVar[int]
+    rule_id: str
+    title: str
+    category: Category
+    severity: Severity
+    evidence: Evidence
+    rationale: str
+    citations: _containers.RepeatedCompositeFieldContainer[Citation]
+    concern: str
+    def __init__(self, rule_id: _Optional[str] = ..., title: _Optional[str] = ..., category: _Optional[_Union[Category, str]] = ..., severity: _Optional[_Union[Severity, str]] = ..., evidence: _Optional[_Union[Evidence, str]] = ..., rationale: _Optional[str] = ..., citations: _Optional[_Iterable[_Union[Citation, _Mapping]]] = ..., concern: _Optional[str] = ...) -> None: ...
+
+class RuleSetContent(_message.Message):
+    __slots__ = ("identity", "rules")
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    identity: RuleSetIdentity
+    rules: _containers.RepeatedCompositeFieldContainer[RuleContent]
+    def __init__(self, identity: _Optional[_Union[RuleSetIdentity, _Mapping]] = ..., rules: _Optional[_Iterable[_Union[RuleContent, _Mapping]]] = ...) -> None: ...
