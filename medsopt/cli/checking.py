@@ -34,7 +34,8 @@ def _in_process(
     from medsopt.dmd.release.files import DmdExtractError
     from medsopt.engine.point_of_care import check
     from medsopt.engine.validation import validate_request
-    from medsopt.service.converters import request_from_proto, response_to_proto
+    from medsopt.service.answers import explains, response_to_proto
+    from medsopt.service.converters import request_from_proto
     from medsopt.store.activate import CommitteeTestsFailedError, build
 
     domain = request_from_proto(message, today=datetime.date.today())
@@ -45,7 +46,7 @@ def _in_process(
         ruleset = build(locations).ruleset
     except (RuleSetError, CommitteeTestsFailedError, DmdExtractError) as error:
         return f"no valid rule set, nothing checked:\n{error}"
-    return response_to_proto(check(domain, ruleset))
+    return response_to_proto(check(domain, ruleset, explain=explains(message.view)), message.view)
 
 
 def _remote(message: pb.CheckMedicationsRequest, target: str) -> pb.CheckMedicationsResponse | str:
@@ -88,6 +89,7 @@ def run_check(
         print(f"invalid --sex {sex!r}: use female, male or other", file=sys.stderr)
         return 1
     message = request_to_proto(_request(codes, age, sex, egfr, conditions))
+    message.view = pb.ANSWER_VIEW_FULL  # the terminal shows how each medicine matched
     answer = _remote(message, server) if server else _in_process(message, locations)
     if isinstance(answer, str):
         print(answer, file=sys.stderr)

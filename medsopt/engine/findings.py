@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from medsopt.dmd.concepts import Resolved, Supersession, UnresolvedReason
 from medsopt.engine.request import MedicationEntry
@@ -70,6 +71,10 @@ class MatchedMedication:
     formulary_status: str = ""
 
 
+# (medicine ref, group): one line of a card's compact explanation.
+MatchedGroup = tuple[str, str]
+
+
 @dataclass(frozen=True, slots=True)
 class Suggestion:
     """A replacement product proposed by a finding."""
@@ -110,10 +115,27 @@ class Finding:
     # finding, the one whose wording is shown (`rule_id`) first.
     concern: str = ""
     sources: tuple[FindingSource, ...] = ()
+    # Which medicine (ref) matched which group, sorted: the compact explanation a card carries.
+    # `matched` and `conditions` are the long one, made only when the check explains.
+    matched_groups: tuple[MatchedGroup, ...] = ()
 
     @property
     def sort_key(self) -> tuple[int, str, tuple[str, ...]]:
         return (SEVERITY_ORDER[self.severity], self.rule_id, self.medication_refs)
+
+
+class Raised(Protocol):
+    """A rule that fired for one patient: a finding, or one whose text is not written yet
+    (supersedes and concern merging read only this, so what they drop is never built)."""
+
+    @property
+    def rule_id(self) -> str: ...
+    @property
+    def medication_refs(self) -> tuple[str, ...]: ...
+    @property
+    def concern(self) -> str: ...
+    @property
+    def sort_key(self) -> tuple[int, str, tuple[str, ...]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +159,8 @@ class CheckResult:
     superseded: tuple[tuple[str, Supersession], ...]  # (ref, supersession)
     findings: tuple[Finding, ...]
     not_evaluated: tuple[NotEvaluated, ...]
+    # False when the check left out the long explanation (matched, conditions, citations).
+    explained: bool = True
 
     @property
     def complete(self) -> bool:

@@ -7,31 +7,33 @@ triggers a rule), so a request does lookups, not a scan over every rule.
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
+from medsopt.engine.cards import CardWriter, Fired, fired_or_missing
 from medsopt.engine.clauses.base import GroupHits, Outcome, PatientView
-from medsopt.engine.clauses.concerns import merge_concerns
+from medsopt.engine.clauses.concerns import concern_cards
 from medsopt.engine.clauses.registry import DISPATCH
 from medsopt.engine.clauses.supersedes import drop_superseded
 from medsopt.engine.findings import (
     SEVERITY_ORDER,
     CheckResult,
-    Finding,
-    FindingSource,
-    MatchedMedication,
     NotEvaluated,
     ResolvedMedication,
-    Suggestion,
 )
+from medsopt.engine.prepared import prepared
 from medsopt.engine.request import CheckRequest, MedicationStatus
 from medsopt.engine.resolve import resolve_medications
-from medsopt.engine.text import age_text, egfr_text, medicines_text, render
 from medsopt.rules.ir import RuleIR
 from medsopt.rules.ruleset import CompiledRule, Membership, RuleSet
 
 
-def check(request: CheckRequest, ruleset: RuleSet) -> CheckResult:
-    """Findings for one validated request (see `validate_request`) against one rule set."""
+def check(request: CheckRequest, ruleset: RuleSet, *, explain: bool = True) -> CheckResult:
+    """Findings for one validated request (see `validate_request`) against one rule set.
+
+    `explain=False` leaves out the long explanation (each finding's `matched`, `conditions` and
+    `citations`): what a card does not show is never made.
+    """
+    tables = prepared(ruleset)
     resolution = resolve_medications(request, ruleset)
     view = PatientView(
         request=request,
@@ -40,49 +42,65 @@ def check(request: CheckRequest, ruleset: RuleSet) -> CheckResult:
         has_unresolved=bool(resolution.unresolved),
         ruleset=ruleset,
     )
-    findings: list[Finding] = []
+    fired: list[Fired] = []
     not_evaluated: list[NotEvaluated] = []
     for compiled in candidate_rules(view.hits, ruleset, request.patient.condition_codes):
         for result in evaluate_rule(compiled.ir, view):
-            if isinstance(result, Finding):
-                findings.append(result)
+            if isinstance(result, Fired):
+                fired.append(result)
             else:
                 not_evaluated.append(result)
-    kept = merge_concerns(drop_superseded(findings, ruleset.rules), ruleset.concerns)
-    if request.proposed_only or request.minimum_severity is not None:
-        kept, not_evaluated = _scoped(request, ruleset, kept, not_evaluated)
+    scoped = request.proposed_only or request.minimum_severity is not None
+    # Supersedes, concerns, scope and order are decided before any text is written.
+    cards: list[tuple[tuple[bool, int, str, tuple[str, ...]], list[Fired], bool]] = []
+    for card in concern_cards(drop_superseded(fired, ruleset.rules)):
+        primary = card[0]
+        proposed = any(f.involves_proposed for f in card)
+        if scoped and not _in_scope(request, primary.severity, proposed):
+            continue
+        refs = (
+            primary.medication_refs
+            if len(card) == 1
+            else tuple(sorted({r for f in card for r in f.medication_refs}))
+        )
+        # The order a prescriber reads: what is being prescribed now first, then by severity.
+        key = (not proposed, SEVERITY_ORDER[primary.severity], primary.rule_id, refs)
+        cards.append((key, card, proposed))
+    cards.sort(key=_KEY)
+    if scoped:
+        not_evaluated = _scoped_not_evaluated(request, ruleset, not_evaluated)
+    writer = CardWriter.for_request(view, tables.via, explain)
     return CheckResult(
         request_id=request.request_id,
         identity=ruleset.identity,
         resolved=resolution.resolved,
         unresolved=resolution.unresolved,
         superseded=resolution.superseded,
-        # The order a prescriber reads: what is being prescribed now first, then by severity.
-        findings=tuple(sorted(kept, key=lambda f: (not f.involves_proposed, *f.sort_key))),
-        not_evaluated=tuple(sorted(not_evaluated, key=lambda n: n.rule_id)),
+        findings=tuple(writer.write(card, key[3], proposed) for key, card, proposed in cards),
+        not_evaluated=tuple(sorted(not_evaluated, key=_RULE_ID)),
+        explained=explain,
     )
 
 
-def _scoped(
-    request: CheckRequest,
-    ruleset: RuleSet,
-    findings: list[Finding],
-    not_evaluated: list[NotEvaluated],
-) -> tuple[list[Finding], list[NotEvaluated]]:
-    """Only what the request asked for: the prescribing moment, a minimum severity."""
+_KEY = operator.itemgetter(0)
+_RULE_ID = operator.attrgetter("rule_id")
+
+
+def _scoped_not_evaluated(
+    request: CheckRequest, ruleset: RuleSet, not_evaluated: list[NotEvaluated]
+) -> list[NotEvaluated]:
+    """Only the rules not evaluated that the request asked about (the prescribing moment, a
+    minimum severity)."""
     proposed = {m.ref for m in request.medications if m.status is MedicationStatus.PROPOSED}
-    return (
-        [f for f in findings if _in_scope(request, f.severity, f.involves_proposed)],
-        [
-            n
-            for n in not_evaluated
-            if _in_scope(
-                request,
-                ruleset.rules[n.rule_id].ir.severity,
-                any(r in proposed for r in n.medication_refs),
-            )
-        ],
-    )
+    return [
+        n
+        for n in not_evaluated
+        if _in_scope(
+            request,
+            ruleset.rules[n.rule_id].ir.severity,
+            any(r in proposed for r in n.medication_refs),
+        )
+    ]
 
 
 def _in_scope(request: CheckRequest, severity: str, involves_proposed: bool) -> bool:
@@ -114,8 +132,8 @@ def candidate_rules(
     return [ruleset.rules[rule_id] for rule_id in sorted(ids)]
 
 
-def evaluate_rule(rule: RuleIR, view: PatientView) -> list[Finding | NotEvaluated]:
-    """The rule's findings (one, or one per medicine), not-evaluated notes, or nothing."""
+def evaluate_rule(rule: RuleIR, view: PatientView) -> list[Fired | NotEvaluated]:
+    """The rule fired (once, or once per medicine), lacked data, or did not hold."""
     outcomes: list[Outcome] = []
     each: tuple[tuple[str, Outcome], ...] | None = None
     for clause in rule.clauses:
@@ -130,97 +148,5 @@ def evaluate_rule(rule: RuleIR, view: PatientView) -> list[Finding | NotEvaluate
             return []
         outcomes.append(outcome)  # type: ignore[arg-type]
     if each is None:
-        return [_result(rule, outcomes, view)]
-    return [_result(rule, [*outcomes, outcome], view) for _, outcome in each]
-
-
-def _result(rule: RuleIR, outcomes: Sequence[Outcome], view: PatientView) -> Finding | NotEvaluated:
-    """All clauses held (or lacked data): a finding, or what is missing to decide."""
-    missing = tuple(m for outcome in outcomes for m in outcome.missing)
-    if missing:
-        refs = {m.entry.ref for outcome in outcomes for m, _ in outcome.involved}
-        return NotEvaluated(rule.id, rule.title, missing, tuple(sorted(refs)))
-    # One pass over the clauses' outcomes: this runs for every finding of every request.
-    names: set[str] = set()
-    molecules: set[str] = set()
-    ref_set: set[str] = set()
-    proposed = False
-    explained: set[MatchedMedication] = set()
-    facts: list[str] = []
-    citations = rule.citations
-    severity = rule.severity
-    suggestions: tuple[Suggestion, ...] = ()
-    extra: dict[str, str] = {}
-    for outcome in outcomes:
-        for medication, membership in outcome.involved:
-            names.add(medication.resolved.concept.name)
-            molecules.add(medication.molecule)
-            ref_set.add(medication.entry.ref)
-            proposed = proposed or medication.entry.status is MedicationStatus.PROPOSED
-            if not outcome.matched:
-                explained.add(_explain(medication, membership, view))
-        if outcome.matched:
-            explained.update(outcome.matched)
-        if outcome.values:
-            extra.update(outcome.values)
-        if outcome.facts:
-            facts.extend(outcome.facts)
-        if outcome.citations:
-            citations += tuple(c for c in outcome.citations if c not in citations)
-        if outcome.suggestions:
-            suggestions += outcome.suggestions
-        severity = outcome.severity or severity
-    patient = view.patient
-    values = {
-        "medicines": medicines_text(names),
-        "age": age_text(patient.age_years),
-        "egfr": egfr_text(patient.egfr),
-        # Overwritten by count and score clauses; defaults keep any rule's text renderable.
-        "count": str(len(molecules)),
-        "total": "not scored",
-        "contributors": "none",
-        **extra,
-    }
-    return Finding(
-        rule_id=rule.id,
-        category=rule.category,
-        severity=severity,
-        evidence=rule.evidence,
-        title=rule.title,
-        detail=render(rule.detail, values),
-        recommendation=render(rule.recommendation, values),
-        rationale=rule.rationale,
-        citations=citations,
-        medication_refs=tuple(sorted(ref_set)),
-        matched=tuple(sorted(explained, key=_BY_REF_AND_GROUP)),
-        conditions=tuple(facts),
-        involves_proposed=proposed,
-        suggestions=suggestions,
-        concern=rule.concern or "",
-        sources=(FindingSource(rule.id, rule.title, severity),),
-    )
-
-
-_BY_REF_AND_GROUP = operator.attrgetter("ref", "group")
-
-
-def _explain(
-    medication: ResolvedMedication, membership: Membership, view: PatientView
-) -> MatchedMedication:
-    key = (medication.entry.ref, membership.group, membership.via)
-    known = view.explained.get(key)
-    if known is not None:
-        return known
-    concept = medication.resolved.concept
-    if membership.via == concept.code:
-        via = f"{concept.level.label} {concept.code} listed in group {membership.group}"
-    else:
-        listed = view.ruleset.dmd.concept(membership.via)
-        listed_level = listed.level.label if listed else "code"
-        via = (
-            f"{concept.level.label} {concept.code} -> {listed_level} {membership.via}"
-            f"{f' ({listed.name})' if listed else ''} listed in group {membership.group}"
-        )
-    step = medication.matched(membership.group, via, medication.formulary_status)
-    view.explained[key] = step
-    return step
+        return [fired_or_missing(rule, outcomes)]
+    return [fired_or_missing(rule, [*outcomes, outcome]) for _, outcome in each]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from medsopt.dmd.concepts import Level, Resolved, Supersession, UnresolvedReason
 from medsopt.engine.clauses.formulary import status_text
 from medsopt.engine.findings import ResolvedMedication, UnresolvedMedication
+from medsopt.engine.prepared import NotUsable, Placed, prepared
 from medsopt.engine.request import CheckRequest
 from medsopt.rules.ruleset import RuleSet
 
@@ -47,22 +48,36 @@ def resolve_medications(request: CheckRequest, ruleset: RuleSet) -> Resolution:
     resolved: list[ResolvedMedication] = []
     unresolved: list[UnresolvedMedication] = []
     superseded: list[tuple[str, Supersession]] = []
-    formulary = ruleset.formulary
+    codes = prepared(ruleset).codes
     for entry in request.medications:
-        outcome = ruleset.dmd.resolve(entry.code)
-        if (
-            isinstance(outcome, Resolved)
-            and outcome.concept.level is Level.UNCLASSIFIED  # only these can be unplaced
-            and not_placed(outcome, ruleset)
-        ):
-            unresolved.append(UnresolvedMedication(entry, UnresolvedReason.NOT_PLACED, NOT_PLACED))
-        elif isinstance(outcome, Resolved):
-            listed = formulary.entry_for(outcome.lineage) if formulary else None
-            status = status_text(listed) if formulary else ""
-            groups = ruleset.groups_of(outcome.concept.code)
-            resolved.append(ResolvedMedication(entry, outcome, groups, status, listed))
-            if outcome.superseded is not None:
-                superseded.append((entry.ref, outcome.superseded))
-        else:
-            unresolved.append(UnresolvedMedication(entry, outcome.reason, outcome.message))
+        known = codes.get(entry.code)
+        if known is None:
+            known = resolve_code(entry.code, ruleset)
+            # Only dm+d concepts are kept: a finite set, whatever codes requests send.
+            if isinstance(known, Placed) or known.reason is not UnresolvedReason.UNKNOWN:
+                codes[entry.code] = known
+        if isinstance(known, NotUsable):
+            unresolved.append(UnresolvedMedication(entry, known.reason, known.message))
+            continue
+        outcome = known.resolved
+        resolved.append(
+            ResolvedMedication(
+                entry, outcome, known.groups, known.formulary_status, known.formulary_entry
+            )
+        )
+        if outcome.superseded is not None:
+            superseded.append((entry.ref, outcome.superseded))
     return Resolution(tuple(resolved), tuple(unresolved), tuple(superseded))
+
+
+def resolve_code(code: str, ruleset: RuleSet) -> Placed | NotUsable:
+    """One code's concept, groups and formulary position, or why it cannot be used."""
+    outcome = ruleset.dmd.resolve(code)
+    if not isinstance(outcome, Resolved):
+        return NotUsable(outcome.reason, outcome.message)
+    if outcome.concept.level is Level.UNCLASSIFIED and not_placed(outcome, ruleset):
+        return NotUsable(UnresolvedReason.NOT_PLACED, NOT_PLACED)
+    formulary = ruleset.formulary
+    listed = formulary.entry_for(outcome.lineage) if formulary else None
+    status = status_text(listed) if formulary else ""
+    return Placed(outcome, ruleset.groups_of(outcome.concept.code), status, listed)

@@ -52,9 +52,7 @@ def render(template: Template, values: Mapping[str, pl.Expr]) -> pl.Expr: ...
 def render(template: Template, values: Mapping[str, str] | Mapping[str, pl.Expr]) -> str | pl.Expr:
     """The template with each placeholder replaced by its value (text, or a column)."""
     if all(type(value) is str for value in values.values()):
-        # One patient: the template only has bare names (rules.template), so str.format_map
-        # reads it exactly as `parts` does, at C speed.
-        return template.source.format_map(values)
+        return render_text(template, values)  # type: ignore[arg-type]
     pieces: list[str | pl.Expr] = []
     for literal, name in template.parts:
         if literal:
@@ -64,6 +62,13 @@ def render(template: Template, values: Mapping[str, str] | Mapping[str, pl.Expr]
     if all(isinstance(piece, str) for piece in pieces):
         return "".join(str(piece) for piece in pieces)
     return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in pieces])
+
+
+def render_text(template: Template, values: Mapping[str, str]) -> str:
+    """`render` for one patient's values (all text), as the point-of-care evaluator calls it."""
+    # The template only has bare names (rules.template), so str.format_map reads it exactly as
+    # `parts` does, at C speed.
+    return template.source.format_map(values)
 
 
 def medicines_text(names: Iterable[str]) -> str:

@@ -7,7 +7,6 @@ from collections.abc import Collection
 
 from medsopt.authoring.diagnostics import Diagnostic
 from medsopt.dmd.concepts import UnresolvedReason
-from medsopt.engine.findings import CheckResult, Finding, NotEvaluated
 from medsopt.engine.request import (
     BiologicException,
     BiologicExceptionKind,
@@ -18,7 +17,6 @@ from medsopt.engine.request import (
     PatientContext,
     Sex,
 )
-from medsopt.engine.text import question
 from medsopt.engine.validation import FieldViolation
 from medsopt.rules.holder import Activation, RuleSetHolder
 from medsopt.rules.ruleset import RuleSetIdentity
@@ -52,7 +50,7 @@ _EXCEPTION_KIND = {
     pb.BIOLOGIC_EXCEPTION_KIND_DECLINED: BiologicExceptionKind.DECLINED,
 }
 _EXCEPTION_KIND_TO_PB = {kind: value for value, kind in _EXCEPTION_KIND.items()}
-_UNRESOLVED = {
+UNRESOLVED = {
     UnresolvedReason.UNKNOWN: pb.UNRESOLVED_REASON_UNKNOWN,
     UnresolvedReason.INACTIVE: pb.UNRESOLVED_REASON_INACTIVE,
     UnresolvedReason.NOT_MEDICINAL_PRODUCT: pb.UNRESOLVED_REASON_NOT_MEDICINAL_PRODUCT,
@@ -68,13 +66,13 @@ CATEGORY = {
     "duplication": pb.CATEGORY_DUPLICATION,
     "monitoring": pb.CATEGORY_MONITORING,
 }
-_SEVERITY = {
+SEVERITY = {
     "severe": pb.SEVERITY_SEVERE,
     "moderate": pb.SEVERITY_MODERATE,
     "mild": pb.SEVERITY_MILD,
     "info": pb.SEVERITY_INFO,
 }
-_EVIDENCE = {
+EVIDENCE = {
     "study": pb.EVIDENCE_STUDY,
     "anecdotal": pb.EVIDENCE_ANECDOTAL,
     "theoretical": pb.EVIDENCE_THEORETICAL,
@@ -82,7 +80,8 @@ _EVIDENCE = {
 }
 
 
-_SEVERITY_FROM_PB = {number: name for name, number in _SEVERITY.items()}
+_SEVERITY_FROM_PB = {number: name for name, number in SEVERITY.items()}
+_VIEWS = frozenset(pb.AnswerView.values())
 
 
 def enum_violations(message: pb.CheckMedicationsRequest) -> list[FieldViolation]:
@@ -94,6 +93,7 @@ def enum_violations(message: pb.CheckMedicationsRequest) -> list[FieldViolation]
         ("patient.sex", patient.sex, _SEX.keys()),
         ("patient.pregnancy", patient.pregnancy, _PREGNANCY.keys()),
         ("minimum_severity", message.minimum_severity, {0, *_SEVERITY_FROM_PB}),
+        ("view", message.view, _VIEWS),
     ]
     checks += [
         (f"medications[{i}].status", m.status, _STATUS.keys())
@@ -205,7 +205,7 @@ def request_to_proto(request: CheckRequest) -> pb.CheckMedicationsRequest:
         message.as_of_date = request.as_of_text
     message.proposed_only = request.proposed_only
     if request.minimum_severity is not None:
-        message.minimum_severity = _SEVERITY[request.minimum_severity]
+        message.minimum_severity = SEVERITY[request.minimum_severity]
     for entry in request.medications:
         medication = message.medications.add(
             ref=entry.ref,
@@ -219,97 +219,18 @@ def request_to_proto(request: CheckRequest) -> pb.CheckMedicationsRequest:
 
 
 def identity_to_proto(identity: RuleSetIdentity) -> pb.RuleSetIdentity:
-    return pb.RuleSetIdentity(
-        version=identity.version,
-        content_hash=identity.content_hash,
-        dmd_release=identity.dmd_release,
-        name=identity.name,
-        effective_date=identity.effective_date,
-        formulary_version=identity.formulary_version,
-    )
+    message = pb.RuleSetIdentity()
+    identity_into(message, identity)
+    return message
 
 
-def finding_to_proto(finding: Finding) -> pb.Finding:
-    return pb.Finding(
-        rule_id=finding.rule_id,
-        concern=finding.concern,
-        sources=[
-            pb.FindingSource(rule_id=s.rule_id, title=s.title, severity=_SEVERITY[s.severity])
-            for s in finding.sources
-        ],
-        category=CATEGORY[finding.category],
-        severity=_SEVERITY[finding.severity],
-        evidence=_EVIDENCE[finding.evidence],
-        title=finding.title,
-        detail=finding.detail,
-        recommendation=finding.recommendation,
-        rationale=finding.rationale,
-        medication_refs=finding.medication_refs,
-        citations=[
-            pb.Citation(source=c.source, reference=c.reference, url=c.url or "")
-            for c in finding.citations
-        ],
-        explanation=pb.Explanation(
-            matched=[
-                pb.MatchedMedication(
-                    ref=m.ref,
-                    code=m.code,
-                    concept_code=m.concept_code,
-                    concept_name=m.concept_name,
-                    level=m.level,
-                    group=m.group,
-                    via=m.via,
-                    formulary_status=m.formulary_status,
-                )
-                for m in finding.matched
-            ],
-            conditions=finding.conditions,
-        ),
-        suggestions=[
-            pb.Suggestion(code=s.code, name=s.name, reason=s.reason) for s in finding.suggestions
-        ],
-        involves_proposed=finding.involves_proposed,
-    )
-
-
-def _not_evaluated_to_proto(item: NotEvaluated) -> pb.RuleNotEvaluated:
-    return pb.RuleNotEvaluated(
-        rule_id=item.rule_id,
-        title=item.title,
-        missing=item.missing,
-        medication_refs=item.medication_refs,
-        questions=[question(m) for m in item.missing],
-    )
-
-
-def response_to_proto(result: CheckResult) -> pb.CheckMedicationsResponse:
-    """The wire answer for one check."""
-    return pb.CheckMedicationsResponse(
-        request_id=result.request_id,
-        check_status=pb.CHECK_STATUS_COMPLETE if result.complete else pb.CHECK_STATUS_INCOMPLETE,
-        unresolved_codes=[
-            pb.UnresolvedCode(
-                ref=u.entry.ref,
-                code=u.entry.code,
-                reason=_UNRESOLVED[u.reason],
-                message=u.message,
-                display=u.entry.display,
-            )
-            for u in result.unresolved
-        ],
-        rule_set=identity_to_proto(result.identity),
-        findings=[finding_to_proto(f) for f in result.findings],
-        rules_not_evaluated=[_not_evaluated_to_proto(n) for n in result.not_evaluated],
-        superseded_codes=[
-            pb.SupersededCode(
-                ref=ref,
-                code=s.previous_code,
-                current_code=s.current_code,
-                changed_on=s.changed_on or "",
-            )
-            for ref, s in result.superseded
-        ],
-    )
+def identity_into(message: pb.RuleSetIdentity, identity: RuleSetIdentity) -> None:
+    message.version = identity.version
+    message.content_hash = identity.content_hash
+    message.dmd_release = identity.dmd_release
+    message.name = identity.name
+    message.effective_date = identity.effective_date
+    message.formulary_version = identity.formulary_version
 
 
 def ruleset_info_to_proto(activation: Activation) -> pb.RuleSetInfo:

@@ -61,6 +61,11 @@ def abort_unavailable(context: grpc.ServicerContext) -> None:
     context.abort(grpc.StatusCode.UNAVAILABLE, "no valid rule set is loaded; see server log")
 
 
+def abort_not_found(context: grpc.ServicerContext, message: str) -> None:
+    """What the request names (e.g. a rule set's content hash) is not here."""
+    context.abort(grpc.StatusCode.NOT_FOUND, message)
+
+
 def abort_internal(context: grpc.ServicerContext, incident: str) -> None:
     """An unexpected failure; the message names an incident id, never patient data."""
     context.abort(grpc.StatusCode.INTERNAL, f"internal error (incident {incident}); no result")

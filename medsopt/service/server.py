@@ -170,6 +170,11 @@ def add_patient_service(servicer: MedicinesOptimisationServicer, server: grpc.Se
             request_deserializer=lenient(pb.RecordFeedbackRequest.FromString),
             response_serializer=pb.RecordFeedbackResponse.SerializeToString,
         ),
+        "GetRuleContent": grpc.unary_unary_rpc_method_handler(
+            servicer.GetRuleContent,
+            request_deserializer=lenient(pb.GetRuleContentRequest.FromString),
+            response_serializer=pb.RuleSetContent.SerializeToString,
+        ),
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
     server.add_registered_method_handlers(SERVICE_NAME, handlers)

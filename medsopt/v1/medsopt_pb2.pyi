@@ -79,6 +79,12 @@ class FeedbackOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FEEDBACK_OUTCOME_UNSPECIFIED: _ClassVar[FeedbackOutcome]
     FEEDBACK_OUTCOME_ACCEPTED: _ClassVar[FeedbackOutcome]
     FEEDBACK_OUTCOME_OVERRIDDEN: _ClassVar[FeedbackOutcome]
+
+class AnswerView(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ANSWER_VIEW_UNSPECIFIED: _ClassVar[AnswerView]
+    ANSWER_VIEW_CARD: _ClassVar[AnswerView]
+    ANSWER_VIEW_FULL: _ClassVar[AnswerView]
 SEX_UNSPECIFIED: Sex
 SEX_FEMALE: Sex
 SEX_MALE: Sex
@@ -122,6 +128,9 @@ EVIDENCE_GUIDELINE: Evidence
 FEEDBACK_OUTCOME_UNSPECIFIED: FeedbackOutcome
 FEEDBACK_OUTCOME_ACCEPTED: FeedbackOutcome
 FEEDBACK_OUTCOME_OVERRIDDEN: FeedbackOutcome
+ANSWER_VIEW_UNSPECIFIED: AnswerView
+ANSWER_VIEW_CARD: AnswerView
+ANSWER_VIEW_FULL: AnswerView
 
 class PatientContext(_message.Message):
     __slots__ = ("age_years", "sex", "egfr", "condition_codes", "pregnancy", "biologic_exceptions", "monitoring_results", "monitoring_complete_from")
@@ -180,7 +189,7 @@ class Medication(_message.Message):
     def __init__(self, ref: _Optional[str] = ..., code: _Optional[str] = ..., status: _Optional[_Union[MedicationStatus, str]] = ..., start_date: _Optional[str] = ..., display: _Optional[str] = ...) -> None: ...
 
 class CheckMedicationsRequest(_message.Message):
-    __slots__ = ("request_id", "patient", "medications", "as_of_date", "proposed_only", "minimum_severity", "patient_ref")
+    __slots__ = ("request_id", "patient", "medications", "as_of_date", "proposed_only", "minimum_severity", "patient_ref", "view")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PATIENT_FIELD_NUMBER: _ClassVar[int]
     MEDICATIONS_FIELD_NUMBER: _ClassVar[int]
@@ -188,6 +197,7 @@ class CheckMedicationsRequest(_message.Message):
     PROPOSED_ONLY_FIELD_NUMBER: _ClassVar[int]
     MINIMUM_SEVERITY_FIELD_NUMBER: _ClassVar[int]
     PATIENT_REF_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     patient: PatientContext
     medications: _containers.RepeatedCompositeFieldContainer[Medication]
@@ -195,7 +205,8 @@ class CheckMedicationsRequest(_message.Message):
     proposed_only: bool
     minimum_severity: Severity
     patient_ref: str
-    def __init__(self, request_id: _Optional[str] = ..., patient: _Optional[_Union[PatientContext, _Mapping]] = ..., medications: _Optional[_Iterable[_Union[Medication, _Mapping]]] = ..., as_of_date: _Optional[str] = ..., proposed_only: _Optional[bool] = ..., minimum_severity: _Optional[_Union[Severity, str]] = ..., patient_ref: _Optional[str] = ...) -> None: ...
+    view: AnswerView
+    def __init__(self, request_id: _Optional[str] = ..., patient: _Optional[_Union[PatientContext, _Mapping]] = ..., medications: _Optional[_Iterable[_Union[Medication, _Mapping]]] = ..., as_of_date: _Optional[str] = ..., proposed_only: _Optional[bool] = ..., minimum_severity: _Optional[_Union[Severity, str]] = ..., patient_ref: _Optional[str] = ..., view: _Optional[_Union[AnswerView, str]] = ...) -> None: ...
 
 class UnresolvedCode(_message.Message):
     __slots__ = ("ref", "code", "reason", "message", "display")
@@ -516,3 +527,37 @@ class Suppression(_message.Message):
     finding_id: str
     expires_at: str
     def __init__(self, finding_id: _Optional[str] = ..., expires_at: _Optional[str] = ...) -> None: ...
+
+class GetRuleContentRequest(_message.Message):
+    __slots__ = ("content_hash",)
+    CONTENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    content_hash: str
+    def __init__(self, content_hash: _Optional[str] = ...) -> None: ...
+
+class RuleContent(_message.Message):
+    __slots__ = ("rule_id", "title", "category", "severity", "evidence", "rationale", "citations", "concern")
+    RULE_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    SEVERITY_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    RATIONALE_FIELD_NUMBER: _ClassVar[int]
+    CITATIONS_FIELD_NUMBER: _ClassVar[int]
+    CONCERN_FIELD_NUMBER: _ClassVar[int]
+    rule_id: str
+    title: str
+    category: Category
+    severity: Severity
+    evidence: Evidence
+    rationale: str
+    citations: _containers.RepeatedCompositeFieldContainer[Citation]
+    concern: str
+    def __init__(self, rule_id: _Optional[str] = ..., title: _Optional[str] = ..., category: _Optional[_Union[Category, str]] = ..., severity: _Optional[_Union[Severity, str]] = ..., evidence: _Optional[_Union[Evidence, str]] = ..., rationale: _Optional[str] = ..., citations: _Optional[_Iterable[_Union[Citation, _Mapping]]] = ..., concern: _Optional[str] = ...) -> None: ...
+
+class RuleSetContent(_message.Message):
+    __slots__ = ("identity", "rules")
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    identity: RuleSetIdentity
+    rules: _containers.RepeatedCompositeFieldContainer[RuleContent]
+    def __init__(self, identity: _Optional[_Union[RuleSetIdentity, _Mapping]] = ..., rules: _Optional[_Iterable[_Union[RuleContent, _Mapping]]] = ...) -> None: ...

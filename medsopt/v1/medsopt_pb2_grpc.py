@@ -50,6 +50,11 @@ class MedicinesOptimisationStub:
                 request_serializer=medsopt_dot_v1_dot_medsopt__pb2.RecordFeedbackRequest.SerializeToString,
                 response_deserializer=medsopt_dot_v1_dot_medsopt__pb2.RecordFeedbackResponse.FromString,
                 _registered_method=True)
+        self.GetRuleContent = channel.unary_unary(
+                '/medsopt.v1.MedicinesOptimisation/GetRuleContent',
+                request_serializer=medsopt_dot_v1_dot_medsopt__pb2.GetRuleContentRequest.SerializeToString,
+                response_deserializer=medsopt_dot_v1_dot_medsopt__pb2.RuleSetContent.FromString,
+                _registered_method=True)
 
 
 class MedicinesOptimisationServicer:
@@ -89,6 +94,19 @@ class MedicinesOptimisationServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRuleContent(self, request, context):
+        """The static content of every active rule (title, category, severity, evidence, rationale,
+        citations), for the rule set whose content_hash an answer named. It changes only with the
+        rule set, so a client keeps it by content_hash and asks again only when an answer names a
+        new hash; card answers (ANSWER_VIEW_CARD) then need not carry it.
+
+        Errors: NOT_FOUND when content_hash is not the active rule set's (e.g. it was replaced by a
+        reload: ask with the hash of a current answer); UNAVAILABLE while no rule set is loaded.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MedicinesOptimisationServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -106,6 +124,11 @@ def add_MedicinesOptimisationServicer_to_server(servicer, server):
                     servicer.RecordFeedback,
                     request_deserializer=medsopt_dot_v1_dot_medsopt__pb2.RecordFeedbackRequest.FromString,
                     response_serializer=medsopt_dot_v1_dot_medsopt__pb2.RecordFeedbackResponse.SerializeToString,
+            ),
+            'GetRuleContent': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRuleContent,
+                    request_deserializer=medsopt_dot_v1_dot_medsopt__pb2.GetRuleContentRequest.FromString,
+                    response_serializer=medsopt_dot_v1_dot_medsopt__pb2.RuleSetContent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -190,6 +213,33 @@ class MedicinesOptimisation:
             '/medsopt.v1.MedicinesOptimisation/RecordFeedback',
             medsopt_dot_v1_dot_medsopt__pb2.RecordFeedbackRequest.SerializeToString,
             medsopt_dot_v1_dot_medsopt__pb2.RecordFeedbackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRuleContent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/medsopt.v1.MedicinesOptimisation/GetRuleContent',
+            medsopt_dot_v1_dot_medsopt__pb2.GetRuleContentRequest.SerializeToString,
+            medsopt_dot_v1_dot_medsopt__pb2.RuleSetContent.FromString,
             options,
             channel_credentials,
             insecure,

@@ -95,7 +95,9 @@ def test_warfarin_and_nsaid_complete_with_findings(stub: pb_grpc.MedicinesOptimi
     d = {f.rule_id: f for f in response.findings}["PINCER-D"]
     assert d.category == pb.CATEGORY_INTERACTION and d.severity == pb.SEVERITY_SEVERE
     assert list(d.medication_refs) == ["a", "b"] and d.involves_proposed
-    assert d.citations and d.explanation.matched
+    # The default answer is a card: which medicine matched which group, no citations.
+    assert {(m.ref, m.group) for m in d.explanation.matched} >= {("a", "oral-anticoagulants")}
+    assert not d.citations and not any(m.via for m in d.explanation.matched)
     assert response.rule_set.version and len(response.rule_set.content_hash) == 64
     assert response.rule_set.dmd_release == "bundled-2026.12"
 
@@ -191,8 +193,7 @@ def test_logs_carry_no_patient_data(
     bad.medications.add(ref="c", code="319733001")
     with pytest.raises(grpc.RpcError):
         stub.CheckMedications(bad, timeout=5)
-    logged = caplog.text
-    assert "CheckMedications" in logged  # the call was logged...
+    logged = caplog.text  # access lines are opt-in: see test_access_log.py
     for secret in (
         "319733000",
         "329806007",
@@ -202,4 +203,4 @@ def test_logs_carry_no_patient_data(
         "Patient-specific",
         "319733001",
     ):
-        assert secret not in logged  # ...without codes, refs, conditions or free text
+        assert secret not in logged  # no codes, refs, conditions or free text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -47,7 +47,7 @@ class PatientView:
     ruleset: RuleSet
     # Per-request results that several rules share (e.g. each biologic's brand choice), so
     # they are worked out once however many rules read them.
-    shared: dict[str, object] = field(default_factory=dict)
+    shared: dict[Hashable, object] = field(default_factory=dict)
     # Explanation steps already built on this request, by (ref, group, listed code): several
     # findings name the same medicine for the same group (count, scale and falls rules).
     explained: dict[tuple[str, str, str], MatchedMedication] = field(default_factory=dict)

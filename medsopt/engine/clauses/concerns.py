@@ -8,40 +8,44 @@ title is the concern's.
 
 from __future__ import annotations
 
-import dataclasses
+import operator
 from collections.abc import Mapping, Sequence
+from typing import TypeVar
 
 import polars as pl
 
 from medsopt.engine.clauses.base import PATIENT_ID
-from medsopt.engine.findings import SEVERITY_ORDER, Finding, FindingSource
-from medsopt.rules.models import Citation, Concern
+from medsopt.engine.findings import SEVERITY_ORDER, Raised
+
+R = TypeVar("R", bound=Raised)
 
 
-def merge_concerns(findings: Sequence[Finding], concerns: Mapping[str, Concern]) -> list[Finding]:
-    """Findings with each concern's overlapping findings merged into one."""
-    groups: dict[tuple[str, int], list[Finding]] = {}
-    alone: list[Finding] = []
-    by_concern: dict[str, list[Finding]] = {}
+def concern_cards(findings: Sequence[R]) -> list[list[R]]:
+    """The cards an answer shows, each as the findings behind it, most severe first: one per
+    finding naming no concern, one per concern's group of overlapping findings."""
+    alone: list[list[R]] = []
+    by_concern: dict[str, list[R]] = {}
     for finding in findings:
-        # A finding carries its rule's concern from where it is made.
         if finding.concern:
             by_concern.setdefault(finding.concern, []).append(finding)
         else:
-            alone.append(finding)  # its only source is set where it is made
-    for concern, raised in by_concern.items():
-        for index, component in enumerate(_overlapping(raised)):
-            groups[(concern, index)] = component
+            alone.append([finding])
     merged = [
-        _card(component, concern, concerns[concern])
-        for (concern, _), component in sorted(groups.items())
+        sorted(component, key=_SORT_KEY)
+        for _, raised in sorted(by_concern.items())
+        for component in _overlapping(raised)
     ]
     return alone + merged
 
 
-def _overlapping(findings: list[Finding]) -> list[list[Finding]]:
+_SORT_KEY = operator.attrgetter("sort_key")
+
+
+def _overlapping(findings: list[R]) -> list[list[R]]:
     """Findings split into groups connected by shared medicines (union-find on refs); findings
     naming no medicine (omissions) are connected with each other."""
+    if len(findings) == 1:
+        return [findings]
     parent = list(range(len(findings)))
 
     def root(i: int) -> int:
@@ -58,35 +62,10 @@ def _overlapping(findings: list[Finding]) -> list[list[Finding]]:
                 parent[root(index)] = root(first_with[ref])
             else:
                 first_with[ref] = index
-    components: dict[int, list[Finding]] = {}
+    components: dict[int, list[R]] = {}
     for index, finding in enumerate(findings):
         components.setdefault(root(index), []).append(finding)
     return list(components.values())
-
-
-def _card(component: list[Finding], concern_id: str, concern: Concern) -> Finding:
-    ordered = sorted(component, key=lambda f: f.sort_key)
-    primary = ordered[0]
-    sources = tuple(FindingSource(f.rule_id, f.title, f.severity) for f in ordered)
-    if len(ordered) == 1:
-        return primary  # concern and source are set where a finding is made
-    citations: list[Citation] = []
-    for finding in ordered:
-        citations.extend(c for c in finding.citations if c not in citations)
-    return dataclasses.replace(
-        primary,
-        title=concern.title,
-        citations=tuple(citations),
-        medication_refs=tuple(sorted({r for f in ordered for r in f.medication_refs})),
-        matched=tuple(
-            sorted({m for f in ordered for m in f.matched}, key=lambda m: (m.ref, m.group))
-        ),
-        conditions=tuple(dict.fromkeys(c for f in ordered for c in f.conditions)),
-        involves_proposed=any(f.involves_proposed for f in ordered),
-        suggestions=tuple(dict.fromkeys(s for f in ordered for s in f.suggestions)),
-        concern=concern_id,
-        sources=sources,
-    )
 
 
 def merge_concerns_plan(findings: pl.DataFrame, titles: Mapping[str, str]) -> pl.DataFrame:

@@ -12,6 +12,7 @@ import polars as pl
 from medsopt.engine.clauses.base import (
     KEY,
     PATIENT_ID,
+    Involved,
     Lookups,
     Outcome,
     PatientView,
@@ -24,15 +25,32 @@ from medsopt.rules.ir import Count
 
 def check(clause: Count, view: PatientView) -> Outcome | None:
     """Enough molecules; involves every counted medicine; fills {count}."""
-    counted = counted_molecules(clause, view)
-    if len(counted) < clause.at_least:
+    molecules, involved = _counted(clause, view)
+    if molecules < clause.at_least:
         return None
-    medicines = [m for group in counted.values() for m in group]
     return Outcome(
-        involved=tuple((m, counted_label(m.resolved.concept.code)) for m in medicines),
-        facts=(f"{len(counted)} distinct molecules >= {clause.at_least}",),
-        values={"count": str(len(counted))},
+        involved=involved,
+        facts=(f"{molecules} distinct molecules >= {clause.at_least}",),
+        values={"count": str(molecules)},
     )
+
+
+def _counted(clause: Count, view: PatientView) -> tuple[int, Involved]:
+    """How many molecules a count clause finds and the medicines it involves, worked out once
+    per request for every rule counting the same way (rules differ only in the threshold)."""
+    key = ("count", clause.group, clause.exclude_groups)
+    cached = view.shared.get(key)
+    if cached is not None:
+        return cached  # type: ignore[return-value]
+    counted = counted_molecules(clause, view)
+    found = (
+        len(counted),
+        tuple(
+            (m, counted_label(m.resolved.concept.code)) for group in counted.values() for m in group
+        ),
+    )
+    view.shared[key] = found
+    return found
 
 
 def counted_molecules(clause: Count, view: PatientView) -> dict[str, list[ResolvedMedication]]:

@@ -8,10 +8,12 @@ first-line medicine of its therapeutic class on the list). The wording is commit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
+from medsopt.dmd.concepts import Concept
 from medsopt.engine.clauses.base import (
     PATIENT_ID,
     Lookups,
@@ -20,6 +22,7 @@ from medsopt.engine.clauses.base import (
     Population,
 )
 from medsopt.engine.findings import ResolvedMedication, Suggestion
+from medsopt.engine.prepared import prepared
 from medsopt.engine.request import MedicationStatus
 from medsopt.formulary.formulary import Formulary
 from medsopt.formulary.models import Product
@@ -72,8 +75,9 @@ def check_each(clause: FormularyPosition, view: PatientView) -> tuple[tuple[str,
     formulary = view.ruleset.formulary
     if formulary is None:
         return ()
+    pieces = prepared(view.ruleset).pieces
     return tuple(
-        (medication.entry.ref, _outcome(clause, medication, entry, formulary))
+        (medication.entry.ref, _outcome(clause, medication, entry, formulary, pieces))
         for medication, entry, where in _positions(view)
         if where == clause.position
     )
@@ -101,10 +105,42 @@ def _positions(view: PatientView) -> list[tuple[ResolvedMedication, Product, str
     return placed
 
 
+@dataclass(frozen=True, slots=True)
+class _Pieces:
+    """What a formulary finding says about one concept, the same on every request."""
+
+    membership: Membership
+    via: str
+    status: str
+    values: Mapping[str, str]
+    suggestions: tuple[Suggestion, ...]
+    citations: tuple[Citation, ...]
+
+
 def _outcome(
-    clause: FormularyPosition, medication: ResolvedMedication, entry: Product, formulary: Formulary
+    clause: FormularyPosition,
+    medication: ResolvedMedication,
+    entry: Product,
+    formulary: Formulary,
+    pieces: dict[Hashable, object],
 ) -> Outcome:
     concept = medication.resolved.concept
+    key = ("formulary", clause.position, concept.code)
+    said = pieces.get(key)
+    if not isinstance(said, _Pieces):
+        said = pieces[key] = _pieces(clause, concept, entry, formulary)
+    return Outcome(
+        involved=((medication, said.membership),),
+        matched=(medication.matched(said.membership.group, said.via, said.status),),
+        values=said.values,
+        suggestions=said.suggestions,
+        citations=said.citations,
+    )
+
+
+def _pieces(
+    clause: FormularyPosition, concept: Concept, entry: Product, formulary: Formulary
+) -> _Pieces:
     listed = f"{entry.name} ({entry.code})"
     suggestions = tuple(Suggestion(a.code, a.name, a.reason) for a in entry.alternatives)
     if clause.position == SECOND_LINE and not suggestions:
@@ -114,16 +150,10 @@ def _outcome(
             Suggestion(p.code, p.name, f"first choice in the formulary's {p.name} class")
             for p in preferred[:1]
         )
-    group = f"formulary:{entry.status}"
-    return Outcome(
-        involved=((medication, Membership(group, concept.code)),),
-        matched=(
-            medication.matched(
-                group=group,
-                via=f"{concept.level.label} {concept.code} -> formulary entry {listed}",
-                formulary_status=status_text(entry),
-            ),
-        ),
+    return _Pieces(
+        membership=Membership(f"formulary:{entry.status}", concept.code),
+        via=f"{concept.level.label} {concept.code} -> formulary entry {listed}",
+        status=status_text(entry),
         values=entry_values(entry, formulary),
         suggestions=suggestions,
         citations=(

@@ -27,7 +27,7 @@ from medsopt.rules.ruleset import ScaleTable
 def check(clause: Score, view: PatientView) -> Outcome | None:
     """Total high enough; fills {total} and {contributors} ('name score, ...')."""
     table = view.ruleset.scales[clause.scale]
-    total, contributors, scoring = scale_total(table, view.medications)
+    total, contributors, scoring = _total(table, view)
     if total < clause.at_least:
         return None
     return Outcome(
@@ -40,9 +40,20 @@ def check(clause: Score, view: PatientView) -> Outcome | None:
     )
 
 
-def scale_total(
-    table: ScaleTable, medications: Sequence[ResolvedMedication]
-) -> tuple[int, list[tuple[str, int]], list[ResolvedMedication]]:
+def _total(table: ScaleTable, view: PatientView) -> Total:
+    """The scale's total on this request, worked out once for every rule on the scale."""
+    key = ("score", table.id)
+    cached = view.shared.get(key)
+    if cached is None:
+        cached = view.shared[key] = scale_total(table, view.medications)
+    return cached  # type: ignore[return-value]
+
+
+# The total, the (name, score) of each scoring molecule, and every medicine of those molecules.
+Total = tuple[int, list[tuple[str, int]], list[ResolvedMedication]]
+
+
+def scale_total(table: ScaleTable, medications: Sequence[ResolvedMedication]) -> Total:
     """Total, the (name, score) of each scoring molecule (highest first, then by name), and
     every medicine of those molecules."""
     scored: dict[str, list[tuple[int, str, ResolvedMedication]]] = {}
