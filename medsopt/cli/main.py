@@ -42,20 +42,60 @@ def serve(
         bool, typer.Option(help="Reload when rule or formulary files change and settle.")
     ] = True,
     poll_seconds: Annotated[float, typer.Option(min=0.05, help="How often to look.")] = 1.0,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            envvar="MEDSOPT_WORKERS",
+            help="Server processes sharing the port; default: one per core. 1: no sharing.",
+        ),
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(envvar="MEDSOPT_METRICS_PORT", help="Serve Prometheus /metrics here."),
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(envvar="MEDSOPT_METRICS_HOST")] = "127.0.0.1",
+    keepalive_seconds: Annotated[
+        float, typer.Option(min=1, help="Ping idle connections this often.")
+    ] = 60.0,
+    max_connection_age_seconds: Annotated[
+        float | None,
+        typer.Option(min=1, help="Close connections after this long (spreads load again)."),
+    ] = None,
+    max_connection_age_grace_seconds: Annotated[
+        float | None, typer.Option(min=0, help="Time given to calls on an aged connection.")
+    ] = None,
+    max_connection_idle_seconds: Annotated[
+        float | None, typer.Option(min=1, help="Close connections idle this long.")
+    ] = None,
 ) -> None:
-    """Serve medsopt.v1.MedicinesOptimisation over gRPC on the bundled (or given) rules."""
-    from medsopt.service.server import ServerConfig
-    from medsopt.service.server import serve as run
+    """Serve medsopt.v1.MedicinesOptimisation over gRPC on the bundled (or given) rules.
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    Exit codes: 0 after SIGTERM/SIGINT drained every worker; 1 the port could not be bound.
+    """
+    import os
+
+    from medsopt.service.connection import ConnectionSettings
+    from medsopt.service.server import ServerConfig
+    from medsopt.service.workers import LOG_FORMAT, MetricsEndpoint, run
+
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     config = ServerConfig(
         host=host,
         port=port,
         locations=Locations(rules, formulary),
         watch=watch,
         poll_seconds=poll_seconds,
+        connection=ConnectionSettings(
+            keepalive_seconds=keepalive_seconds,
+            max_connection_age_seconds=max_connection_age_seconds,
+            max_connection_age_grace_seconds=max_connection_age_grace_seconds,
+            max_connection_idle_seconds=max_connection_idle_seconds,
+        ),
     )
-    run(config)
+    metrics = None if metrics_port is None else MetricsEndpoint(metrics_host, metrics_port)
+    count = workers or len(os.sched_getaffinity(0))
+    raise typer.Exit(run(config, count, metrics))
 
 
 @app.command()

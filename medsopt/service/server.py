@@ -15,9 +15,11 @@ from typing import TypeVar
 import grpc
 from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from medsopt.rules.holder import Activation, RuleSetHolder
+from medsopt.service.connection import ConnectionSettings
+from medsopt.service.metrics import MeteredHolder, MetricsInterceptor, ServiceMetrics
+from medsopt.service.reflection import enable_reflection
 from medsopt.service.servicer import (
     UNDECODABLE,
     MedicinesOptimisationServicer,
@@ -49,6 +51,11 @@ class ServerConfig:
     grace_seconds: float = 10.0
     watch: bool = True  # rebuild when rule or formulary files change
     poll_seconds: float = 1.0
+    # Share the port with the other worker processes (medsopt.service.workers); off alone, so
+    # a port already in use fails loudly instead of splitting calls with a stranger.
+    reuse_port: bool = False
+    connection: ConnectionSettings = field(default_factory=ConnectionSettings)
+    metrics: bool = False  # count calls into prometheus-client (medsopt.service.metrics)
 
     @classmethod
     def from_env(
@@ -128,10 +135,12 @@ def add_patient_service(servicer: MedicinesOptimisationServicer, server: grpc.Se
 
 def build_server(config: ServerConfig, holder: RuleSetHolder | None = None) -> RunningServer:
     """Create and start a server (not yet SERVING); port 0 picks a free port."""
-    holder = holder or RuleSetHolder()
+    metrics = ServiceMetrics() if config.metrics else None
+    holder = holder or (MeteredHolder(metrics) if metrics else RuleSetHolder())
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.max_workers),
-        options=[("grpc.so_reuseport", 0)],
+        options=[("grpc.so_reuseport", int(config.reuse_port)), *config.connection.options()],
+        interceptors=[MetricsInterceptor(metrics)] if metrics else None,
     )
     add_patient_service(MedicinesOptimisationServicer(holder), server)
     health_servicer = health.HealthServicer()
@@ -151,9 +160,7 @@ def build_server(config: ServerConfig, holder: RuleSetHolder | None = None) -> R
         quiet_seconds=config.poll_seconds / 2,
     )
     pb_grpc.add_RuleSetAdminServicer_to_server(RuleSetAdminServicer(holder, reloader), server)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, ADMIN_SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-    )
+    enable_reflection((SERVICE_NAME, ADMIN_SERVICE_NAME, health.SERVICE_NAME), server)
     port = server.add_insecure_port(f"{config.host}:{config.port}")
     if port == 0:
         raise OSError(f"cannot bind {config.host}:{config.port}")
@@ -161,13 +168,15 @@ def build_server(config: ServerConfig, holder: RuleSetHolder | None = None) -> R
     return RunningServer(server, port, holder, health_servicer, reloader, config)
 
 
-def serve(config: ServerConfig) -> None:
-    """Run until SIGTERM/SIGINT, then shut down gracefully."""
+def serve(config: ServerConfig, on_ready: Callable[[RunningServer], None] | None = None) -> None:
+    """Run until SIGTERM/SIGINT, then shut down gracefully; `on_ready` once rules are loaded."""
     running = build_server(config)
     log.info("listening on %s:%d (NOT_SERVING until a rule set loads)", config.host, running.port)
     # The port line is machine-readable: tests and scripts wait for it.
     print(f"medsopt listening on {config.host}:{running.port}", flush=True)
     running.load()
+    if on_ready is not None:
+        on_ready(running)
     if config.watch:
         running.reloader.start()
     stopping = threading.Event()

@@ -27,6 +27,12 @@ class Undecodable:
 UNDECODABLE = Undecodable()
 
 
+def deadline_passed(context: grpc.ServicerContext) -> bool:
+    """True once the caller's deadline has passed: no one will read an answer, so stop."""
+    remaining = context.time_remaining()  # None (aio) or infinite without a deadline
+    return remaining is not None and remaining <= 0
+
+
 class MedicinesOptimisationServicer(pb_grpc.MedicinesOptimisationServicer):
     """medsopt.v1.MedicinesOptimisation over the holder's active rule set."""
 
@@ -37,6 +43,7 @@ class MedicinesOptimisationServicer(pb_grpc.MedicinesOptimisationServicer):
         self, request: pb.CheckMedicationsRequest | Undecodable, context: grpc.ServicerContext
     ) -> pb.CheckMedicationsResponse:
         started = time.perf_counter()
+        errors.echo_request_id(context)
         if isinstance(request, Undecodable):  # the bytes did not decode (server.lenient)
             errors.abort_undecodable(context)
             raise AssertionError("unreachable")
@@ -49,15 +56,21 @@ class MedicinesOptimisationServicer(pb_grpc.MedicinesOptimisationServicer):
         if activation is None:
             errors.abort_unavailable(context)
             raise AssertionError("unreachable")  # abort raises; keeps type checkers honest
+        if deadline_passed(context):  # e.g. it expired while the call waited for a thread
+            errors.abort_deadline_exceeded(context, "before evaluation")
         try:
             result = check(domain, activation.ruleset)
-            response = converters.response_to_proto(result)
+            # Building the answer costs as much as evaluating: skip it if no one will read it.
+            response = None if deadline_passed(context) else converters.response_to_proto(result)
         except Exception:
             incident = uuid.uuid4().hex[:12]
             # Log the incident and traceback but not the request: it holds patient data.
             log.exception("CheckMedications failed, incident %s", incident)
             errors.abort_internal(context, incident)
             raise
+        if response is None:
+            errors.abort_deadline_exceeded(context, "after evaluation")
+            raise AssertionError("unreachable")
         # Counts and timings only: no codes, refs or patient facts in logs.
         log.info(
             "CheckMedications medications=%d findings=%d unresolved=%d status=%s ruleset=%s %.2fms",
@@ -73,6 +86,7 @@ class MedicinesOptimisationServicer(pb_grpc.MedicinesOptimisationServicer):
     def GetRuleSetInfo(  # noqa: N802 - gRPC method name
         self, request: pb.GetRuleSetInfoRequest | Undecodable, context: grpc.ServicerContext
     ) -> pb.RuleSetInfo:
+        errors.echo_request_id(context)
         if isinstance(request, Undecodable):
             errors.abort_undecodable(context)
             raise AssertionError("unreachable")
