@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 50051
 
-.PHONY: serve test proto schemas dmd-extract bench bench-dmd bench-scan clean
+.PHONY: serve test proto schemas dmd-extract bench bench-grpc bench-dmd bench-scan clean
 
 $(BIN)/medsopt: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ dmd-extract: $(BIN)/medsopt
 
 bench: $(BIN)/medsopt
 	$(BIN)/python benchmarks/bench_point_of_care.py
+
+## medsopt over gRPC (1 and 2 workers) against a no-op server: latency, h2load throughput.
+bench-grpc: $(BIN)/medsopt
+	$(BIN)/python -m benchmarks.grpc_load
 
 ## PDC over 100k and 1M synthetic patients: medsopt vs DuckDB vs pandas, and the full scan.
 bench-scan: $(BIN)/medsopt

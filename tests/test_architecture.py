@@ -11,6 +11,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "medsopt"
 # Data flows one way: a package may import packages of its own rank or lower, never higher.
 RANK = {
     "dmd": 0,
+    # The client talks to the service only through the generated stubs (medsopt.v1): it is
+    # shipped to EPR teams and must import nothing of the engine, so it imports no rank above 0.
+    "client": 0,
     "authoring": 1,
     "formulary": 2,
     "rules": 3,
@@ -114,6 +117,17 @@ def test_no_import_cycles() -> None:
     # A package's __init__ is imported with any of its modules: not a cycle of ours.
     graph = {n: {t for t in ts if not n.startswith(f"{t}.")} for n, ts in graph.items()}
     assert not (cycle := find_cycle(graph)), " -> ".join(cycle)
+
+
+def test_the_client_imports_only_the_generated_stubs() -> None:
+    found = {
+        target
+        for name, path in modules().items()
+        if package_of(name) == "client"
+        for target in top_level_imports(path)
+        if not target.startswith(("medsopt.client", "medsopt.v1"))
+    }
+    assert not found, found
 
 
 @pytest.mark.parametrize("package", ["dmd", "formulary", "rules", "engine"])

@@ -105,19 +105,50 @@ def serve(
     reflection: Annotated[
         bool, typer.Option(envvar="MEDSOPT_REFLECTION", help="Offer server reflection.")
     ] = True,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            envvar="MEDSOPT_WORKERS",
+            help="Server processes sharing the port; default: one per core. 1: no sharing.",
+        ),
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(envvar="MEDSOPT_METRICS_PORT", help="Serve Prometheus /metrics here."),
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(envvar="MEDSOPT_METRICS_HOST")] = "127.0.0.1",
+    keepalive_seconds: Annotated[
+        float, typer.Option(min=1, help="Ping idle connections this often.")
+    ] = 60.0,
+    max_connection_age_seconds: Annotated[
+        float | None,
+        typer.Option(min=1, help="Close connections after this long (spreads load again)."),
+    ] = None,
+    max_connection_age_grace_seconds: Annotated[
+        float | None, typer.Option(min=0, help="Time given to calls on an aged connection.")
+    ] = None,
+    max_connection_idle_seconds: Annotated[
+        float | None, typer.Option(min=1, help="Close connections idle this long.")
+    ] = None,
 ) -> None:
     """Serve medsopt.v1.MedicinesOptimisation over gRPC on the bundled (or given) rules.
 
     With no TLS or token options it listens on 127.0.0.1 only; any other address needs TLS and
     tokens (or --insecure). RuleSetAdmin listens on its own port (--admin-port).
-    Exit codes: 0 stopped by SIGTERM/SIGINT; 2 a bad option or an unsafe exposure.
+    With --workers N (default: one per core) N processes share the port under one parent.
+    Exit codes: 0 stopped by SIGTERM/SIGINT (every worker drained); 1 the port could not be
+    bound; 2 a bad option or an unsafe exposure.
     """
-    from medsopt.service.ratelimit import AdminLimits
-    from medsopt.service.security import SecurityConfig
-    from medsopt.service.server import ServerConfig
-    from medsopt.service.server import serve as run
+    import os
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from medsopt.service.connection import ConnectionSettings
+    from medsopt.service.ratelimit import AdminLimits
+    from medsopt.service.security import SecurityConfig, check_exposure
+    from medsopt.service.server import ServerConfig
+    from medsopt.service.workers import LOG_FORMAT, MetricsEndpoint, run
+
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     try:
         security = SecurityConfig.from_options(
             tls_cert,
@@ -144,11 +175,22 @@ def serve(
             reflection=reflection,
             drain_seconds=drain_seconds,
             database=database or default_database(),
+            connection=ConnectionSettings(
+                keepalive_seconds=keepalive_seconds,
+                max_connection_age_seconds=max_connection_age_seconds,
+                max_connection_age_grace_seconds=max_connection_age_grace_seconds,
+                max_connection_idle_seconds=max_connection_idle_seconds,
+            ),
         )
-    except ValueError as error:  # a half-given TLS or token setting
+        # Refused here, before any worker starts, so an unsafe address is one clear exit 2.
+        for listener_host in (host, admin_host):
+            check_exposure(listener_host, security)
+    except ValueError as error:  # a half-given TLS or token setting, or an unsafe exposure
         print(f"medsopt serve: {error}", file=sys.stderr)
         raise typer.Exit(2) from None
-    run(config)
+    metrics = None if metrics_port is None else MetricsEndpoint(metrics_host, metrics_port)
+    count = workers or len(os.sched_getaffinity(0))
+    raise typer.Exit(run(config, count, metrics))
 
 
 @app.command()

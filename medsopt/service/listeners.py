@@ -4,6 +4,7 @@ be reached on the patient port nor take the threads that patient calls need."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent import futures
 from typing import Any
 
@@ -51,16 +52,24 @@ def _token_guard(verifier: TokenVerifier | None) -> list[Any]:
     return [GuardInterceptor(TokenAdmission(verifier, SCOPES), open_services=OPEN_SERVICES)]
 
 
-def patient_server(max_workers: int, verifier: TokenVerifier | None) -> grpc.Server:
-    """The patient listener's server: tokens (if configured) with the patient scope."""
+def patient_server(
+    max_workers: int,
+    verifier: TokenVerifier | None,
+    options: Sequence[tuple[str, Any]] = (("grpc.so_reuseport", 0),),
+    interceptors: Sequence[grpc.ServerInterceptor] = (),
+) -> grpc.Server:
+    """The patient listener's server: tokens (if configured) with the patient scope, then the
+    given interceptors (metrics)."""
     return grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="patient"),
-        interceptors=_token_guard(verifier),
-        options=[("grpc.so_reuseport", 0)],
+        interceptors=[*_token_guard(verifier), *interceptors],
+        options=list(options),
     )
 
 
-def admin_server(limits: AdminLimits, verifier: TokenVerifier | None) -> grpc.Server:
+def admin_server(
+    limits: AdminLimits, verifier: TokenVerifier | None, reuse_port: bool = False
+) -> grpc.Server:
     """The administration listener's server: tokens with the admin scope, then rate limits
     (authentication first, so strangers cannot spend an operator's allowance)."""
     return grpc.server(
@@ -69,6 +78,6 @@ def admin_server(limits: AdminLimits, verifier: TokenVerifier | None) -> grpc.Se
             *_token_guard(verifier),
             GuardInterceptor(RateAdmission.for_admin(limits, RELOAD_METHOD)),
         ],
-        options=[("grpc.so_reuseport", 0)],
+        options=[("grpc.so_reuseport", int(reuse_port))],
         maximum_concurrent_rpcs=ADMIN_MAX_CONCURRENT,
     )

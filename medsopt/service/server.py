@@ -15,10 +15,10 @@ from typing import TypeVar
 import grpc
 from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from medsopt.audit.records import DecisionRecords
 from medsopt.rules.holder import Activation, RuleSetHolder
+from medsopt.service.connection import ConnectionSettings
 from medsopt.service.listeners import (
     ADMIN_SERVICE_NAME,
     SERVICE_NAME,
@@ -27,7 +27,9 @@ from medsopt.service.listeners import (
     bind,
     patient_server,
 )
+from medsopt.service.metrics import MeteredHolder, MetricsInterceptor, ServiceMetrics
 from medsopt.service.ratelimit import AdminLimits
+from medsopt.service.reflection import enable_reflection
 from medsopt.service.security import SecurityConfig, check_exposure, is_loopback
 from medsopt.service.servicer import (
     UNDECODABLE,
@@ -70,6 +72,11 @@ class ServerConfig:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     reflection: bool = True  # with tokens configured, reflection needs a token too
     drain_seconds: float = 5.0  # NOT_SERVING but still answering, before the graceful stop
+    # Share the ports with the other worker processes (medsopt.service.workers); off alone, so
+    # a port already in use fails loudly instead of splitting calls with a stranger.
+    reuse_port: bool = False
+    connection: ConnectionSettings = field(default_factory=ConnectionSettings)
+    metrics: bool = False  # count calls into prometheus-client (medsopt.service.metrics)
 
     @property
     def admin_port_to_bind(self) -> int:
@@ -192,8 +199,14 @@ def build_server(config: ServerConfig, holder: RuleSetHolder | None = None) -> R
         if (warning := check_exposure(host, security))
     ]
     verifier = TokenVerifier(security.tokens) if security.tokens else None
-    holder = holder or RuleSetHolder()
-    server = patient_server(config.max_workers, verifier)
+    metrics = ServiceMetrics() if config.metrics else None
+    holder = holder or (MeteredHolder(metrics) if metrics else RuleSetHolder())
+    server = patient_server(
+        config.max_workers,
+        verifier,
+        options=[("grpc.so_reuseport", int(config.reuse_port)), *config.connection.options()],
+        interceptors=[MetricsInterceptor(metrics)] if metrics else [],
+    )
     records = DecisionRecords.open(config.database or ":memory:")
     add_patient_service(MedicinesOptimisationServicer(holder, records), server)
     health_servicer = health.HealthServicer()
@@ -212,12 +225,13 @@ def build_server(config: ServerConfig, holder: RuleSetHolder | None = None) -> R
         poll_seconds=config.poll_seconds,
         quiet_seconds=config.poll_seconds / 2,
     )
-    admin = admin_server(config.admin_limits, verifier)
+    # With several workers each one answers administration for itself on the shared admin
+    # port; every worker watches the files, so a published change reaches all of them.
+    admin = admin_server(config.admin_limits, verifier, reuse_port=config.reuse_port)
     pb_grpc.add_RuleSetAdminServicer_to_server(RuleSetAdminServicer(holder, reloader), admin)
     if config.reflection:
-        names = (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME)
-        reflection.enable_server_reflection(names, server)
-        reflection.enable_server_reflection((ADMIN_SERVICE_NAME, reflection.SERVICE_NAME), admin)
+        enable_reflection((SERVICE_NAME, health.SERVICE_NAME), server)
+        enable_reflection((ADMIN_SERVICE_NAME,), admin)
     port = bind(server, config.host, config.port, security)
     admin_port = bind(admin, config.admin_host, config.admin_port_to_bind, security)
     server.start()
@@ -236,9 +250,10 @@ def build_server(config: ServerConfig, holder: RuleSetHolder | None = None) -> R
     )
 
 
-def serve(config: ServerConfig) -> None:
+def serve(config: ServerConfig, on_ready: Callable[[RunningServer], None] | None = None) -> None:
     """Run until SIGTERM/SIGINT, then drain and shut down gracefully; exit 2 if the
-    configuration is unsafe (ExposureRefusedError) or a TLS or token file cannot be read."""
+    configuration is unsafe (ExposureRefusedError) or a TLS or token file cannot be read.
+    `on_ready` is called once the first load has been tried."""
     # Handlers first: a SIGTERM from the moment we listen drains and exits 0.
     stopping = threading.Event()
     hurry = threading.Event()
@@ -273,6 +288,8 @@ def serve(config: ServerConfig) -> None:
             running.load()
         except Exception:  # a file that makes the build raise: NOT_SERVING, keep watching
             log.exception("first load failed unexpectedly; NOT_SERVING")
+        if on_ready is not None:
+            on_ready(running)
         if config.watch:
             running.reloader.start()
 

@@ -32,6 +32,12 @@ class Undecodable:
 UNDECODABLE = Undecodable()
 
 
+def deadline_passed(context: grpc.ServicerContext) -> bool:
+    """True once the caller's deadline has passed: no one will read an answer, so stop."""
+    remaining = context.time_remaining()  # None (aio) or infinite without a deadline
+    return remaining is not None and remaining <= 0
+
+
 class MedicinesOptimisationServicer(pb_grpc.MedicinesOptimisationServicer):
     """medsopt.v1.MedicinesOptimisation over the holder's active rule set."""
 
@@ -71,20 +77,29 @@ class MedicinesOptimisationServicer(pb_grpc.MedicinesOptimisationServicer):
             self._log(request_id, "UNAVAILABLE", started)
             errors.abort_unavailable(context)
             raise AssertionError("unreachable")  # abort raises; keeps type checkers honest
+        if deadline_passed(context):  # e.g. it expired while the call waited for a thread
+            self._log(request_id, "DEADLINE_EXCEEDED", started)
+            errors.abort_deadline_exceeded(context, "before evaluation")
         try:
             # Only what the requested view shows is made (no long explanation for a card).
             result = check(domain, activation.ruleset, explain=answers.explains(request.view))
-            shown = self._decisions.shown(request, result)
-            response = answers.response_to_proto(shown.result, request.view)
-            for message, shown_id in zip(response.findings, shown.finding_ids, strict=True):
-                message.finding_id = shown_id
-            response.suppressed_findings = len(shown.suppressed_ids)
+            # Building the answer costs as much as evaluating: skip it if no one will read it.
+            late = deadline_passed(context)
+            if not late:
+                shown = self._decisions.shown(request, result)
+                response = answers.response_to_proto(shown.result, request.view)
+                for message, shown_id in zip(response.findings, shown.finding_ids, strict=True):
+                    message.finding_id = shown_id
+                response.suppressed_findings = len(shown.suppressed_ids)
         except Exception:
             incident = uuid.uuid4().hex[:12]
             # Log the incident and traceback but not the request: it holds patient data.
             log.exception("CheckMedications failed, incident %s", incident)
             errors.abort_internal(context, incident)
             raise
+        if late:  # outside the try: an abort raises, and is not an internal failure
+            self._log(request_id, "DEADLINE_EXCEEDED", started)
+            errors.abort_deadline_exceeded(context, "after evaluation")
         if self._access is not None:
             # Counts and timings only: no codes, refs or patient facts in logs.
             self._log(
@@ -123,6 +138,7 @@ class MedicinesOptimisationServicer(pb_grpc.MedicinesOptimisationServicer):
     def GetRuleSetInfo(  # noqa: N802 - gRPC method name
         self, request: pb.GetRuleSetInfoRequest | Undecodable, context: grpc.ServicerContext
     ) -> pb.RuleSetInfo:
+        errors.echo_request_id(context)
         if isinstance(request, Undecodable):
             errors.abort_undecodable(context)
             raise AssertionError("unreachable")
@@ -135,6 +151,7 @@ class MedicinesOptimisationServicer(pb_grpc.MedicinesOptimisationServicer):
     def GetRuleContent(  # noqa: N802 - gRPC method name
         self, request: pb.GetRuleContentRequest | Undecodable, context: grpc.ServicerContext
     ) -> pb.RuleSetContent:
+        errors.echo_request_id(context)
         if isinstance(request, Undecodable):
             errors.abort_undecodable(context)
             raise AssertionError("unreachable")

@@ -68,6 +68,19 @@ class MedicinesOptimisationServicer:
         (e.g. `medications[2].code` failing the SNOMED CT check digit); UNAVAILABLE while no valid rule
         set is loaded. A well-formed but unknown code is not an error: the answer is OK with
         check_status INCOMPLETE and the code listed in unresolved_codes.
+
+        Every error status carries a google.rpc.ErrorInfo (domain "medsopt.v1") whose reason is
+        stable: INVALID_REQUEST (with BadRequest), UNDECODABLE_REQUEST, NO_RULE_SET_LOADED (with
+        google.rpc.RetryInfo and grpc-retry-pushback-ms: retry after the delay), DEADLINE_EXCEEDED
+        (the deadline passed before or during evaluation; the work was stopped), INTERNAL_ERROR
+        (metadata "incident" names the server log entry).
+
+        Limits: at most 100 medications, 500 condition codes, 500 monitoring results and 50 biologic
+        exceptions, refs of 1 to 64 characters (each over-limit field: INVALID_ARGUMENT naming it);
+        a request message over 1 MiB is refused by gRPC with RESOURCE_EXHAUSTED before it is read.
+
+        Metadata: a request's `x-request-id` is echoed in the trailing metadata of every answer and
+        error, so a client can check the answer is for its request.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

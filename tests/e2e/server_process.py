@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -54,8 +55,12 @@ def channel(target: str, credentials: grpc.ChannelCredentials | None = None) -> 
 def start_server(*args: str, credentials: grpc.ChannelCredentials | None = None) -> ServerProcess:
     """Start the server (a short drain delay unless `args` give one); raise with its output
     if it does not come up. `credentials`: how to reach a TLS server's health service."""
+    # One worker unless a test asks for more; the records database in a throwaway directory
+    # unless a test names one (never the user's own).
+    records = os.path.join(tempfile.mkdtemp(prefix="medsopt-records-"), "records.sqlite3")
+    defaults = ["--port", "0", "--drain-seconds", "0.2", "--workers", "1", "--database", records]
     process = subprocess.Popen(
-        [sys.executable, "-m", "medsopt", "serve", "--port", "0", "--drain-seconds", "0.2", *args],
+        [sys.executable, "-m", "medsopt", "serve", *defaults, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -1,0 +1,160 @@
+"""What a caller sends and reads back, as frozen dataclasses, and their wire form."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Literal
+
+from medsopt.v1 import medsopt_pb2 as pb
+
+Sex = Literal["female", "male", "other"]
+_SEX = {"female": pb.SEX_FEMALE, "male": pb.SEX_MALE, "other": pb.SEX_OTHER}
+
+
+@dataclass(frozen=True, slots=True)
+class Medication:
+    """One medicine on the list: the EPR's own ref and a dm+d VTM, VMP or AMP code."""
+
+    ref: str
+    code: str
+    proposed: bool = False  # being prescribed now
+    start_date: datetime.date | None = None
+    display: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Patient:
+    """What the record says; None is unknown (rules needing it are then not evaluated)."""
+
+    age_years: int | None = None
+    sex: Sex | None = None
+    egfr: float | None = None
+    pregnant: bool | None = None
+    condition_codes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One card: what is wrong for this patient, how bad, what to do, which medicines."""
+
+    rule_id: str
+    severity: str  # severe, moderate, mild, info
+    category: str  # interaction, condition, polypharmacy, ...
+    title: str
+    detail: str
+    recommendation: str
+    medication_refs: tuple[str, ...]
+    involves_proposed: bool
+    sources: tuple[str, ...]  # every rule behind the card, rule_id first
+
+
+@dataclass(frozen=True, slots=True)
+class UnresolvedCode:
+    """A medicine the service could not screen: no finding can be inferred for it."""
+
+    ref: str
+    code: str
+    reason: str  # unknown, inactive, not_medicinal_product, pack_level, not_placed
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotEvaluated:
+    """A rule that applied but lacked patient data, and what to ask."""
+
+    rule_id: str
+    title: str
+    missing: tuple[str, ...]
+    questions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The answer to one check. `complete` False: the absence of a finding is not 'no problem'."""
+
+    request_id: str
+    complete: bool
+    rule_set_version: str
+    rule_set_hash: str
+    findings: tuple[Finding, ...]
+    unresolved: tuple[UnresolvedCode, ...]
+    not_evaluated: tuple[NotEvaluated, ...]
+    # The whole wire answer, for fields this view leaves out (explanations, citations, ...).
+    message: pb.CheckMedicationsResponse = field(repr=False, compare=False)
+
+
+def request_message(
+    medications: tuple[Medication, ...],
+    patient: Patient,
+    request_id: str,
+    as_of: datetime.date | None,
+    proposed_only: bool,
+) -> pb.CheckMedicationsRequest:
+    context = pb.PatientContext(condition_codes=patient.condition_codes)
+    if patient.age_years is not None:
+        context.age_years = patient.age_years
+    if patient.egfr is not None:
+        context.egfr = patient.egfr
+    if patient.sex is not None:
+        context.sex = _SEX[patient.sex]
+    if patient.pregnant is not None:
+        context.pregnancy = (
+            pb.PREGNANCY_STATUS_PREGNANT if patient.pregnant else pb.PREGNANCY_STATUS_NOT_PREGNANT
+        )
+    message = pb.CheckMedicationsRequest(
+        request_id=request_id, patient=context, proposed_only=proposed_only
+    )
+    if as_of is not None:
+        message.as_of_date = as_of.isoformat()
+    for medication in medications:
+        entry = message.medications.add(
+            ref=medication.ref,
+            code=medication.code,
+            display=medication.display,
+            status=pb.MEDICATION_STATUS_PROPOSED
+            if medication.proposed
+            else pb.MEDICATION_STATUS_CURRENT,
+        )
+        if medication.start_date is not None:
+            entry.start_date = medication.start_date.isoformat()
+    return message
+
+
+def _name(enum: object, number: int, prefix: str) -> str:
+    """`SEVERITY_SEVERE` -> `severe`."""
+    return enum.Name(number).removeprefix(prefix).lower()  # type: ignore[attr-defined, no-any-return]
+
+
+def answer_from_message(message: pb.CheckMedicationsResponse) -> Answer:
+    return Answer(
+        request_id=message.request_id,
+        complete=message.check_status == pb.CHECK_STATUS_COMPLETE,
+        rule_set_version=message.rule_set.version,
+        rule_set_hash=message.rule_set.content_hash,
+        findings=tuple(
+            Finding(
+                rule_id=f.rule_id,
+                severity=_name(pb.Severity, f.severity, "SEVERITY_"),
+                category=_name(pb.Category, f.category, "CATEGORY_"),
+                title=f.title,
+                detail=f.detail,
+                recommendation=f.recommendation,
+                medication_refs=tuple(f.medication_refs),
+                involves_proposed=f.involves_proposed,
+                sources=tuple(s.rule_id for s in f.sources) or (f.rule_id,),
+            )
+            for f in message.findings
+        ),
+        unresolved=tuple(
+            UnresolvedCode(
+                u.ref, u.code, _name(pb.UnresolvedReason, u.reason, "UNRESOLVED_REASON_"), u.message
+            )
+            for u in message.unresolved_codes
+        ),
+        not_evaluated=tuple(
+            NotEvaluated(n.rule_id, n.title, tuple(n.missing), tuple(n.questions))
+            for n in message.rules_not_evaluated
+        ),
+        message=message,
+    )
