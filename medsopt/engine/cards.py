@@ -81,9 +81,12 @@ class _Explanation:
 
     groups: frozenset[MatchedGroup]
     suggestions: tuple[Suggestion, ...]
+    # What the finding is about, whatever the view: the dm+d concepts involved and the patient
+    # facts tested (feedback and the audit name a finding by them).
+    concepts: frozenset[str]
+    facts: tuple[str, ...]
     # The long explanation: empty unless the check explains.
     matched: frozenset[MatchedMedication] = frozenset()
-    facts: tuple[str, ...] = ()
     citations: tuple[Citation, ...] = ()
 
 
@@ -135,13 +138,16 @@ class CardWriter:
                 citations=part.citations,
                 medication_refs=medication_refs,
                 matched=tuple(sorted(part.matched, key=_BY_REF_AND_GROUP)),
-                conditions=part.facts,
+                conditions=part.facts if self.explain else (),
                 involves_proposed=involves_proposed,
                 suggestions=part.suggestions,
                 concern=primary.concern,
                 sources=(FindingSource(rule.id, rule.title, primary.severity),),
                 matched_groups=tuple(sorted(part.groups)),
+                concepts=tuple(sorted(part.concepts)),
+                facts=part.facts,
             )
+        facts = tuple(dict.fromkeys(c for p in parts for c in p.facts))
         citations: list[Citation] = []
         for part in parts:
             citations.extend(c for c in part.citations if c not in citations)
@@ -159,12 +165,14 @@ class CardWriter:
             matched=tuple(
                 sorted(frozenset().union(*(p.matched for p in parts)), key=_BY_REF_AND_GROUP)
             ),
-            conditions=tuple(dict.fromkeys(c for p in parts for c in p.facts)),
+            conditions=facts if self.explain else (),
             involves_proposed=involves_proposed,
             suggestions=tuple(dict.fromkeys(s for p in parts for s in p.suggestions)),
             concern=primary.concern,
             sources=tuple(FindingSource(f.rule_id, f.rule.title, f.severity) for f in card),
             matched_groups=tuple(sorted(frozenset().union(*(p.groups for p in parts)))),
+            concepts=tuple(sorted(frozenset().union(*(p.concepts for p in parts)))),
+            facts=facts,
         )
 
     def _text(self, fired: Fired) -> tuple[str, str]:
@@ -190,26 +198,34 @@ def _explanation(
     fired: Fired, view: PatientView, via: dict[tuple[str, str, str], str], explain: bool
 ) -> _Explanation:
     groups: set[MatchedGroup] = set()
+    concepts: set[str] = set()
     suggestions: tuple[Suggestion, ...] = ()
+    facts: list[str] = []
     for outcome in fired.outcomes:
         groups.update((m.entry.ref, membership.group) for m, membership in outcome.involved)
+        concepts.update(m.resolved.concept.code for m, _ in outcome.involved)
+        concepts.update(m.concept_code for m in outcome.matched)
         if outcome.suggestions:
             suggestions += outcome.suggestions
+        facts.extend(outcome.facts)
     if not explain:
-        return _Explanation(frozenset(groups), suggestions)
+        return _Explanation(frozenset(groups), suggestions, frozenset(concepts), tuple(facts))
     explained: set[MatchedMedication] = set()
-    facts: list[str] = []
     citations = fired.rule.citations
     for outcome in fired.outcomes:
         if outcome.matched:
             explained.update(outcome.matched)
         else:
             explained.update(_explain(m, group, view, via) for m, group in outcome.involved)
-        facts.extend(outcome.facts)
         if outcome.citations:
             citations += tuple(c for c in outcome.citations if c not in citations)
     return _Explanation(
-        frozenset(groups), suggestions, frozenset(explained), tuple(facts), citations
+        frozenset(groups),
+        suggestions,
+        frozenset(concepts),
+        tuple(facts),
+        frozenset(explained),
+        citations,
     )
 
 

@@ -118,6 +118,10 @@ class Finding:
     # Which medicine (ref) matched which group, sorted: the compact explanation a card carries.
     # `matched` and `conditions` are the long one, made only when the check explains.
     matched_groups: tuple[MatchedGroup, ...] = ()
+    # What the finding is about in every view (its identity for feedback and the audit): the
+    # dm+d concepts involved, sorted, and the patient facts tested.
+    concepts: tuple[str, ...] = ()
+    facts: tuple[str, ...] = ()
 
     @property
     def sort_key(self) -> tuple[int, str, tuple[str, ...]]:

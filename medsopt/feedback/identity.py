@@ -21,9 +21,9 @@ def finding_id(finding: Finding) -> str:
         finding.rule_id,
         *sorted(s.rule_id for s in finding.sources),
         "",
-        *sorted({m.concept_code for m in finding.matched}),
+        *finding.concepts,
         "",
-        *sorted(finding.conditions),
+        *sorted(finding.facts),
     )
     digest = hashlib.sha256(_SEPARATOR.join(parts).encode()).hexdigest()[:16]
     return f"{finding.rule_id}:{digest}"

@@ -47,7 +47,9 @@ def rules(tmp_path: Path) -> Locations:
 
 @pytest.fixture
 def server(rules: Locations) -> Iterator[ServerProcess]:
-    running = start_server("--rules", str(rules.rules_dir), "--poll-seconds", "0.1")
+    running = start_server(
+        "--rules", str(rules.rules_dir), "--poll-seconds", "0.1", "--reload-every", "0.05"
+    )
     yield running
     running.stop()
 
@@ -106,10 +108,10 @@ def test_a_half_written_codelist_is_never_served(server: ServerProcess, rules: L
             out.writelines(lines[:1200])
             out.flush()
             deadline = time.monotonic() + 60
-            while status(server.target).last_failure.cause != "unpublished":
+            while status(server.admin_target).last_failure.cause != "unpublished":
                 assert time.monotonic() < deadline, "the half-written file was never looked at"
                 time.sleep(0.1)
-            during = status(server.target)
+            during = status(server.admin_target)
             out.writelines(lines[1200:])
     finally:
         done.set()
@@ -123,14 +125,14 @@ def test_a_half_written_codelist_is_never_served(server: ServerProcess, rules: L
 
 
 def test_an_alias_bomb_is_a_bounded_rejection(server: ServerProcess, rules: Locations) -> None:
-    before = status(server.target)
+    before = status(server.admin_target)
     resident = resident_kib(server)
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     for previous, name in zip("abcdefgh", "bcdefghi", strict=True):
         lines.append(f"{name}: &{name} [" + ",".join([f"*{previous}"] * 9) + "]")
     (rules.rules_dir / "bomb.yaml").write_text("\n".join(lines) + "\n")
     seal(rules)  # published by hand: the server's own parser meets the bomb
-    after = reload(server.target)
+    after = reload(server.admin_target)
     assert shown(after) == ["bomb.yaml:2:8: yaml-alias"]
     assert after.last_failure.cause == "invalid"
     assert after.active.content_hash == before.active.content_hash
@@ -152,7 +154,7 @@ def test_sigterm_stops_the_server_during_a_build(server: ServerProcess, rules: L
 
     def ask() -> None:
         with contextlib.suppress(grpc.RpcError):  # the server is going away
-            reload(server.target)
+            reload(server.admin_target)
 
     started = building()
     asking = threading.Thread(target=ask)
@@ -181,7 +183,7 @@ def test_tags_and_unhashable_keys_are_rejections_with_positions(
     top = "therapeutic_classes:\n"
     classes.write_text(kept.replace(top, "? [unhashable, key]\n: 1\n" + top, 1))
     seal(rules)
-    answer = reload(server.target)  # an answer, not UNKNOWN
+    answer = reload(server.admin_target)  # an answer, not UNKNOWN
     assert answer.serving and answer.last_failure.cause == "invalid"
     expected = {
         f"duplication/classes.yaml:{key_line}:3: yaml-key",
@@ -199,13 +201,13 @@ def test_a_codelist_linked_to_a_system_file_is_refused_unechoed(
     codelist = rules.rules_dir / NSAIDS
     codelist.unlink()
     codelist.symlink_to(secret)
-    unpublished = reload(server.target)
+    unpublished = reload(server.admin_target)
     assert shown(unpublished) == [f"rules/{NSAIDS}:1:1: unsafe-file"]
     # Even a manifest listing the system file's own hash does not get it read.
     files = json.loads((rules.rules_dir / "PUBLISHED.json").read_text())["files"]
     files[f"rules/{NSAIDS}"] = hashlib.sha256(SECRET.encode()).hexdigest()
     write_manifest(rules, "hand", "written", files)
-    handwritten = reload(server.target)
+    handwritten = reload(server.admin_target)
     assert shown(handwritten) == [f"rules/{NSAIDS}:1:1: unsafe-file"]
     for answer in (unpublished, handwritten):
         assert "SECRET" not in str(answer)
@@ -219,7 +221,7 @@ def test_a_flood_of_diagnostics_leaves_the_status_small(
     with (rules.rules_dir / NSAIDS).open("w") as out:
         out.write("code,term\n" + "12345,x\n" * rows)
     seal(rules)
-    answer = reload(server.target)  # a default client reads it (4 MiB limit)
+    answer = reload(server.admin_target)  # a default client reads it (4 MiB limit)
     assert answer.last_failure.cause == "invalid"
     assert len(answer.last_failure.diagnostics) == 50
     assert answer.last_failure.omitted_diagnostics >= rows - 50

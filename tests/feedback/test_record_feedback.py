@@ -41,6 +41,10 @@ def test_every_finding_has_an_id_and_the_answer_a_request_id(served: Served) -> 
     again, echoed = served.check(warfarin_naproxen(), request_id="epr-4711")
     assert echoed == "epr-4711"
     assert [f.finding_id for f in again.findings] == [f.finding_id for f in response.findings]
+    full = warfarin_naproxen()
+    full.view = pb.ANSWER_VIEW_FULL  # a card and the full answer name a finding alike
+    in_full, _ = served.check(full)
+    assert [f.finding_id for f in in_full.findings] == [f.finding_id for f in response.findings]
 
 
 def test_a_reasoned_decline_suppresses_the_finding_for_that_patient_only(served: Served) -> None:

@@ -39,6 +39,8 @@ FINDING = Finding(
     conditions=("age 78 >= 65",),
     involves_proposed=False,
     sources=(FindingSource("PINCER-D", "Oral anticoagulant with an NSAID", "severe"),),
+    concepts=("319733000", "329806007"),
+    facts=("age 78 >= 65",),
 )
 
 
@@ -77,10 +79,8 @@ def test_the_finding_id_ignores_the_callers_refs_but_not_the_medicines_or_facts(
         matched=(matched("y", "329806007"), matched("x", "319733000")),
     )
     assert finding_id(renamed) == identity
-    other_medicine = dataclasses.replace(
-        FINDING, matched=(matched("m1", "319733000"), matched("m2", "329652003"))
-    )
-    older = dataclasses.replace(FINDING, conditions=("age 79 >= 65",))
+    other_medicine = dataclasses.replace(FINDING, concepts=("319733000", "329652003"))
+    older = dataclasses.replace(FINDING, facts=("age 79 >= 65",))
     assert len({identity, finding_id(other_medicine), finding_id(older)}) == 3
 
 

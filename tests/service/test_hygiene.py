@@ -13,7 +13,7 @@ from grpc_status import rpc_status
 
 from medsopt.rules.holder import RuleSetHolder
 from medsopt.rules.ruleset import RuleSet
-from medsopt.service import converters
+from medsopt.service import answers
 from medsopt.service import servicer as servicer_module
 from medsopt.service.connection import MAX_REQUEST_BYTES
 from medsopt.service.server import RunningServer, ServerConfig, build_server
@@ -111,7 +111,7 @@ def test_a_deadline_passing_during_evaluation_skips_building_the_answer(
     bundled: RuleSet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     built: list[object] = []
-    monkeypatch.setattr(converters, "response_to_proto", built.append)
+    monkeypatch.setattr(answers, "response_to_proto", lambda *args: built.append(args))
     context = FakeContext([5.0, 0.0])  # time left before evaluation, none after
     with pytest.raises(RuntimeError, match="aborted"):
         MedicinesOptimisationServicer(loaded(bundled)).CheckMedications(request(), context)

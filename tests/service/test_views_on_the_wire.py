@@ -10,6 +10,7 @@ import grpc
 import pytest
 
 from medsopt.engine import check
+from medsopt.feedback.identity import finding_id
 from medsopt.rules.holder import RuleSetHolder
 from medsopt.rules.ruleset import RuleSet
 from medsopt.service.answers import response_to_proto
@@ -53,7 +54,12 @@ def in_process(
 ) -> pb.CheckMedicationsResponse:
     domain = request_from_proto(message, today=datetime.date(2026, 12, 1))
     full = view == pb.ANSWER_VIEW_FULL
-    return response_to_proto(check(domain, ruleset, explain=full), view)
+    result = check(domain, ruleset, explain=full)
+    response = response_to_proto(result, view)
+    # The service adds each finding's id (medsopt.service.decisions), the same in every view.
+    for message_finding, finding in zip(response.findings, result.findings, strict=True):
+        message_finding.finding_id = finding_id(finding)
+    return response
 
 
 @pytest.mark.parametrize(
