@@ -62,7 +62,14 @@ def start_server(*args: str) -> ServerProcess:
         if match:
             running = ServerProcess(process, match.group(1), lines)
             threading.Thread(target=running.drain, daemon=True).start()
-            wait_until_serving(running.target)
+            try:
+                wait_until_serving(running.target)
+            except AssertionError:
+                process.kill()  # never leave a server behind (e.g. an unpublished rule set)
+                process.wait(10)
+                raise AssertionError(
+                    "server never became SERVING:\n" + "".join(running.output[-20:])
+                ) from None
             return running
         if process.poll() is not None:
             break
