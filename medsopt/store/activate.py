@@ -114,7 +114,7 @@ def load_into(
             holder,
             error.diagnostics,
             Cause.UNPUBLISHED,
-            "files do not match the published manifest",
+            "files do not match the published manifest (publish with `medsopt rules publish`)",
         )
     except RuleSetError as error:
         return _reject(holder, error.diagnostics, Cause.INVALID, "")

@@ -78,7 +78,14 @@ def start_server(*args: str, credentials: grpc.ChannelCredentials | None = None)
         elif match := re.search(r"medsopt listening on (\S+:\d+)", line):
             running = ServerProcess(process, match.group(1), lines, admin_target)
             threading.Thread(target=running.drain, daemon=True).start()
-            wait_until_serving(running.target, credentials)
+            try:
+                wait_until_serving(running.target, credentials)
+            except AssertionError:
+                process.kill()  # never leave a server behind (e.g. an unpublished rule set)
+                process.wait(10)
+                raise AssertionError(
+                    "server never became SERVING:\n" + "".join(running.output[-20:])
+                ) from None
             return running
         if process.poll() is not None:
             break
