@@ -3,13 +3,15 @@ caller's x-request-id, and never patient data."""
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 
 import grpc
 import pytest
 
 from medsopt.dmd.codes import with_check_digit
-from medsopt.service.access_log import ENV, request_id
+from medsopt.service.access_log import ENV, LOGGER, AccessLog, request_id
 from medsopt.v1 import medsopt_pb2 as pb
 from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
 from tests.e2e.server_process import start_server
@@ -55,3 +57,24 @@ def test_request_id_is_printable_and_bounded() -> None:
     assert request_id((("other", "x"), ("x-request-id", "a b\nc"))) == "a?b?c"
     assert request_id((("x-request-id", b"bytes"),)) == "bytes"
     assert len(request_id((("x-request-id", "x" * 1000),))) == 128
+
+
+def test_a_line_is_written_by_the_background_thread_not_the_caller() -> None:
+    seen: list[tuple[str, str]] = []
+
+    class Recording(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append((threading.current_thread().name, record.getMessage()))
+
+    handler = Recording()
+    logger = logging.getLogger(LOGGER)
+    logger.addHandler(handler)
+    try:
+        access = AccessLog()
+        access.call("CheckMedications", "OK", 1.5, "trace-9", findings=2)
+        access.stop()  # drains the queue
+    finally:
+        logger.removeHandler(handler)
+    [(thread, message)] = seen
+    assert thread != threading.current_thread().name
+    assert message == "CheckMedications OK 1.50ms request_id=trace-9 findings=2"
