@@ -142,9 +142,7 @@ class CardWriter:
                 sources=(FindingSource(rule.id, rule.title, primary.severity),),
                 matched_groups=tuple(sorted(part.groups)),
             )
-        citations: list[Citation] = []
-        for part in parts:
-            citations.extend(c for c in part.citations if c not in citations)
+        citations = with_citations((), *(part.citations for part in parts))
         return Finding(
             rule_id=rule.id,
             category=rule.category,
@@ -154,7 +152,7 @@ class CardWriter:
             detail=detail,
             recommendation=recommendation,
             rationale=rule.rationale,
-            citations=tuple(citations),
+            citations=citations,
             medication_refs=medication_refs,
             matched=tuple(
                 sorted(frozenset().union(*(p.matched for p in parts)), key=_BY_REF_AND_GROUP)
@@ -199,7 +197,7 @@ def _explanation(
         return _Explanation(frozenset(groups), suggestions)
     explained: set[MatchedMedication] = set()
     facts: list[str] = []
-    citations = fired.rule.citations
+    more: list[tuple[Citation, ...]] = []
     for outcome in fired.outcomes:
         if outcome.matched:
             explained.update(outcome.matched)
@@ -207,10 +205,30 @@ def _explanation(
             explained.update(_explain(m, group, view, via) for m, group in outcome.involved)
         facts.extend(outcome.facts)
         if outcome.citations:
-            citations += tuple(c for c in outcome.citations if c not in citations)
+            more.append(outcome.citations)
     return _Explanation(
-        frozenset(groups), suggestions, frozenset(explained), tuple(facts), citations
+        frozenset(groups),
+        suggestions,
+        frozenset(explained),
+        tuple(facts),
+        with_citations(fired.rule.citations, *more) if more else fired.rule.citations,
     )
+
+
+def with_citations(
+    citations: tuple[Citation, ...], *more: tuple[Citation, ...]
+) -> tuple[Citation, ...]:
+    """`citations` followed by each further citation not already listed (equal source,
+    reference and url: what Citation equality compares, without its cost per pair)."""
+    seen = {(c.source, c.reference, c.url) for c in citations}
+    added: list[Citation] = []
+    for group in more:
+        for citation in group:
+            key = (citation.source, citation.reference, citation.url)
+            if key not in seen:
+                seen.add(key)
+                added.append(citation)
+    return (*citations, *added) if added else citations
 
 
 def _explain(
