@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import random
 import statistics
 import time
@@ -93,7 +94,7 @@ def main() -> None:
     load_ms = (time.perf_counter() - started) * 1000
     cohort = patients(ruleset, args.patients, args.medicines, args.seed)
     findings = [len(check(p, ruleset).findings) for p in cohort]
-    cycle = iter(cohort * (args.repeats // len(cohort) + 1))
+    cycle = itertools.cycle(cohort)
     for p in cohort:  # warm caches
         check(p, ruleset)
     engine = timings(lambda: check(next(cycle), ruleset), args.repeats)
@@ -116,11 +117,11 @@ def main() -> None:
         health = health_pb2_grpc.HealthStub(channel)
         stub = pb_grpc.MedicinesOptimisationStub(channel)
         messages = [request_to_proto(p) for p in cohort]
-        wire = iter(messages * (args.repeats // len(messages) + 1))
+        wire = itertools.cycle(messages)
         full_messages = [pb.CheckMedicationsRequest(view=pb.ANSWER_VIEW_FULL) for _ in messages]
         for plain, with_view in zip(messages, full_messages, strict=True):
             with_view.MergeFrom(plain)
-        full_wire = iter(full_messages * (args.repeats // len(messages) + 1))
+        full_wire = itertools.cycle(full_messages)
         for m in messages[:50]:
             stub.CheckMedications(m)
         noop = timings(lambda: health.Check(health_pb2.HealthCheckRequest()), args.repeats)

@@ -148,9 +148,7 @@ class CardWriter:
                 facts=part.facts,
             )
         facts = tuple(dict.fromkeys(c for p in parts for c in p.facts))
-        citations: list[Citation] = []
-        for part in parts:
-            citations.extend(c for c in part.citations if c not in citations)
+        citations = with_citations((), *(part.citations for part in parts))
         return Finding(
             rule_id=rule.id,
             category=rule.category,
@@ -160,7 +158,7 @@ class CardWriter:
             detail=detail,
             recommendation=recommendation,
             rationale=rule.rationale,
-            citations=tuple(citations),
+            citations=citations,
             medication_refs=medication_refs,
             matched=tuple(
                 sorted(frozenset().union(*(p.matched for p in parts)), key=_BY_REF_AND_GROUP)
@@ -211,22 +209,38 @@ def _explanation(
     if not explain:
         return _Explanation(frozenset(groups), suggestions, frozenset(concepts), tuple(facts))
     explained: set[MatchedMedication] = set()
-    citations = fired.rule.citations
+    more: list[tuple[Citation, ...]] = []
     for outcome in fired.outcomes:
         if outcome.matched:
             explained.update(outcome.matched)
         else:
             explained.update(_explain(m, group, view, via) for m, group in outcome.involved)
         if outcome.citations:
-            citations += tuple(c for c in outcome.citations if c not in citations)
+            more.append(outcome.citations)
     return _Explanation(
         frozenset(groups),
         suggestions,
         frozenset(concepts),
         tuple(facts),
         frozenset(explained),
-        citations,
+        with_citations(fired.rule.citations, *more) if more else fired.rule.citations,
     )
+
+
+def with_citations(
+    citations: tuple[Citation, ...], *more: tuple[Citation, ...]
+) -> tuple[Citation, ...]:
+    """`citations` followed by each further citation not already listed (equal source,
+    reference and url: what Citation equality compares, without its cost per pair)."""
+    seen = {(c.source, c.reference, c.url) for c in citations}
+    added: list[Citation] = []
+    for group in more:
+        for citation in group:
+            key = (citation.source, citation.reference, citation.url)
+            if key not in seen:
+                seen.add(key)
+                added.append(citation)
+    return (*citations, *added) if added else citations
 
 
 def _explain(

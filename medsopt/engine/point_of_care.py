@@ -51,8 +51,32 @@ def check(request: CheckRequest, ruleset: RuleSet, *, explain: bool = True) -> C
             else:
                 not_evaluated.append(result)
     scoped = request.proposed_only or request.minimum_severity is not None
-    # Supersedes, concerns, scope and order are decided before any text is written.
-    cards: list[tuple[tuple[bool, int, str, tuple[str, ...]], list[Fired], bool]] = []
+    if scoped:
+        not_evaluated = _scoped_not_evaluated(request, ruleset, not_evaluated)
+    writer = CardWriter.for_request(view, tables.via, explain)
+    return CheckResult(
+        request_id=request.request_id,
+        identity=ruleset.identity,
+        resolved=resolution.resolved,
+        unresolved=resolution.unresolved,
+        superseded=resolution.superseded,
+        findings=tuple(
+            writer.write(card, refs, proposed)
+            for card, refs, proposed in _cards(fired, request, ruleset, scoped)
+        ),
+        not_evaluated=tuple(sorted(not_evaluated, key=_RULE_ID)),
+        explained=explain,
+    )
+
+
+Card = tuple[list[Fired], tuple[str, ...], bool]  # its rules, its medicines, proposed involved
+
+
+def _cards(fired: list[Fired], request: CheckRequest, ruleset: RuleSet, scoped: bool) -> list[Card]:
+    """The cards the answer shows, in the order a prescriber reads them (what is being
+    prescribed now first, then by severity): decided before any text is written, so a
+    superseded, merged or out-of-scope finding is never built."""
+    keyed: list[tuple[tuple[bool, int, str, tuple[str, ...]], Card]] = []
     for card in concern_cards(drop_superseded(fired, ruleset.rules)):
         primary = card[0]
         proposed = any(f.involves_proposed for f in card)
@@ -63,23 +87,10 @@ def check(request: CheckRequest, ruleset: RuleSet, *, explain: bool = True) -> C
             if len(card) == 1
             else tuple(sorted({r for f in card for r in f.medication_refs}))
         )
-        # The order a prescriber reads: what is being prescribed now first, then by severity.
         key = (not proposed, SEVERITY_ORDER[primary.severity], primary.rule_id, refs)
-        cards.append((key, card, proposed))
-    cards.sort(key=_KEY)
-    if scoped:
-        not_evaluated = _scoped_not_evaluated(request, ruleset, not_evaluated)
-    writer = CardWriter.for_request(view, tables.via, explain)
-    return CheckResult(
-        request_id=request.request_id,
-        identity=ruleset.identity,
-        resolved=resolution.resolved,
-        unresolved=resolution.unresolved,
-        superseded=resolution.superseded,
-        findings=tuple(writer.write(card, key[3], proposed) for key, card, proposed in cards),
-        not_evaluated=tuple(sorted(not_evaluated, key=_RULE_ID)),
-        explained=explain,
-    )
+        keyed.append((key, (card, refs, proposed)))
+    keyed.sort(key=_KEY)  # stable, and never compares the cards themselves
+    return [card for _, card in keyed]
 
 
 _KEY = operator.itemgetter(0)

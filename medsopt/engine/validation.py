@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 import re
 from dataclasses import dataclass
 
-from medsopt.dmd.codes import code_problem
+from medsopt.dmd.codes import MAX_LENGTH, CodeProblem
+from medsopt.dmd.codes import code_problem as _check_code
 from medsopt.engine.request import BiologicExceptionKind, CheckRequest, PatientContext
 
 MAX_MEDICATIONS = 100
@@ -19,6 +21,16 @@ MAX_REQUEST_ID_LENGTH = 128
 MAX_AGE = 130
 MAX_EGFR = 250.0
 MAX_SHOWN = 24  # characters of an offending value an error message repeats
+
+
+# Codes already checked: a request checks every code's Verhoeff digit, and the same few
+# thousand codes arrive again and again. Only code-length strings are kept (bounded memory).
+_checked_code = functools.lru_cache(maxsize=1 << 16)(_check_code)
+
+
+def code_problem(value: str) -> CodeProblem | None:
+    """`dmd.codes.code_problem`, remembered for the codes requests send."""
+    return _checked_code(value) if len(value) <= MAX_LENGTH else _check_code(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,7 +87,6 @@ _VIEWS = frozenset(pb.AnswerView.values())
 def enum_violations(message: pb.CheckMedicationsRequest) -> list[FieldViolation]:
     """Enum numbers the contract does not define (a newer client, or a corrupted request):
     rejected with their field path, never read as 'unspecified'."""
-    found = []
     patient = message.patient
     checks: list[tuple[str, int, Collection[int]]] = [
         ("patient.sex", patient.sex, _SEX.keys()),
@@ -95,18 +94,27 @@ def enum_violations(message: pb.CheckMedicationsRequest) -> list[FieldViolation]
         ("minimum_severity", message.minimum_severity, {0, *_SEVERITY_FROM_PB}),
         ("view", message.view, _VIEWS),
     ]
-    checks += [
-        (f"medications[{i}].status", m.status, _STATUS.keys())
+    found = [
+        FieldViolation(field, _undefined(number))
+        for field, number, known in checks
+        if number not in known
+    ]
+    # Field paths are written only for a bad value: every request has up to 100 of these.
+    found += [
+        FieldViolation(f"medications[{i}].status", _undefined(m.status))
         for i, m in enumerate(message.medications)
+        if m.status not in _STATUS
     ]
-    checks += [
-        (f"patient.biologic_exceptions[{i}].kind", e.kind, _EXCEPTION_KIND.keys())
+    found += [
+        FieldViolation(f"patient.biologic_exceptions[{i}].kind", _undefined(e.kind))
         for i, e in enumerate(patient.biologic_exceptions)
+        if e.kind not in _EXCEPTION_KIND
     ]
-    for field, number, known in checks:
-        if number not in known:
-            found.append(FieldViolation(field, f"{number} is not a value this API defines"))
     return found
+
+
+def _undefined(number: int) -> str:
+    return f"{number} is not a value this API defines"
 
 
 def request_from_proto(

@@ -3,13 +3,15 @@ caller's x-request-id, and never patient data."""
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 
 import grpc
 import pytest
 
 from medsopt.dmd.codes import with_check_digit
-from medsopt.service.access_log import ENV
+from medsopt.service.access_log import ENV, LOGGER, AccessLog
 from medsopt.v1 import medsopt_pb2 as pb
 from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
 from tests.e2e.server_process import start_server
@@ -48,3 +50,24 @@ def test_access_lines_name_the_request_id_and_carry_no_patient_data(
     assert any("INVALID_ARGUMENT" in x and "request_id=trace-456" in x for x in lines), lines
     for secret in SECRETS:
         assert not any(secret in line for line in lines)
+
+
+def test_a_line_is_written_by_the_background_thread_not_the_caller() -> None:
+    seen: list[tuple[str, str]] = []
+
+    class Recording(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append((threading.current_thread().name, record.getMessage()))
+
+    handler = Recording()
+    logger = logging.getLogger(LOGGER)
+    logger.addHandler(handler)
+    try:
+        access = AccessLog()
+        access.call("CheckMedications", "OK", 1.5, "trace-9", findings=2)
+        access.stop()  # drains the queue
+    finally:
+        logger.removeHandler(handler)
+    [(thread, message)] = seen
+    assert thread != threading.current_thread().name
+    assert message == "CheckMedications OK 1.50ms request_id=trace-9 findings=2"

@@ -3,7 +3,8 @@ overlap (directly, or through a chain of findings) become one finding.
 
 The card takes the wording of its most severe rule (then the smallest rule id), lists every
 rule behind it as a source, and names all the medicines involved; with two or more sources its
-title is the concern's.
+title is the concern's. For one patient, `concern_cards` groups the fired rules and
+`engine.cards` writes each card once; for a population, `merge_concerns_plan` does both.
 """
 
 from __future__ import annotations
