@@ -135,7 +135,9 @@ def scan_partition(
         patient_outcomes = pl.DataFrame(schema={"outcome": pl.String, "rows": pl.UInt32})
         patients_quarantine = pl.DataFrame(schema={s.REASON: pl.String, s.DETAIL: pl.String})
     else:
-        annotated_patients = patient_facts.annotate_patients(patients)
+        annotated_patients = (
+            patient_facts.annotate_patients(patients).collect(engine="streaming").lazy()
+        )
         people, patient_outcomes, patients_quarantine = pl.collect_all(
             [
                 patient_facts.clean_patients(annotated_patients),
