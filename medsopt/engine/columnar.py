@@ -4,7 +4,9 @@ The same rules and clause modules as the point-of-care evaluator (`medsopt.engin
 so the two cannot drift: generating clauses yield the (patient, rule) pairs where they hold, a
 rule is a candidate where all its generating clauses hold (rules with none are checked for every
 patient), filtering clauses narrow the candidates, `supersedes` drops covered findings, and
-`medsopt.engine.text.render` writes the detail and recommendation.
+`medsopt.engine.text.render` writes the detail and recommendation. As at the point of care, a
+recorded-condition clause generates only for rules without a medicine clause (omissions); in a
+rule a medicine triggers, it narrows the candidates.
 """
 
 from __future__ import annotations
