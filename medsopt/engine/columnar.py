@@ -4,7 +4,9 @@ The same rules and clause modules as the point-of-care evaluator (`medsopt.engin
 so the two cannot drift: generating clauses yield the (patient, rule) pairs where they hold, a
 rule is a candidate where all its generating clauses hold (rules with none are checked for every
 patient), filtering clauses narrow the candidates, `supersedes` drops covered findings, and
-`medsopt.engine.text.render` writes the detail and recommendation.
+`medsopt.engine.text.render` writes the detail and recommendation. As at the point of care, a
+recorded-condition clause generates only for rules without a medicine clause (omissions); in a
+rule a medicine triggers, it narrows the candidates.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import polars as pl
 
 from medsopt.engine.clauses.base import KEY, NO_TEXTS, PATIENT_ID, TEXTS, Lookups, Population
 from medsopt.engine.clauses.concerns import merge_concerns_plan
-from medsopt.engine.clauses.registry import FILTERS, GENERATORS
+from medsopt.engine.clauses.conditions import filter_present
+from medsopt.engine.clauses.registry import FILTERS, GENERATORS, FilterPlan
 from medsopt.engine.clauses.supersedes import drop_superseded_plan
 from medsopt.engine.text import (
     NO_CONTRIBUTORS,
@@ -26,7 +29,7 @@ from medsopt.engine.text import (
     medicines_expr,
     render,
 )
-from medsopt.rules.ir import Clause, RuleIR
+from medsopt.rules.ir import Clause, ConditionsPresent, RuleIR
 
 FINDINGS_SCHEMA: dict[str, pl.DataType] = {
     PATIENT_ID: pl.String(),
@@ -64,10 +67,7 @@ class Evaluated:
 
 def evaluate(population: Population, rules: Sequence[RuleIR], lookups: Lookups) -> Evaluated:
     """Every rule for every patient of the population."""
-    by_kind: dict[type, list[tuple[str, Clause]]] = {}
-    for rule in rules:
-        for clause in rule.clauses:
-            by_kind.setdefault(type(clause), []).append((rule.id, clause))
+    by_kind = _by_kind(rules)
     table = pl.DataFrame(
         [
             (
@@ -75,7 +75,7 @@ def evaluate(population: Population, rules: Sequence[RuleIR], lookups: Lookups) 
                 r.category,
                 r.severity,
                 r.title,
-                sum(type(c) in GENERATORS for c in r.clauses),
+                sum(type(c) in GENERATORS for c in r.clauses if not _checked_condition(c, r)),
                 r.concern,
             )
             for r in rules
@@ -104,6 +104,29 @@ def evaluate(population: Population, rules: Sequence[RuleIR], lookups: Lookups) 
         .select(*NOT_EVALUATED_SCHEMA)
         .sort(KEY),
     )
+
+
+def _checked_condition(clause: Clause, rule: RuleIR) -> bool:
+    """A recorded-condition clause of a rule that a medicine clause triggers: the point-of-care
+    engine looks such a rule up by its medicine, so its conditions only narrow the candidates
+    (generating them would pair every patient with a common condition with the rule)."""
+    return isinstance(clause, ConditionsPresent) and any(
+        type(c) in GENERATORS and not isinstance(c, ConditionsPresent) for c in rule.clauses
+    )
+
+
+def _by_kind(rules: Sequence[RuleIR]) -> dict[type, list[tuple[str, Clause]]]:
+    """Each clause kind's (rule id, clause) pairs; checked conditions under `CheckedConditions`."""
+    by_kind: dict[type, list[tuple[str, Clause]]] = {}
+    for rule in rules:
+        for clause in rule.clauses:
+            kind = CheckedConditions if _checked_condition(clause, rule) else type(clause)
+            by_kind.setdefault(kind, []).append((rule.id, clause))
+    return by_kind
+
+
+class CheckedConditions:
+    """The clause-kind key of conditions that narrow medicine-triggered rules (`filter_present`)."""
 
 
 def _candidates(
@@ -165,7 +188,8 @@ def _judge(
     chain = candidates.join(population.facts.lazy(), on=PATIENT_ID, how="left")
     fails: pl.Expr = pl.lit(False)
     missing = [pl.col("missing")]
-    for kind, make in FILTERS.items():
+    filters: list[tuple[type, FilterPlan]] = [*FILTERS.items(), (CheckedConditions, filter_present)]
+    for kind, make in filters:
         pairs = by_kind.get(kind)
         if not pairs:
             continue

@@ -6,8 +6,8 @@ intermediate frame in several branches is expanded per branch, so chaining the s
 grows the plan exponentially (and `LazyFrame.cache()` panics in the CSE pass of polars 2.1).
 
 A pure function of its inputs (no I/O), so the same code runs whole or hash-partitioned by
-patient id (`partition`) across processes; only the worklist rank needs every partition
-(`worklist.rank`).
+patient id (`partition`): in bounded memory on one machine (`sharded`), across processes, or
+on a cluster; only the worklist rank needs every partition (`worklist.rank`).
 """
 
 from __future__ import annotations
@@ -63,10 +63,15 @@ class ScanParams:
     weights: Weights = field(default_factory=Weights)
 
 
+def partition_number(count: int) -> pl.Expr:
+    """Each row's shard of `count` (0 to count - 1): a hash of the (trimmed) patient id."""
+    key = pl.col(s.PATIENT_ID).cast(pl.String).str.strip_chars()
+    return key.hash(seed=0) % count
+
+
 def partition(count: int, index: int) -> pl.Expr:
     """Rows of shard `index` of `count`: a hash of the (trimmed) patient id."""
-    key = pl.col(s.PATIENT_ID).cast(pl.String).str.strip_chars()
-    return (key.hash(seed=0) % count) == index
+    return partition_number(count) == index
 
 
 def fills_plan(annotated: pl.LazyFrame, tables: ScanTables) -> pl.LazyFrame:
@@ -135,7 +140,9 @@ def scan_partition(
         patient_outcomes = pl.DataFrame(schema={"outcome": pl.String, "rows": pl.UInt32})
         patients_quarantine = pl.DataFrame(schema={s.REASON: pl.String, s.DETAIL: pl.String})
     else:
-        annotated_patients = patient_facts.annotate_patients(patients)
+        annotated_patients = (
+            patient_facts.annotate_patients(patients).collect(engine="streaming").lazy()
+        )
         people, patient_outcomes, patients_quarantine = pl.collect_all(
             [
                 patient_facts.clean_patients(annotated_patients),

@@ -76,11 +76,11 @@ def annotate_patients(raw: pl.LazyFrame) -> pl.LazyFrame:
         _age_given=given["age"],
         _egfr_given=given["egfr"],
         _pregnant_given=given["pregnant"],
-    ).with_columns(
-        _bad_codes=pl.col("_conditions").list.eval(
-            pl.element().filter(code_problem_expr(pl.element()).is_not_null())
-        )
-    )
+    ).with_row_index("_row")
+    parsed = parsed.join(_bad_codes(parsed), on="_row", how="left", maintain_order="left")
+    parsed = parsed.with_columns(
+        pl.col("_bad_codes").fill_null(pl.lit([], dtype=pl.List(pl.String)))
+    ).drop("_row")
     bad_age = pl.col("_age_given") & (
         pl.col("_age").is_null()
         | (pl.col("_age") != pl.col("_age").floor())
@@ -126,6 +126,22 @@ def annotate_patients(raw: pl.LazyFrame) -> pl.LazyFrame:
         reason = pl.when(condition).then(pl.lit(why.value)).otherwise(reason)
         detail = pl.when(condition).then(text).otherwise(detail)
     return parsed.with_columns(_reason=reason, _detail=detail)
+
+
+def _bad_codes(parsed: pl.LazyFrame) -> pl.LazyFrame:
+    """_row -> its malformed condition codes, in order; each distinct code checked once."""
+    listed = parsed.select("_row", pl.col("_conditions").alias("_code")).explode("_code")
+    problems = (
+        listed.select("_code")
+        .drop_nulls()
+        .unique()
+        .filter(code_problem_expr(pl.col("_code")).is_not_null())
+    )
+    return (
+        listed.join(problems, on="_code", maintain_order="left")
+        .group_by("_row", maintain_order=True)
+        .agg(pl.col("_code").alias("_bad_codes"))
+    )
 
 
 def clean_patients(annotated: pl.LazyFrame) -> pl.LazyFrame:

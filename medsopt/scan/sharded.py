@@ -26,7 +26,7 @@ import polars as pl
 
 from medsopt.reports.spreadsheet import csv_safe
 from medsopt.scan import schema as s
-from medsopt.scan.core import ScanParams, scan_partition
+from medsopt.scan.core import ScanParams, partition_number, scan_partition
 from medsopt.scan.tables import ScanTables
 
 PARTITION_ROWS = 2_000_000  # dispensing rows per partition: bounds each partition's memory
@@ -61,8 +61,7 @@ def partition_count(dispensing: pl.LazyFrame, partition_rows: int) -> int:
 
 def split(frame: pl.LazyFrame, count: int, folder: Path) -> Path:
     """Write `frame` as `count` patient-hash partitions (one streaming pass); their folder."""
-    key = pl.col(s.PATIENT_ID).cast(pl.String).str.strip_chars().hash(seed=0) % count
-    frame.with_columns(key.alias(_PART)).sink_parquet(
+    frame.with_columns(partition_number(count).alias(_PART)).sink_parquet(
         pl.PartitionBy(folder, key=_PART, include_key=False), mkdir=True
     )
     return folder

@@ -94,6 +94,37 @@ def plan_present(
     )
 
 
+def filter_present(
+    clauses: Sequence[tuple[str, ConditionsPresent]], population: Population, lookups: Lookups
+) -> Filter:
+    """`fails` where the recorded conditions miss any_of or all_of: for rules that a medicine
+    clause triggers, as at the point of care (the conditions are then checked, not looked up
+    for every patient who has them)."""
+    groups = pl.DataFrame(
+        [(rule_id, list(c.any_of), list(c.all_of)) for rule_id, c in clauses],
+        schema={
+            "rule_id": pl.String,
+            "present_any": pl.List(pl.String),
+            "present_all": pl.List(pl.String),
+        },
+        orient="row",
+    ).lazy()
+    recorded = (
+        population.recorded.lazy()
+        .group_by(PATIENT_ID)
+        .agg(pl.col("condition_group").alias("present_recorded"))
+    )
+    mine = pl.col("present_recorded").fill_null(pl.lit([], dtype=pl.List(pl.String)))
+    any_of, all_of = pl.col("present_any"), pl.col("present_all")
+    misses_all = all_of.list.set_difference(mine).list.len() > 0
+    misses_any = (any_of.list.len() > 0) & (any_of.list.set_intersection(mine).list.len() == 0)
+    return Filter(
+        joins=((groups, ("rule_id",)), (recorded, (PATIENT_ID,))),
+        fails=(any_of.is_not_null() & (misses_all | misses_any)).fill_null(False),
+        missing=NO_TEXTS,
+    )
+
+
 def filter_absent(
     clauses: Sequence[tuple[str, ConditionsAbsent]], population: Population, lookups: Lookups
 ) -> Filter:
