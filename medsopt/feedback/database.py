@@ -77,17 +77,25 @@ class Database:
 
     @contextmanager
     def transaction(self, write: bool = True) -> Iterator[Statements]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
+        """One transaction: committed when the block ends, rolled back if it raises. With
+        `write=False` each statement runs on its own (one SELECT is atomic anyway), which
+        saves PostgreSQL two round trips on the request path."""
         with self._lock:
             if self.dialect is Dialect.POSTGRESQL:
                 if self._connection.closed:  # the server restarted: connect again
                     self._connect()
+                if not write:
+                    yield _PostgresStatements(self._connection)
+                    return
                 with self._connection.transaction():
                     yield _PostgresStatements(self._connection)
                 return
+            if not write:
+                yield _SqliteStatements(self._connection)
+                return
             # IMMEDIATE takes the write lock up front, so two processes migrating or appending
             # at once wait for each other instead of failing on upgrade.
-            self._connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            self._connection.execute("BEGIN IMMEDIATE")
             try:
                 yield _SqliteStatements(self._connection)
             except BaseException:

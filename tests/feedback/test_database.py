@@ -6,12 +6,14 @@ import datetime
 import sqlite3
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from medsopt.feedback.database import Database
 from medsopt.feedback.migrations import MIGRATIONS, NewerSchemaError, migrate, open_database
 from medsopt.feedback.models import Coding, FeedbackEntry, Outcome
 from medsopt.feedback.repository import SqlFeedbackRepository
+from tests.feedback.postgres_server import PostgresServer
 
 NOW = datetime.datetime(2026, 12, 6, 9, 30, tzinfo=datetime.UTC)
 
@@ -102,5 +104,21 @@ def test_feedback_round_trips_and_the_latest_per_finding_wins(database_target: s
         assert repository.latest("p" * 64, [declined.finding_id]) == {declined.finding_id: accepted}
         assert repository.entries() == [declined, other, accepted]
         assert repository.latest("p" * 64, []) == {}
+    finally:
+        database.close()
+
+
+def test_a_restarted_postgresql_server_is_reconnected_to(postgres: PostgresServer) -> None:
+    database = open_database(postgres.new_database())
+    repository = SqlFeedbackRepository(database)
+    try:
+        repository.record([entry()])
+        postgres.stop()
+        postgres.start()
+        # The statement that finds the connection gone fails (an answer then suppresses
+        # nothing; the audit writer retries); the next one connects again.
+        with pytest.raises(psycopg.OperationalError):
+            repository.entries()
+        assert repository.entries() == [entry()]
     finally:
         database.close()
