@@ -7,6 +7,7 @@ an append, and one connection keeps SQLite's single-writer rule simple.
 from __future__ import annotations
 
 import enum
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -65,7 +66,11 @@ class Database:
             self._connection = psycopg.connect(self.target, autocommit=True, connect_timeout=10)
             return
         if self.target != ":memory:":
-            Path(self.target).parent.mkdir(parents=True, exist_ok=True)
+            # The audit holds requests (patient data): only the server's own user reads the
+            # file (SQLite gives its -wal and -shm files the same permissions).
+            path = Path(self.target)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         # isolation_level=None: transactions are begun explicitly below.
         connection = sqlite3.connect(
             self.target, check_same_thread=False, isolation_level=None, timeout=10

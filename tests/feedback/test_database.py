@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import sqlite3
+import stat
 from pathlib import Path
 
 import psycopg
@@ -55,6 +56,15 @@ def test_a_sqlite_file_is_in_wal_mode(tmp_path: Path) -> None:
     open_database(str(tmp_path / "records.sqlite3")).close()
     with sqlite3.connect(tmp_path / "records.sqlite3") as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_new_sqlite_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    target = tmp_path / "state" / "records.sqlite3"
+    database = open_database(str(target))
+    SqlFeedbackRepository(database).record([entry()])
+    database.close()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert stat.S_IMODE(target.parent.stat().st_mode) == 0o700
 
 
 def test_a_database_newer_than_this_medsopt_is_refused(tmp_path: Path) -> None:
