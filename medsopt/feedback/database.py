@@ -7,6 +7,7 @@ an append, and one connection keeps SQLite's single-writer rule simple.
 from __future__ import annotations
 
 import enum
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -65,7 +66,11 @@ class Database:
             self._connection = psycopg.connect(self.target, autocommit=True, connect_timeout=10)
             return
         if self.target != ":memory:":
-            Path(self.target).parent.mkdir(parents=True, exist_ok=True)
+            # The audit holds requests (patient data): only the server's own user reads the
+            # file (SQLite gives its -wal and -shm files the same permissions).
+            path = Path(self.target)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         # isolation_level=None: transactions are begun explicitly below.
         connection = sqlite3.connect(
             self.target, check_same_thread=False, isolation_level=None, timeout=10
@@ -77,17 +82,25 @@ class Database:
 
     @contextmanager
     def transaction(self, write: bool = True) -> Iterator[Statements]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
+        """One transaction: committed when the block ends, rolled back if it raises. With
+        `write=False` each statement runs on its own (one SELECT is atomic anyway), which
+        saves PostgreSQL two round trips on the request path."""
         with self._lock:
             if self.dialect is Dialect.POSTGRESQL:
                 if self._connection.closed:  # the server restarted: connect again
                     self._connect()
+                if not write:
+                    yield _PostgresStatements(self._connection)
+                    return
                 with self._connection.transaction():
                     yield _PostgresStatements(self._connection)
                 return
+            if not write:
+                yield _SqliteStatements(self._connection)
+                return
             # IMMEDIATE takes the write lock up front, so two processes migrating or appending
             # at once wait for each other instead of failing on upgrade.
-            self._connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            self._connection.execute("BEGIN IMMEDIATE")
             try:
                 yield _SqliteStatements(self._connection)
             except BaseException:

@@ -105,7 +105,7 @@ def to_csv(rows: Iterable[RuleFeedback]) -> str:
 
 
 def _markdown_cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    return " ".join(text.split()).replace("|", "\\|")  # a caller's newline would end the row
 
 
 def to_markdown(rows: Iterable[RuleFeedback], reasons: Iterable[tuple[str, int]]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import os
 import pwd
+import shlex
 import shutil
 import socket
 import subprocess
@@ -72,17 +73,37 @@ class PostgresServer:
             "-E", "UTF8",
         )  # fmt: skip
         server.start()
+        server._watch_over(os.getpid())
         return server
 
     @property
     def data(self) -> Path:
         return self.directory / "data"
 
-    def _run(self, program: str, *args: str) -> None:
+    def _command(self, program: str, *args: str) -> list[str]:
         command = [str(self.bin / program), *args]
         if os.geteuid() == 0:
             command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, capture_output=True, timeout=120)
+        return command
+
+    def _run(self, program: str, *args: str) -> None:
+        subprocess.run(self._command(program, *args), check=True, capture_output=True, timeout=120)
+
+    def _watch_over(self, owner: int) -> None:
+        """Stop the server and remove its files when the test process ends, however it ends:
+        a run killed before its teardown must not leave PostgreSQL running."""
+        stop = shlex.join(self._command("pg_ctl", "-D", str(self.data), "-m", "fast", "stop"))
+        script = (
+            f"while kill -0 {owner} 2>/dev/null; do sleep 2; done; {stop} >/dev/null 2>&1;"
+            f" rm -rf {shlex.quote(str(self.directory))}"
+        )
+        subprocess.Popen(
+            ["sh", "-c", script],
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime
 import sqlite3
+import stat
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from medsopt.feedback.database import Database
 from medsopt.feedback.migrations import MIGRATIONS, NewerSchemaError, migrate, open_database
 from medsopt.feedback.models import Coding, FeedbackEntry, Outcome
 from medsopt.feedback.repository import SqlFeedbackRepository
+from tests.feedback.postgres_server import PostgresServer
 
 NOW = datetime.datetime(2026, 12, 6, 9, 30, tzinfo=datetime.UTC)
 
@@ -53,6 +56,15 @@ def test_a_sqlite_file_is_in_wal_mode(tmp_path: Path) -> None:
     open_database(str(tmp_path / "records.sqlite3")).close()
     with sqlite3.connect(tmp_path / "records.sqlite3") as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_new_sqlite_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    target = tmp_path / "state" / "records.sqlite3"
+    database = open_database(str(target))
+    SqlFeedbackRepository(database).record([entry()])
+    database.close()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert stat.S_IMODE(target.parent.stat().st_mode) == 0o700
 
 
 def test_a_database_newer_than_this_medsopt_is_refused(tmp_path: Path) -> None:
@@ -102,5 +114,21 @@ def test_feedback_round_trips_and_the_latest_per_finding_wins(database_target: s
         assert repository.latest("p" * 64, [declined.finding_id]) == {declined.finding_id: accepted}
         assert repository.entries() == [declined, other, accepted]
         assert repository.latest("p" * 64, []) == {}
+    finally:
+        database.close()
+
+
+def test_a_restarted_postgresql_server_is_reconnected_to(postgres: PostgresServer) -> None:
+    database = open_database(postgres.new_database())
+    repository = SqlFeedbackRepository(database)
+    try:
+        repository.record([entry()])
+        postgres.stop()
+        postgres.start()
+        # The statement that finds the connection gone fails (an answer then suppresses
+        # nothing; the audit writer retries); the next one connects again.
+        with pytest.raises(psycopg.OperationalError):
+            repository.entries()
+        assert repository.entries() == [entry()]
     finally:
         database.close()

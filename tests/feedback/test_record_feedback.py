@@ -163,3 +163,23 @@ def test_no_patient_reference_or_comment_reaches_the_log(
     served.records.audit.flush()
     assert "SECRET" not in caplog.text
     assert "319733000" not in caplog.text
+
+
+def test_unreadable_records_suppress_nothing_and_feedback_is_unavailable(served: Served) -> None:
+    response, request_id = served.check(warfarin_naproxen())
+    served.stub.RecordFeedback(
+        pb.RecordFeedbackRequest(
+            request_id=request_id, patient_ref="patient-17", feedback=[decline(pincer_d(response))]
+        ),
+        timeout=10,
+    )
+    served.records.database.close()  # the records database is gone
+    again, _ = served.check(warfarin_naproxen())
+    assert again.suppressed_findings == 0  # the declined finding is shown: the safe failure
+    assert pincer_d(again) == pincer_d(response)
+    with pytest.raises(grpc.RpcError) as raised:
+        served.stub.RecordFeedback(
+            pb.RecordFeedbackRequest(request_id=request_id, feedback=[accept(pincer_d(response))]),
+            timeout=10,
+        )
+    assert raised.value.code() is grpc.StatusCode.UNAVAILABLE

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from medsopt.cli import app
 from medsopt.feedback.migrations import open_database
 from medsopt.feedback.models import Coding, Outcome
-from medsopt.feedback.report import summarise, to_csv, top_override_reasons
+from medsopt.feedback.report import summarise, to_csv, to_markdown, top_override_reasons
 from medsopt.feedback.repository import SqlFeedbackRepository
 from tests.feedback.test_database import entry
 
@@ -72,3 +72,9 @@ def test_the_cli_says_when_the_database_cannot_be_opened(tmp_path: Path) -> None
         app, ["feedback", "report", "--database", "postgresql://nobody@127.0.0.1:1/none"]
     )
     assert result.exit_code == 1
+
+
+def test_a_callers_newline_or_pipe_cannot_break_the_markdown_table() -> None:
+    odd = Coding("odd", "https://example.org/override", "two\nlines | and a pipe")
+    text = to_markdown(summarise([entry(D, reason=odd)]), [])
+    assert "| two lines \\| and a pipe (odd) x1 |" in text.splitlines()[2]
