@@ -41,10 +41,10 @@ REQUEST = pb.CheckMedicationsRequest(
 CALL_TIMEOUT = 120.0
 
 
-def start(source: Path) -> tuple[subprocess.Popen[str], str, str]:
+def start(source: Path, extra: list[str]) -> tuple[subprocess.Popen[str], str, str]:
     """`medsopt serve` from `source`; its patient and administration targets once SERVING."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "medsopt", "serve", "--port", "0", "--no-watch"],
+        [sys.executable, "-m", "medsopt", "serve", "--port", "0", "--no-watch", *extra],
         cwd=source,
         env={**os.environ, "PYTHONPATH": str(source), "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,
@@ -91,15 +91,27 @@ def patient_latencies(target: str, seconds: float) -> tuple[list[float], int]:
     return latencies, failures
 
 
-def flood(target: str, flooders: int, stop: Callable[[], bool], outcomes: Counter[str]) -> None:
-    """`flooders` threads calling ReloadRuleSet in a loop until `stop()`."""
+def flood(
+    target: str,
+    flooders: int,
+    stop: Callable[[], bool],
+    outcomes: Counter[str],
+    rpc: str,
+    timeout: float,
+) -> None:
+    """`flooders` threads calling `rpc` (ReloadRuleSet or GetRuleSetStatus) until `stop()`."""
 
     def one() -> None:
         with grpc.insecure_channel(target) as channel:
             admin = pb_grpc.RuleSetAdminStub(channel)
+            call, request = (
+                (admin.ReloadRuleSet, pb.ReloadRuleSetRequest())
+                if rpc == "ReloadRuleSet"
+                else (admin.GetRuleSetStatus, pb.GetRuleSetStatusRequest())
+            )
             while not stop():
                 try:
-                    admin.ReloadRuleSet(pb.ReloadRuleSetRequest(), timeout=CALL_TIMEOUT)
+                    call(request, timeout=timeout)
                     outcomes["OK"] += 1
                 except grpc.RpcError as error:
                     outcomes[error.code().name] += 1
@@ -112,19 +124,25 @@ def flood(target: str, flooders: int, stop: Callable[[], bool], outcomes: Counte
 
 
 def flood_process(
-    target: str, flooders: int, seconds: float, results: multiprocessing.Queue[dict[str, int]]
+    target: str,
+    flooders: int,
+    seconds: float,
+    rpc: str,
+    results: multiprocessing.Queue[dict[str, int]],
 ) -> None:
     """Run `flood` in this (separate) process for `seconds`; put its outcome counts."""
     end = time.monotonic() + seconds
     outcomes: Counter[str] = Counter()
-    flood(target, flooders, lambda: time.monotonic() > end, outcomes)
+    # A call still waiting when the flood ends is cut off by its deadline then.
+    flood(target, flooders, lambda: time.monotonic() > end, outcomes, rpc, seconds)
     results.put(dict(outcomes))
 
 
 def summary(name: str, latencies: list[float], failures: int, seconds: float) -> float:
     """Print one phase; its p99 in milliseconds."""
     if len(latencies) < 2:
-        print(f"{name:>9}: {len(latencies)} calls completed, {failures} failed in {seconds:.0f} s")
+        took = ", ".join(f"{ms:.0f} ms" for ms in latencies)
+        print(f"{name:>9}: {len(latencies)} calls completed ({took}), {failures} failed")
         return float("inf")
     p99 = statistics.quantiles(latencies, n=100)[98]
     print(
@@ -140,26 +158,43 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--flooders", type=int, default=16)
     parser.add_argument("--source", type=Path, default=Path(__file__).resolve().parent.parent)
+    parser.add_argument(
+        "--rpc",
+        choices=("ReloadRuleSet", "GetRuleSetStatus"),
+        default="ReloadRuleSet",
+        help="GetRuleSetStatus floods without any rebuild: the cost of refusals alone.",
+    )
+    parser.add_argument(
+        "--serve-arg",
+        action="append",
+        default=[],
+        help="An extra `medsopt serve` argument (repeat), e.g. --serve-arg=--workers=1.",
+    )
     args = parser.parse_args()
-    process, target, admin = start(args.source)
+    process, target, admin = start(args.source, args.serve_arg)
     try:
         print(f"server from {args.source}: patient {target}, administration {admin}")
         patient_latencies(target, 2)  # warm up
         quiet = summary("quiet", *patient_latencies(target, args.seconds), args.seconds)
-        results: multiprocessing.Queue[dict[str, int]] = multiprocessing.Queue()
-        flooder = multiprocessing.get_context("spawn").Process(
-            target=flood_process, args=(admin, args.flooders, args.seconds + 1, results)
+        spawn = multiprocessing.get_context("spawn")  # no forking a process with grpc threads
+        results: multiprocessing.Queue[dict[str, int]] = spawn.Queue()
+        flooder = spawn.Process(
+            target=flood_process, args=(admin, args.flooders, args.seconds + 1, args.rpc, results)
         )
         flooder.start()
         time.sleep(1)  # the flood is under way before the first measured call
         flooded = summary("flooded", *patient_latencies(target, args.seconds), args.seconds)
         outcomes = results.get(timeout=CALL_TIMEOUT * 2)
         flooder.join()
-        print(f"   reload: {args.flooders} flooders, outcomes {outcomes}")
+        print(f"    flood: {args.flooders} x {args.rpc}, outcomes {outcomes}")
         print(f"p99 ratio flooded/quiet: {flooded / quiet:.2f} (goal <= 2)")
     finally:
         process.terminate()
-        process.wait(60)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:  # a server from before draining may not stop
+            process.kill()
+            process.wait(10)
 
 
 if __name__ == "__main__":

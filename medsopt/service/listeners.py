@@ -24,9 +24,10 @@ RELOAD_METHOD = f"/{ADMIN_SERVICE_NAME}/ReloadRuleSet"
 SCOPES = {SERVICE_NAME: PATIENT_SCOPE, ADMIN_SERVICE_NAME: ADMIN_SCOPE}
 # Load balancers probe health without credentials of ours.
 OPEN_SERVICES = frozenset({health.SERVICE_NAME})
-# A flood beyond this many calls at once is refused by grpc itself, before any Python runs.
-ADMIN_WORKERS = 2
-ADMIN_MAX_CONCURRENT = 8
+# Refused calls wait in the tarpit (ratelimit.RateAdmission) on these few threads; a flood
+# beyond ADMIN_MAX_CONCURRENT calls at once is refused by grpc before any of our code runs.
+ADMIN_WORKERS = 4
+ADMIN_MAX_CONCURRENT = 256
 
 
 def address(host: str, port: int) -> str:

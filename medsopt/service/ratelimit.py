@@ -55,11 +55,23 @@ class TokenBucket:
 
 class RateAdmission:
     """Admits a call when the listener's bucket and its method's bucket (if any) both have a
-    token; a method's bucket is only drawn on once the listener's admitted the call."""
+    token; a method's bucket is only drawn on once the listener's admitted the call.
 
-    def __init__(self, listener: TokenBucket, methods: Mapping[str, TokenBucket]) -> None:
+    A refused call is answered only after up to `hold_seconds` (a tarpit): a client looping on
+    refusals then makes about one call a second instead of thousands, each costing this
+    process's interpreter time that patient calls need. The wait holds no lock and no CPU."""
+
+    def __init__(
+        self,
+        listener: TokenBucket,
+        methods: Mapping[str, TokenBucket],
+        hold_seconds: float = 1.0,
+        pause: Callable[[float], object] = time.sleep,
+    ) -> None:
         self._listener = listener
         self._methods = dict(methods)
+        self._hold = hold_seconds
+        self._pause = pause
 
     @classmethod
     def for_admin(cls, limits: AdminLimits, reload_method: str) -> RateAdmission:
@@ -73,12 +85,14 @@ class RateAdmission:
         if not wait and (bucket := self._methods.get(method)) is not None:
             wait = bucket.take()
         if wait:
-            abort_exhausted(context, method, wait)
+            held = min(wait, self._hold)
+            self._pause(held)
+            abort_exhausted(context, method, wait - held)
 
 
 def abort_exhausted(context: grpc.ServicerContext, method: str, wait: float) -> None:
     """RESOURCE_EXHAUSTED with a RetryInfo of `wait` seconds (rounded up to milliseconds)."""
-    millis = math.ceil(wait * 1000)
+    millis = max(0, math.ceil(wait * 1000))
     detail = any_pb2.Any()
     detail.Pack(
         error_details_pb2.RetryInfo(
