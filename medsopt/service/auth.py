@@ -35,16 +35,17 @@ class TokenAdmission:
         self._scopes = dict(scopes)
         self._any = frozenset(scopes.values())
 
-    def __call__(self, method: str, context: grpc.ServicerContext) -> None:
+    def __call__(self, method: str, context: grpc.ServicerContext) -> str | None:
+        """The verified token's subject; aborts the call otherwise."""
         token = bearer_token(context.invocation_metadata())
         if token is None:
             self._refuse(context, method, grpc.StatusCode.UNAUTHENTICATED, "missing bearer token")
-            return
+            return None
         try:
             caller = self._verifier.verify(token)
         except TokenRejectedError as rejected:
             self._refuse(context, method, grpc.StatusCode.UNAUTHENTICATED, rejected.reason)
-            return
+            return None
         required = self._scopes.get(service_of(method))
         allowed = frozenset((required,)) if required else self._any
         if not caller.scopes & allowed:
@@ -52,6 +53,7 @@ class TokenAdmission:
             self._refuse(
                 context, method, grpc.StatusCode.PERMISSION_DENIED, f"token lacks scope {wanted}"
             )
+        return caller.subject or None
 
     @staticmethod
     def _refuse(

@@ -11,8 +11,11 @@ from typing import Any
 
 import grpc
 
-# (full method name "/package.Service/Method", the call's context) -> None, or abort the call.
-Admit = Callable[[str, grpc.ServicerContext], None]
+from medsopt.audit.caller import authenticated_as
+
+# (full method name "/package.Service/Method", the call's context) -> the authenticated subject
+# (or None), or abort the call.
+Admit = Callable[[str, grpc.ServicerContext], str | None]
 
 _BEHAVIOURS = ("unary_unary", "unary_stream", "stream_unary", "stream_stream")
 
@@ -27,8 +30,11 @@ def guarded(handler: Any, method: str, admit: Admit) -> Any:
         return handler
 
     def admitted(request: Any, context: grpc.ServicerContext) -> Any:
-        admit(method, context)
-        return behaviour(request, context)
+        subject = admit(method, context)
+        if subject is None:
+            return behaviour(request, context)
+        with authenticated_as(subject):  # the audit records who asked (medsopt.audit.caller)
+            return behaviour(request, context)
 
     return handler._replace(**{kind: admitted})
 

@@ -193,3 +193,19 @@ def test_reflection_needs_a_token(keys: tuple[Pki, Issuer, Path], target: str) -
     listed = services(issuer.token(PATIENT_SCOPE))
     assert "medsopt.v1.MedicinesOptimisation" in listed
     assert "medsopt.v1.RuleSetAdmin" not in listed  # administration is on the other port
+
+
+def test_the_audit_names_the_token_subject_as_the_caller(
+    keys: tuple[Pki, Issuer, Path], running: RunningServer, target: str
+) -> None:
+    pki, issuer, _ = keys
+    token = issuer.token(PATIENT_SCOPE, sub="epr-ward-7")
+    with grpc.secure_channel(target, pki.client_credentials()) as to_server:
+        stub = pb_grpc.MedicinesOptimisationStub(to_server)
+        stub.CheckMedications(
+            REQUEST, timeout=10, metadata=(*bearer(token), ("x-request-id", "audited-1"))
+        )
+    assert running.records is not None
+    running.records.audit.flush()
+    (record,) = running.records.audit_log.find("audited-1")
+    assert record.caller == "token:epr-ward-7"
