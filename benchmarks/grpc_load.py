@@ -27,6 +27,7 @@ from pathlib import Path
 from benchmarks.bench_point_of_care import patients
 from benchmarks.grpc_harness import (
     Latencies,
+    Launched,
     Throughput,
     grpc_frame,
     h2load,
@@ -98,6 +99,14 @@ def main() -> None:
     body = work / "request.grpc"
     body.write_bytes(grpc_frame(card))
 
+    def drive(servers: list[Launched]) -> Throughput:
+        assert h2load_bin is not None
+        pids = [pid for server in servers for pid in server.pids()]
+        target = servers[0].found["target"]
+        return h2load(h2load_bin, target, body, args.seconds, args.clients, pids)
+
+    rates: dict[str, Throughput] = {}
+    h2load_non_ok = 0
     medsopt = start_medsopt(1)
     try:
         target = medsopt.found["target"]
@@ -108,35 +117,28 @@ def main() -> None:
         try:
             one_in_flight([target, noop[0].found["target"]], cohort, 200)  # warm up
             served, floor = one_in_flight([target, noop[0].found["target"]], cohort, args.calls)
-            rates: dict[str, Throughput] = {}
             if h2load_bin:
-                rates["noop1"] = h2load(
-                    h2load_bin, noop[0].found["target"], body, args.seconds, args.clients
-                )
+                rates["noop1"] = drive(noop)
         finally:
             for server in noop:
                 server.stop()
-        before = non_ok_calls(medsopt.found["metrics"])
         if h2load_bin:
-            rates["medsopt1"] = h2load(h2load_bin, target, body, args.seconds, args.clients)
-        h2load_non_ok = non_ok_calls(medsopt.found["metrics"]) - before
+            before = non_ok_calls(medsopt.found["metrics"])
+            rates["medsopt1"] = drive([medsopt])
+            h2load_non_ok += non_ok_calls(medsopt.found["metrics"]) - before
     finally:
         medsopt.stop()
     if h2load_bin:
         noop = start_noop(2, work / "answer.bin")
         try:
-            rates["noop2"] = h2load(
-                h2load_bin, noop[0].found["target"], body, args.seconds, args.clients
-            )
+            rates["noop2"] = drive(noop)
         finally:
             for server in noop:
                 server.stop()
         medsopt = start_medsopt(2)
         try:
             before = non_ok_calls(medsopt.found["metrics"])
-            rates["medsopt2"] = h2load(
-                h2load_bin, medsopt.found["target"], body, args.seconds, args.clients
-            )
+            rates["medsopt2"] = drive([medsopt])
             h2load_non_ok += non_ok_calls(medsopt.found["metrics"]) - before
         finally:
             medsopt.stop()
@@ -162,7 +164,7 @@ def report(
     sizes: list[int],
     card_answer: pb.CheckMedicationsResponse,
 ) -> None:
-    print(machine())
+    print(f"{machine()}; load average {os.getloadavg()[0]:.1f} (other sessions)")
     print(
         f"one in flight: {args.calls} calls each over {args.patients} seeded patients (5-25 "
         f"medicines); h2load: {args.seconds} s, {args.clients} connections x 8 streams, the "
@@ -201,6 +203,13 @@ def report(
                 f"{n2.per_second:.0f}",
                 f"{m2.per_second / n2.per_second:.2f}",
                 ">= 0.5",
+            ),
+            (
+                "CPU cores the servers got, 1 / 2 processes",
+                f"{m1.cores:.2f} / {m2.cores:.2f}",
+                f"{n1.cores:.2f} / {n2.cores:.2f}",
+                "",
+                "",
             ),
             (
                 "req/s, 2 workers / 1 worker",
