@@ -16,10 +16,12 @@ one in flight; the server's metrics for h2load, whose HTTP 200 hides the gRPC st
 from __future__ import annotations
 
 import argparse
+import atexit
 import dataclasses
 import os
 import platform
 import random
+import shutil
 import statistics
 import tempfile
 from pathlib import Path
@@ -96,6 +98,7 @@ def main() -> None:
     card = request_to_proto(card_patient(ruleset, args.seed)).SerializeToString()
     h2load_bin = h2load_path()
     work = Path(tempfile.mkdtemp(prefix="medsopt-grpc-load-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
     body = work / "request.grpc"
     body.write_bytes(grpc_frame(card))
 
@@ -221,7 +224,13 @@ def report(
         ]
     rows += [
         ("answer bytes, 20-medicine request", str(card_bytes), "", "", "<= 8000"),
-        ("answer bytes, mean of 50 patients", f"{statistics.mean(sizes):.0f}", "", "", ""),
+        (
+            f"answer bytes, mean of {len(sizes)} patients",
+            f"{statistics.mean(sizes):.0f}",
+            "",
+            "",
+            "",
+        ),
         (
             "non-OK, one in flight",
             str(sum(v for k, v in served.statuses.items() if k != "OK")),

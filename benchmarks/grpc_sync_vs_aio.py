@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import datetime
+import shutil
 import tempfile
 from collections.abc import Callable
 from concurrent import futures
@@ -114,6 +116,7 @@ def main() -> None:
     cohort = [request_to_bytes(p) for p in realistic(ruleset, 200, args.seed)]
     card = request_to_bytes(card_patient(ruleset, args.seed))
     work = Path(tempfile.mkdtemp(prefix="medsopt-sync-aio-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
     (work / "request.grpc").write_bytes(grpc_frame(card))
     medsopt = start_medsopt(1, metrics=False)
     sync, aio = (
