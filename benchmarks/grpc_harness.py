@@ -40,6 +40,11 @@ class Launched:
     found: dict[str, str]
     lines: list[str] = field(default_factory=list)
 
+    def pids(self) -> list[int]:
+        """The process and any workers it said it started."""
+        workers = re.findall(r"worker \d+ started \(pid (\d+)\)", "".join(self.lines))
+        return [self.process.pid, *(int(p) for p in workers)]
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -184,16 +189,34 @@ def h2load_path() -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Throughput:
-    """One h2load run: completed requests per second and HTTP-level failures."""
+    """One h2load run: completed requests per second, HTTP-level failures, and the CPU cores
+    the servers got meanwhile (on a shared machine, what limits the rate)."""
 
     per_second: float
     done: int
     failed: int
+    cores: float
 
 
-def h2load(h2load_bin: str, target: str, body: Path, seconds: int, clients: int) -> Throughput:
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User + system CPU time used so far by `pids` (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        used += int(fields[11]) + int(fields[12])
+    return used / ticks
+
+
+def h2load(
+    h2load_bin: str, target: str, body: Path, seconds: int, clients: int, pids: Sequence[int] = ()
+) -> Throughput:
     """Drive `target` for `seconds` (after 2 s of warm-up) with `clients` connections of 8
     concurrent streams each, every call the same pre-serialised gRPC body."""
+    started, cpu_before = time.monotonic(), cpu_seconds(pids)
     result = subprocess.run(
         [
             h2load_bin,
@@ -216,7 +239,8 @@ def h2load(h2load_bin: str, target: str, body: Path, seconds: int, clients: int)
     if not rate or not counts:
         raise RuntimeError("unexpected h2load output:\n" + result.stdout + result.stderr)
     failed = int(counts.group(2)) + int(counts.group(3)) + int(counts.group(4))
-    return Throughput(float(rate.group(1)), int(counts.group(1)), failed)
+    cores = (cpu_seconds(pids) - cpu_before) / (time.monotonic() - started)
+    return Throughput(float(rate.group(1)), int(counts.group(1)), failed, cores)
 
 
 def grpc_frame(message: bytes) -> bytes:

@@ -16,10 +16,12 @@ one in flight; the server's metrics for h2load, whose HTTP 200 hides the gRPC st
 from __future__ import annotations
 
 import argparse
+import atexit
 import dataclasses
 import os
 import platform
 import random
+import shutil
 import statistics
 import tempfile
 from pathlib import Path
@@ -27,6 +29,7 @@ from pathlib import Path
 from benchmarks.bench_point_of_care import patients
 from benchmarks.grpc_harness import (
     Latencies,
+    Launched,
     Throughput,
     grpc_frame,
     h2load,
@@ -95,9 +98,18 @@ def main() -> None:
     card = request_to_proto(card_patient(ruleset, args.seed)).SerializeToString()
     h2load_bin = h2load_path()
     work = Path(tempfile.mkdtemp(prefix="medsopt-grpc-load-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
     body = work / "request.grpc"
     body.write_bytes(grpc_frame(card))
 
+    def drive(servers: list[Launched]) -> Throughput:
+        assert h2load_bin is not None
+        pids = [pid for server in servers for pid in server.pids()]
+        target = servers[0].found["target"]
+        return h2load(h2load_bin, target, body, args.seconds, args.clients, pids)
+
+    rates: dict[str, Throughput] = {}
+    h2load_non_ok = 0
     medsopt = start_medsopt(1)
     try:
         target = medsopt.found["target"]
@@ -108,35 +120,28 @@ def main() -> None:
         try:
             one_in_flight([target, noop[0].found["target"]], cohort, 200)  # warm up
             served, floor = one_in_flight([target, noop[0].found["target"]], cohort, args.calls)
-            rates: dict[str, Throughput] = {}
             if h2load_bin:
-                rates["noop1"] = h2load(
-                    h2load_bin, noop[0].found["target"], body, args.seconds, args.clients
-                )
+                rates["noop1"] = drive(noop)
         finally:
             for server in noop:
                 server.stop()
-        before = non_ok_calls(medsopt.found["metrics"])
         if h2load_bin:
-            rates["medsopt1"] = h2load(h2load_bin, target, body, args.seconds, args.clients)
-        h2load_non_ok = non_ok_calls(medsopt.found["metrics"]) - before
+            before = non_ok_calls(medsopt.found["metrics"])
+            rates["medsopt1"] = drive([medsopt])
+            h2load_non_ok += non_ok_calls(medsopt.found["metrics"]) - before
     finally:
         medsopt.stop()
     if h2load_bin:
         noop = start_noop(2, work / "answer.bin")
         try:
-            rates["noop2"] = h2load(
-                h2load_bin, noop[0].found["target"], body, args.seconds, args.clients
-            )
+            rates["noop2"] = drive(noop)
         finally:
             for server in noop:
                 server.stop()
         medsopt = start_medsopt(2)
         try:
             before = non_ok_calls(medsopt.found["metrics"])
-            rates["medsopt2"] = h2load(
-                h2load_bin, medsopt.found["target"], body, args.seconds, args.clients
-            )
+            rates["medsopt2"] = drive([medsopt])
             h2load_non_ok += non_ok_calls(medsopt.found["metrics"]) - before
         finally:
             medsopt.stop()
@@ -162,7 +167,7 @@ def report(
     sizes: list[int],
     card_answer: pb.CheckMedicationsResponse,
 ) -> None:
-    print(machine())
+    print(f"{machine()}; load average {os.getloadavg()[0]:.1f} (other sessions)")
     print(
         f"one in flight: {args.calls} calls each over {args.patients} seeded patients (5-25 "
         f"medicines); h2load: {args.seconds} s, {args.clients} connections x 8 streams, the "
@@ -203,6 +208,13 @@ def report(
                 ">= 0.5",
             ),
             (
+                "CPU cores the servers got, 1 / 2 processes",
+                f"{m1.cores:.2f} / {m2.cores:.2f}",
+                f"{n1.cores:.2f} / {n2.cores:.2f}",
+                "",
+                "",
+            ),
+            (
                 "req/s, 2 workers / 1 worker",
                 f"{m2.per_second / m1.per_second:.2f}",
                 f"{n2.per_second / n1.per_second:.2f}",
@@ -212,7 +224,13 @@ def report(
         ]
     rows += [
         ("answer bytes, 20-medicine request", str(card_bytes), "", "", "<= 8000"),
-        ("answer bytes, mean of 50 patients", f"{statistics.mean(sizes):.0f}", "", "", ""),
+        (
+            f"answer bytes, mean of {len(sizes)} patients",
+            f"{statistics.mean(sizes):.0f}",
+            "",
+            "",
+            "",
+        ),
         (
             "non-OK, one in flight",
             str(sum(v for k, v in served.statuses.items() if k != "OK")),

@@ -25,6 +25,7 @@ from medsopt.client.model import (
     Medication,
     NotEvaluated,
     Patient,
+    RuleSetInfo,
     UnresolvedCode,
 )
 
@@ -40,6 +41,7 @@ __all__ = [
     "NotEvaluated",
     "Patient",
     "RequestIdMismatchError",
+    "RuleSetInfo",
     "ServerError",
     "UnavailableError",
     "UnresolvedCode",

@@ -12,7 +12,15 @@ from typing import Any
 import grpc
 
 from medsopt.client.errors import MedsoptError, RequestIdMismatchError, from_rpc_error
-from medsopt.client.model import Answer, Medication, Patient, answer_from_message, request_message
+from medsopt.client.model import (
+    Answer,
+    Medication,
+    Patient,
+    RuleSetInfo,
+    answer_from_message,
+    info_from_message,
+    request_message,
+)
 from medsopt.v1 import medsopt_pb2 as pb
 from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
 
@@ -99,13 +107,13 @@ class MedsoptClient:
         )
         return answer_from_message(response)
 
-    def rule_set_info(self, *, deadline_seconds: float | None = None) -> pb.RuleSetInfo:
-        """The active rule set: identity, rule counts, when it was loaded."""
+    def rule_set_info(self, *, deadline_seconds: float | None = None) -> RuleSetInfo:
+        """The active rule set: identity, rule count, when it was loaded."""
         request_id = uuid.uuid4().hex
         info: pb.RuleSetInfo = self._call(
             self._stub.GetRuleSetInfo, pb.GetRuleSetInfoRequest(), request_id, deadline_seconds
         )
-        return info
+        return info_from_message(info)
 
     def _call(
         self,

