@@ -1,5 +1,5 @@
 """The input contract enforced at the edge (issue 13, item 5): every malformed request gets
-INVALID_ARGUMENT with field violations a default client can read."""
+INVALID_ARGUMENT with field violations a default client can read, from a real server process."""
 
 from __future__ import annotations
 
@@ -8,26 +8,22 @@ from collections.abc import Iterator
 import grpc
 import pytest
 
-from medsopt.service.server import RunningServer, ServerConfig, build_server
 from medsopt.v1 import medsopt_pb2 as pb
 from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
+from tests.e2e.server_process import start_server
 from tests.service.grpc_errors import bad_request
 
 METHOD = "/medsopt.v1.MedicinesOptimisation/CheckMedications"
 
 
 @pytest.fixture(scope="module")
-def running() -> Iterator[RunningServer]:
-    server = build_server(ServerConfig(port=0, max_workers=4, grace_seconds=1))
-    assert server.load()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def channel(running: RunningServer) -> Iterator[grpc.Channel]:
-    with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        yield channel
+def channel() -> Iterator[grpc.Channel]:
+    server = start_server("--no-watch")
+    try:
+        with grpc.insecure_channel(server.target) as channel:
+            yield channel
+    finally:
+        assert server.stop() == 0
 
 
 def call(channel: grpc.Channel, request: pb.CheckMedicationsRequest) -> grpc.RpcError:
