@@ -82,7 +82,7 @@ def version(stub: pb_grpc.MedicinesOptimisationStub) -> str:
     return answer.rule_set.version
 
 
-def wait_for(predicate: object, seconds: float = 20) -> None:
+def wait_for(predicate: object, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():  # type: ignore[operator]
