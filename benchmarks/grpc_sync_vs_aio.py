@@ -4,7 +4,7 @@ Starts, each in its own process on loopback: `medsopt serve --workers 1` as it i
 prototypes running one CheckMedications path (decode, validate, check, encode; no logging) in a
 sync server's thread pool and inline in a grpc.aio event loop, and the no-op baseline. Latency
 at one request in flight alternates between the four; throughput is h2load on the 20-medicine
-request, one process each (ADR 11).
+request, one process each (ADR 15).
 
     .venv/bin/python -m benchmarks.grpc_sync_vs_aio
 """

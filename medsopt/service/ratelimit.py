@@ -57,9 +57,10 @@ class RateAdmission:
     """Admits a call when the listener's bucket and its method's bucket (if any) both have a
     token; a method's bucket is only drawn on once the listener's admitted the call.
 
-    A refused call is answered only after up to `hold_seconds` (a tarpit): a client looping on
-    refusals then makes about one call a second instead of thousands, each costing this
-    process's interpreter time that patient calls need. The wait holds no lock and no CPU."""
+    A call whose token is due within `hold_seconds` waits for it and is admitted. Any other
+    refused call is answered only after `hold_seconds` (a tarpit): a client looping on refusals
+    then makes about one call a second instead of thousands, each costing this process's
+    interpreter time that patient calls need. The wait holds no lock and no CPU."""
 
     def __init__(
         self,
@@ -81,10 +82,15 @@ class RateAdmission:
         )
 
     def __call__(self, method: str, context: grpc.ServicerContext) -> None:
-        wait = self._listener.take()
-        if not wait and (bucket := self._methods.get(method)) is not None:
-            wait = bucket.take()
-        if wait:
+        for bucket in (self._listener, self._methods.get(method)):
+            if bucket is None or not (wait := bucket.take()):
+                continue
+            if wait <= self._hold:
+                # A token is due within the hold: wait for it and admit, rather than refuse.
+                self._pause(wait)
+                if not (wait := bucket.take()):
+                    continue
+                abort_exhausted(context, method, wait)
             held = min(wait, self._hold)
             self._pause(held)
             abort_exhausted(context, method, wait - held)

@@ -134,3 +134,21 @@ def test_the_admin_port_follows_the_patient_port_unless_given() -> None:
     assert ServerConfig(port=50051).admin_port_to_bind == 50052
     assert ServerConfig(port=0).admin_port_to_bind == 0
     assert ServerConfig(port=50051, admin_port=9000).admin_port_to_bind == 9000
+
+
+def test_a_call_whose_token_is_due_within_the_hold_waits_and_is_admitted() -> None:
+    clock, paused = Clock(), list[float]()
+
+    def pause(seconds: float) -> None:
+        paused.append(seconds)
+        clock.now += seconds
+
+    admission = RateAdmission(
+        TokenBucket(rate=100, burst=100, clock=clock),
+        {"/s/Reload": TokenBucket(rate=4, burst=1, clock=clock)},
+        pause=pause,
+    )
+    context = Context()
+    admission("/s/Reload", context)
+    admission("/s/Reload", context)  # the next token is due in 0.25 s: held, then admitted
+    assert paused == [0.25] and context.status is None
