@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import enum
 import sys
 import time
 from pathlib import Path
@@ -20,6 +21,13 @@ EXIT_FAILED = 1  # unreadable input, bad columns, no valid rule set, refused out
 EXIT_USAGE = 2  # bad option (reported by the option parser)
 EXIT_QUARANTINED = 3  # outputs written; some rows quarantined (see summary.json)
 EXIT_INTERRUPTED = 130  # Ctrl-C: nothing replaced
+
+
+class Engine(enum.StrEnum):
+    """Where the scan runs."""
+
+    POLARS = "polars"  # this machine (--workers processes)
+    SPARK = "spark"  # Apache Spark: the active session, or local mode (docs/scan.md)
 
 
 class Progress:
@@ -70,6 +78,9 @@ def scan(
         Path,
         typer.Option("--formulary", envvar="MEDSOPT_FORMULARY_DIR", help="Formulary directory."),
     ] = BUNDLED_FORMULARY,
+    engine: Annotated[
+        Engine, typer.Option(help="polars on this machine, or spark (pip install medsopt[spark]).")
+    ] = Engine.POLARS,
 ) -> None:
     """Scan dispensing records: PDC per class, safety findings, a ranked worklist, a report.
 
@@ -105,6 +116,7 @@ def scan(
             chosen,
             Locations(rules, formulary),
             progress,
+            engine,
         )
     except KeyboardInterrupt:
         progress.done()
@@ -124,6 +136,7 @@ def _run(
     weights: Weights,
     locations: Locations,
     progress: Progress,
+    engine: Engine = Engine.POLARS,
 ) -> int:
     from medsopt.authoring.diagnostics import RuleSetError
     from medsopt.dmd.release.files import DmdExtractError
@@ -135,22 +148,31 @@ def _run(
     from medsopt.store.activate import CommitteeTestsFailedError
 
     watch = files.Stopwatch()
+    inputs = {"dispensing": str(dispensing), "patients": str(patients) if patients else None}
     try:
         progress("checking inputs")
         files.check_output_dir(out)
-        files.read_dispensing(dispensing)
-        if patients is not None:
-            files.read_patients(patients)
+        if engine is Engine.POLARS:
+            files.read_dispensing(dispensing)
+            if patients is not None:
+                files.read_patients(patients)
         progress("loading rule set and adherence classes")
         tables = files.load_tables(locations, as_of)
         watch.lap("load_rules")
         params = ScanParams(Period(as_of, period_days), current_days=current_days, weights=weights)
-        results = files.run_scan(dispensing, patients, tables, params, workers, progress)
-        watch.lap("scan")
-        progress("writing outputs")
-        inputs = {"dispensing": str(dispensing), "patients": str(patients) if patients else None}
-        summary = files.summarise(results, tables, params, inputs, watch.timings)
-        files.write_outputs(out, results, summary, render_report(summary, results))
+        if engine is Engine.SPARK:
+            from medsopt.scan.spark import scan_to
+
+            progress("scanning on Spark")
+            summary = scan_to(
+                out, dispensing, patients, tables, params, inputs, watch, render_report
+            )
+        else:
+            results = files.run_scan(dispensing, patients, tables, params, workers, progress)
+            watch.lap("scan")
+            progress("writing outputs")
+            summary = files.summarise(results, tables, params, inputs, watch.timings)
+            files.write_outputs(out, results, summary, render_report(summary, results))
     except (files.ScanInputError, ClassDefinitionError, DmdExtractError) as error:
         progress.done()
         print(f"scan failed, nothing written: {error}", file=sys.stderr)

@@ -53,6 +53,10 @@ class ScanInputError(Exception):
 
 
 def _scan_file(path: Path) -> pl.LazyFrame:
+    if path.is_dir():
+        # A Parquet dataset (hive-partitioned allowed): rows numbered file by file in path
+        # order. Only *.parquet: a dataset Spark wrote also holds _SUCCESS and .crc files.
+        return pl.scan_parquet(path / "**" / "*.parquet", hive_partitioning=True)
     if not path.is_file():
         raise ScanInputError(f"{path}: no such file")
     suffix = path.suffix.lower()
@@ -184,20 +188,38 @@ def run_scan(
                 os.environ.pop("POLARS_MAX_THREADS", None)
             else:
                 os.environ["POLARS_MAX_THREADS"] = previous
+    return combine(parts)
+
+
+# How each per-patient table is ordered once its partitions are put together.
+ORDER = {
+    "adherence": (s.PATIENT_ID, "drug_class"),
+    "findings": (s.PATIENT_ID, "rule_id", "codes"),
+    "not_evaluated": (s.PATIENT_ID, "rule_id"),
+}
+
+
+def combine(parts: list[dict[str, pl.DataFrame]]) -> dict[str, pl.DataFrame]:
+    """Partitions' outputs as one: counts summed, tables sorted, the worklist ranked.
+
+    Outputs a part lacks are left out (the Spark engine combines only what the driver holds).
+    """
     combined = {
         name: pl.concat([p[name] for p in parts], how="vertical_relaxed") for name in parts[0]
     }
     for name in ("outcomes", "supply_methods", "patient_outcomes"):
-        key = combined[name].columns[0]
-        combined[name] = combined[name].group_by(key).agg(pl.col("rows").sum()).sort(key)
-    combined["adherence"] = combined["adherence"].sort(s.PATIENT_ID, "drug_class")
-    combined["findings"] = combined["findings"].sort(s.PATIENT_ID, "rule_id", "codes")
-    combined["not_evaluated"] = combined["not_evaluated"].sort(s.PATIENT_ID, "rule_id")
-    combined["worklist"] = (
-        rank(combined.pop("scores").lazy())
-        .join(combined["practices"].lazy(), on=s.PATIENT_ID, how="left", maintain_order="left")
-        .collect()
-    )
+        if name in combined:
+            key = combined[name].columns[0]
+            combined[name] = combined[name].group_by(key).agg(pl.col("rows").sum()).sort(key)
+    for name, keys in ORDER.items():
+        if name in combined:
+            combined[name] = combined[name].sort(keys)
+    if "scores" in combined:
+        combined["worklist"] = (
+            rank(combined.pop("scores").lazy())
+            .join(combined["practices"].lazy(), on=s.PATIENT_ID, how="left", maintain_order="left")
+            .collect()
+        )
     return combined
 
 
@@ -228,10 +250,19 @@ def check_output_dir(out: Path) -> None:
             )
 
 
+CSV_TABLES = ("adherence", "findings", "not_evaluated", "worklist")
+DRIVER_TABLES = (*CSV_TABLES, "quarantine", "patients_quarantine")
+
+
 def write_outputs(
     out: Path, results: Mapping[str, pl.DataFrame], summary: Mapping[str, Any], html: str
 ) -> None:
     """Write every output aside, then swap the directory in; raise ScanInputError on refusal."""
+    publish(out, lambda staging: write_files(staging, results, summary, html, DRIVER_TABLES))
+
+
+def publish(out: Path, fill: Callable[[Path], None]) -> None:
+    """`fill` a staging directory beside OUT, then swap it in whole (ScanInputError: refused)."""
     out = out.resolve()
     check_output_dir(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -239,14 +270,7 @@ def write_outputs(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
-        for name in ("adherence", "findings", "not_evaluated", "worklist"):
-            results[name].write_parquet(staging / f"{name}.parquet")
-            csv_safe(results[name]).write_csv(staging / f"{name}.csv")
-        results["quarantine"].write_parquet(staging / "quarantine.parquet")
-        results["patients_quarantine"].write_parquet(staging / "patients_quarantine.parquet")
-        write_workbook(staging / "worklist.xlsx", workbook_sheets(results))
-        (staging / "report.html").write_text(html, encoding="utf-8")
-        (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        fill(staging)
         old = out.parent / f".{out.name}.old-{os.getpid()}"
         if out.exists():
             out.rename(old)
@@ -254,6 +278,23 @@ def write_outputs(
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_files(
+    staging: Path,
+    results: Mapping[str, pl.DataFrame],
+    summary: Mapping[str, Any],
+    html: str,
+    tables: tuple[str, ...],
+) -> None:
+    """`tables` as Parquet (and CSV for `CSV_TABLES`), the workbook, the report and summary."""
+    for name in tables:
+        results[name].write_parquet(staging / f"{name}.parquet")
+        if name in CSV_TABLES:
+            csv_safe(results[name]).write_csv(staging / f"{name}.csv")
+    write_workbook(staging / "worklist.xlsx", workbook_sheets(results))
+    (staging / "report.html").write_text(html, encoding="utf-8")
+    (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 
 
 def summarise(
