@@ -74,13 +74,18 @@ def worker(engine: str, dispensing: Path, patients: Path, out: Path, memory: str
         spark.stop()
         gateway.shutdown()
         process = getattr(gateway, "proc", None)
-        if process is not None:
-            process.wait(timeout=60)  # so its peak RSS counts among this process's children
+        if process is not None:  # the JVM exits when its stdin closes; waited for, its peak
+            process.stdin.close()  # RSS counts among this process's children
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
     summary = json.loads((out / "summary.json").read_text())
     summary.pop("timings_seconds")
-    print(
-        json.dumps({"wall": wall, "startup": startup, "rss": peak_rss_bytes(), "summary": summary})
-    )
+    driver = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    result = {"wall": wall, "startup": startup, "rss": peak_rss_bytes(), "rss_driver": driver}
+    print(json.dumps({**result, "summary": summary}))
 
 
 def prepare(patients: int, seed: int, folder: Path) -> tuple[Path, Path, int]:
@@ -122,17 +127,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-scan-spark-") as name:
         folder = Path(name)
         dispensing, patients, rows = prepare(args.patients, args.seed, folder)
-        results = {e: run(e, dispensing, patients, folder / e, args.memory) for e in ENGINES}
+        results = {}
+        for engine in ENGINES:
+            results[engine] = run(engine, dispensing, patients, folder / engine, args.memory)
+            shown = {k: v for k, v in results[engine].items() if k != "summary"}
+            print(engine, json.dumps(shown), flush=True)
     if results["spark"]["summary"] != results["polars"]["summary"]:
         raise SystemExit("the engines' summaries differ")
     base = results["polars"]["wall"]
     print(f"{args.patients:,} patients, {rows:,} dispensing rows (2% broken), seed {args.seed}")
-    print("| engine | wall s | Spark start-up s | peak RSS GiB (largest process) | vs polars |")
-    print("|---|---:|---:|---:|---:|")
+    print("| engine | wall s | Spark start-up s | peak RSS GiB: largest | driver | vs polars |")
+    print("|---|---:|---:|---:|---:|---:|")
     for engine, result in results.items():
         print(
             f"| {engine} | {result['wall']:.1f} | {result['startup']:.1f} | "
-            f"{result['rss'] / 2**30:.2f} | {result['wall'] / base:.1f}x |"
+            f"{result['rss'] / 2**30:.2f} | {result['rss_driver'] / 2**30:.2f} | "
+            f"{result['wall'] / base:.1f}x |"
         )
 
 
