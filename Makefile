@@ -9,7 +9,7 @@ PORT ?= 50051
 $(BIN)/medsopt: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
 	@touch $@
 
 ## Set up (if needed) and serve the bundled rules and formulary on $(PORT).

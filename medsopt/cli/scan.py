@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import enum
 import sys
 import time
 from pathlib import Path
@@ -20,6 +21,13 @@ EXIT_FAILED = 1  # unreadable input, bad columns, no valid rule set, refused out
 EXIT_USAGE = 2  # bad option (reported by the option parser)
 EXIT_QUARANTINED = 3  # outputs written; some rows quarantined (see summary.json)
 EXIT_INTERRUPTED = 130  # Ctrl-C: nothing replaced
+
+
+class Engine(enum.StrEnum):
+    """Where the scan runs."""
+
+    POLARS = "polars"  # this machine (--workers processes)
+    SPARK = "spark"  # Apache Spark: the active session, or local mode (docs/scan.md)
 
 
 class Progress:
@@ -76,6 +84,9 @@ def scan(
         Path,
         typer.Option("--formulary", envvar="MEDSOPT_FORMULARY_DIR", help="Formulary directory."),
     ] = BUNDLED_FORMULARY,
+    engine: Annotated[
+        Engine, typer.Option(help="polars on this machine, or spark (pip install medsopt[spark]).")
+    ] = Engine.POLARS,
 ) -> None:
     """Scan dispensing records: PDC per class, safety findings, a ranked worklist, a report.
 
@@ -112,6 +123,7 @@ def scan(
             Locations(rules, formulary),
             progress,
             partition_rows,
+            engine,
         )
     except KeyboardInterrupt:
         progress.done()
@@ -132,6 +144,7 @@ def _run(
     locations: Locations,
     progress: Progress,
     partition_rows: int,
+    engine: Engine = Engine.POLARS,
 ) -> int:
     from medsopt.authoring.diagnostics import RuleSetError
     from medsopt.dmd.release.files import DmdExtractError
@@ -143,19 +156,28 @@ def _run(
     from medsopt.store.activate import CommitteeTestsFailedError
 
     watch = files.Stopwatch()
+    inputs = {"dispensing": str(dispensing), "patients": str(patients) if patients else None}
     try:
         progress("checking inputs")
         files.check_output_dir(out)
-        files.read_dispensing(dispensing)
-        if patients is not None:
-            files.read_patients(patients)
+        if engine is Engine.POLARS:
+            files.read_dispensing(dispensing)
+            if patients is not None:
+                files.read_patients(patients)
         progress("loading rule set and adherence classes")
         tables = files.load_tables(locations, as_of)
         watch.lap("load_rules")
         params = ScanParams(Period(as_of, period_days), current_days=current_days, weights=weights)
-        inputs = {"dispensing": str(dispensing), "patients": str(patients) if patients else None}
-        job = files.ScanJob(dispensing, patients, tables, params, workers, partition_rows)
-        summary = files.scan_to_directory(job, out, render_report, inputs, watch, progress)
+        if engine is Engine.SPARK:
+            from medsopt.scan.spark import scan_to
+
+            progress("scanning on Spark")
+            summary = scan_to(
+                out, dispensing, patients, tables, params, inputs, watch, render_report
+            )
+        else:
+            job = files.ScanJob(dispensing, patients, tables, params, workers, partition_rows)
+            summary = files.scan_to_directory(job, out, render_report, inputs, watch, progress)
     except (files.ScanInputError, ClassDefinitionError, DmdExtractError) as error:
         progress.done()
         print(f"scan failed, nothing written: {error}", file=sys.stderr)

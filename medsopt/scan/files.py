@@ -53,6 +53,10 @@ class ScanInputError(Exception):
 
 
 def _scan_file(path: Path) -> pl.LazyFrame:
+    if path.is_dir():
+        # A Parquet dataset (hive-partitioned allowed): rows numbered file by file in path
+        # order. Only *.parquet: a dataset Spark wrote also holds _SUCCESS and .crc files.
+        return pl.scan_parquet(path / "**" / "*.parquet", hive_partitioning=True)
     if not path.is_file():
         raise ScanInputError(f"{path}: no such file")
     suffix = path.suffix.lower()
