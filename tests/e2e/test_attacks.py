@@ -48,7 +48,7 @@ def rules(tmp_path: Path) -> Locations:
 @pytest.fixture
 def server(rules: Locations) -> Iterator[ServerProcess]:
     running = start_server(
-        "--rules", str(rules.rules_dir), "--poll-seconds", "0.1", "--reload-every", "0.001"
+        "--rules", str(rules.rules_dir), "--poll-seconds", "0.1", "--reload-every", "0.05"
     )
     yield running
     running.stop()
