@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,6 +14,7 @@ import typer
 from medsopt.store.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations
 
 if TYPE_CHECKING:
+    from medsopt.scan.analytics_run import AnalyticsRequest
     from medsopt.scan.worklist import Weights
 
 EXIT_COMPLETE = 0  # every row used
@@ -20,6 +22,15 @@ EXIT_FAILED = 1  # unreadable input, bad columns, no valid rule set, refused out
 EXIT_USAGE = 2  # bad option (reported by the option parser)
 EXIT_QUARANTINED = 3  # outputs written; some rows quarantined (see summary.json)
 EXIT_INTERRUPTED = 130  # Ctrl-C: nothing replaced
+
+
+@dataclass(frozen=True, slots=True)
+class Extras:
+    """The optional third input and the analytics, when asked for."""
+
+    events: Path | None = None
+    events_complete_from: datetime.date | None = None
+    analytics: AnalyticsRequest | None = None
 
 
 class Progress:
@@ -70,6 +81,31 @@ def scan(
         Path,
         typer.Option("--formulary", envvar="MEDSOPT_FORMULARY_DIR", help="Formulary directory."),
     ] = BUNDLED_FORMULARY,
+    events: Annotated[
+        Path | None,
+        typer.Option(help="Clinical events (diagnoses, results, reviews), .parquet or .csv."),
+    ] = None,
+    events_complete_from: Annotated[
+        str | None,
+        typer.Option(
+            help="Events are complete from this date (YYYY-MM-DD): monitoring rules "
+            "may then fire on a missing result."
+        ),
+    ] = None,
+    indicators: Annotated[
+        Path | None,
+        typer.Option(help="Indicator directory (e.g. rules/indicators): run the analytics."),
+    ] = None,
+    prices: Annotated[
+        Path | None,
+        typer.Option(help="Prices per brand product; default FORMULARY/prices.yaml if present."),
+    ] = None,
+    months: Annotated[
+        int, typer.Option(min=1, max=120, help="Months of analytics series, to --as-of.")
+    ] = 24,
+    include_drafts: Annotated[
+        bool, typer.Option(help="Evaluate draft indicators too (marked draft).")
+    ] = False,
 ) -> None:
     """Scan dispensing records: PDC per class, safety findings, a ranked worklist, a report.
 
@@ -82,9 +118,25 @@ def scan(
     """
     try:
         day = datetime.date.fromisoformat(as_of) if as_of else datetime.date.today()
+        complete_from = (
+            datetime.date.fromisoformat(events_complete_from) if events_complete_from else None
+        )
     except ValueError:
         print(f"invalid --as-of {as_of!r}: use YYYY-MM-DD", file=sys.stderr)
         raise typer.Exit(EXIT_USAGE) from None
+    from medsopt.scan.analytics_run import AnalyticsRequest
+
+    default_prices = formulary / "prices.yaml"
+    analytics = (
+        AnalyticsRequest(
+            indicators,
+            prices or (default_prices if default_prices.is_file() else None),
+            months,
+            include_drafts,
+        )
+        if indicators is not None
+        else None
+    )
     from medsopt.scan.worklist import Weights
 
     try:
@@ -105,6 +157,7 @@ def scan(
             chosen,
             Locations(rules, formulary),
             progress,
+            Extras(events, complete_from, analytics),
         )
     except KeyboardInterrupt:
         progress.done()
@@ -124,15 +177,17 @@ def _run(
     weights: Weights,
     locations: Locations,
     progress: Progress,
+    extras: Extras | None = None,
 ) -> int:
     from medsopt.authoring.diagnostics import RuleSetError
+    from medsopt.cli.scan_analytics import _analytics, event_summary
     from medsopt.dmd.release.files import DmdExtractError
     from medsopt.reports.scan import render_report
     from medsopt.scan import files
     from medsopt.scan.classes import ClassDefinitionError
     from medsopt.scan.core import ScanParams
     from medsopt.scan.pdc import Period
-    from medsopt.store.activate import CommitteeTestsFailedError
+    from medsopt.store.activate import CommitteeTestsFailedError, build
 
     watch = files.Stopwatch()
     try:
@@ -141,16 +196,39 @@ def _run(
         files.read_dispensing(dispensing)
         if patients is not None:
             files.read_patients(patients)
+        extras = extras or Extras()
+        if extras.events is not None:
+            files.read_events(extras.events)
         progress("loading rule set and adherence classes")
-        tables = files.load_tables(locations, as_of)
+        ruleset = build(locations).ruleset
+        tables = files.tables_for(ruleset, locations, as_of)
         watch.lap("load_rules")
         params = ScanParams(Period(as_of, period_days), current_days=current_days, weights=weights)
-        results = files.run_scan(dispensing, patients, tables, params, workers, progress)
+        results = files.run_scan(
+            dispensing,
+            patients,
+            tables,
+            params,
+            workers,
+            progress,
+            extras.events,
+            extras.events_complete_from,
+        )
         watch.lap("scan")
+        analytics, pages, analytics_summary = _analytics(
+            dispensing, patients, extras, results, tables, ruleset, as_of, progress
+        )
+        watch.lap("analytics")
         progress("writing outputs")
         inputs = {"dispensing": str(dispensing), "patients": str(patients) if patients else None}
+        inputs["events"] = str(extras.events) if extras.events else None
         summary = files.summarise(results, tables, params, inputs, watch.timings)
-        files.write_outputs(out, results, summary, render_report(summary, results))
+        summary.update(event_summary(results))
+        if analytics_summary:
+            summary["analytics"] = analytics_summary
+        files.write_outputs(
+            out, results, summary, render_report(summary, results), analytics, pages
+        )
     except (files.ScanInputError, ClassDefinitionError, DmdExtractError) as error:
         progress.done()
         print(f"scan failed, nothing written: {error}", file=sys.stderr)
@@ -173,11 +251,21 @@ def _run(
                 patient_quarantined,
             )
         )
+    if extras.events is not None:
+        counts.append(
+            _rows(
+                "event",
+                summary["event_rows_in"],
+                summary["event_rows_used"],
+                summary["event_rows_in"] - summary["event_rows_used"],
+            )
+        )
     print(
         f"{'; '.join(counts)}; {summary['patients']:,} patients, {summary['findings']:,} "
         f"findings, {summary['worklist_patients']:,} on the worklist -> {out}"
     )
     quarantined = dispensing_quarantined + patient_quarantined
+    quarantined += summary.get("event_rows_in", 0) - summary.get("event_rows_used", 0)
     return EXIT_QUARANTINED if quarantined else EXIT_COMPLETE
 
 

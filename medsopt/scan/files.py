@@ -23,9 +23,18 @@ import polars as pl
 from medsopt.formulary.adherence import ADHERENCE_CLASSES
 from medsopt.reports.spreadsheet import csv_safe, write_workbook
 from medsopt.rules.ruleset import RuleSet
+from medsopt.scan import quarantine
 from medsopt.scan import schema as s
+from medsopt.scan.analytics_run import ANALYTICS_FILES
 from medsopt.scan.classes import ClassDefinitionError
 from medsopt.scan.core import ScanParams, partition, scan_partition
+from medsopt.scan.events import (
+    EVENTS_REQUIRED,
+    ClinicalEvents,
+    annotate_events,
+    clean_events,
+    quarantined_events,
+)
 from medsopt.scan.tables import ScanTables, build_tables
 from medsopt.scan.worklist import rank
 from medsopt.store.activate import Locations, build
@@ -45,6 +54,11 @@ OUTPUT_FILES = (
     "patients_quarantine.parquet",
     "summary.json",
     "report.html",
+    # With --events: the event rows quarantined; with --indicators: the analytics (as
+    # .parquet and .csv) and their report (docs/scan.md, "Analytics outputs").
+    "events_quarantine.parquet",
+    *(f"{name}.{suffix}" for name in ANALYTICS_FILES for suffix in ("parquet", "csv")),
+    "analytics.html",
 )
 
 
@@ -97,6 +111,12 @@ def read_patients(path: Path) -> pl.LazyFrame:
     return _check_columns(_scan_file(path), path, s.PATIENTS_REQUIRED, (s.PATIENT_ID,))
 
 
+def read_events(path: Path) -> pl.LazyFrame:
+    """Clinical event rows with `source_row` (0-based position in the file)."""
+    frame = _check_columns(_scan_file(path), path, EVENTS_REQUIRED, (s.CODE, s.PATIENT_ID))
+    return frame.with_row_index(s.SOURCE_ROW)
+
+
 def load_tables(locations: Locations, as_of: datetime.date | None = None) -> ScanTables:
     """The rule set exactly as the server builds it, plus the adherence classes and doses."""
     return tables_for(build(locations).ruleset, locations, as_of)
@@ -141,6 +161,27 @@ class ShardJob:
     params: ScanParams
     count: int
     index: int
+    events: Path | None = None
+    events_complete_from: datetime.date | None = None
+
+
+def shard_events(job: ShardJob) -> tuple[ClinicalEvents | None, dict[str, pl.DataFrame]]:
+    """This shard's clean events, and its event outcomes and quarantined rows (if any)."""
+    if job.events is None:
+        return None, {}
+    raw = read_events(job.events)
+    if job.count > 1:
+        raw = raw.filter(partition(job.count, job.index))
+    annotated = annotate_events(raw, job.params.period.as_of)
+    clean, outcomes, held = pl.collect_all(
+        [
+            clean_events(annotated),
+            quarantine.reason_counts(annotated),
+            quarantined_events(annotated),
+        ]
+    )
+    frames = {"events_outcomes": outcomes, "events_quarantine": held}
+    return ClinicalEvents(clean, job.events_complete_from), frames
 
 
 def run_shard(job: ShardJob) -> dict[str, pl.DataFrame]:
@@ -152,7 +193,9 @@ def run_shard(job: ShardJob) -> dict[str, pl.DataFrame]:
         patients = (
             patients.filter(partition(job.count, job.index)) if patients is not None else None
         )
-    return scan_partition(dispensing, patients, job.tables, job.params)
+    events, event_frames = shard_events(job)
+    results = scan_partition(dispensing, patients, job.tables, job.params, events)
+    return {**results, **event_frames}
 
 
 def run_scan(
@@ -162,9 +205,14 @@ def run_scan(
     params: ScanParams,
     workers: int,
     progress: Callable[[str], None],
+    events: Path | None = None,
+    events_complete_from: datetime.date | None = None,
 ) -> dict[str, pl.DataFrame]:
     """The scan over every partition, combined; the worklist is ranked across all of them."""
-    jobs = [ShardJob(dispensing, patients, tables, params, workers, i) for i in range(workers)]
+    jobs = [
+        ShardJob(dispensing, patients, tables, params, workers, i, events, events_complete_from)
+        for i in range(workers)
+    ]
     if workers == 1:
         progress("scanning")
         parts = [run_shard(jobs[0])]
@@ -187,7 +235,8 @@ def run_scan(
     combined = {
         name: pl.concat([p[name] for p in parts], how="vertical_relaxed") for name in parts[0]
     }
-    for name in ("outcomes", "supply_methods", "patient_outcomes"):
+    counted = ("outcomes", "supply_methods", "patient_outcomes", "events_outcomes")
+    for name in (n for n in counted if n in combined):
         key = combined[name].columns[0]
         combined[name] = combined[name].group_by(key).agg(pl.col("rows").sum()).sort(key)
     combined["adherence"] = combined["adherence"].sort(s.PATIENT_ID, "drug_class")
@@ -229,7 +278,12 @@ def check_output_dir(out: Path) -> None:
 
 
 def write_outputs(
-    out: Path, results: Mapping[str, pl.DataFrame], summary: Mapping[str, Any], html: str
+    out: Path,
+    results: Mapping[str, pl.DataFrame],
+    summary: Mapping[str, Any],
+    html: str,
+    extra: Mapping[str, pl.DataFrame] | None = None,
+    extra_html: Mapping[str, str] | None = None,
 ) -> None:
     """Write every output aside, then swap the directory in; raise ScanInputError on refusal."""
     out = out.resolve()
@@ -244,6 +298,13 @@ def write_outputs(
             csv_safe(results[name]).write_csv(staging / f"{name}.csv")
         results["quarantine"].write_parquet(staging / "quarantine.parquet")
         results["patients_quarantine"].write_parquet(staging / "patients_quarantine.parquet")
+        if "events_quarantine" in results:
+            results["events_quarantine"].write_parquet(staging / "events_quarantine.parquet")
+        for name, frame in (extra or {}).items():
+            frame.write_parquet(staging / f"{name}.parquet")
+            csv_safe(frame).write_csv(staging / f"{name}.csv")
+        for name, page in (extra_html or {}).items():
+            (staging / name).write_text(page, encoding="utf-8")
         write_workbook(staging / "worklist.xlsx", workbook_sheets(results))
         (staging / "report.html").write_text(html, encoding="utf-8")
         (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
