@@ -196,7 +196,9 @@ def generate(
         def treat(medicine: str, chance: float, pid: str = pid) -> bool:
             if rng.random() >= chance:
                 return False
-            repeats(pid, pick(codes.medicines[medicine]), day_between(start, as_of), 28, 28)
+            # Most treatment began before the series does; some starts fall inside it.
+            first = max(start, day_between(start - datetime.timedelta(days=1500), as_of))
+            repeats(pid, pick(codes.medicines[medicine]), first, 28, 28)
             return True
 
         if has["af"]:

@@ -49,15 +49,14 @@ class AnalyticsRequest:
 
 
 def month_ends(as_of: datetime.date, months: int) -> list[datetime.date]:
-    """The last `months` month ends up to `as_of`; the last is `as_of` itself."""
-    ends = pl.date_range(
-        datetime.date(as_of.year, as_of.month, 1) - datetime.timedelta(days=31 * (months - 1)),
-        as_of,
-        "1mo",
-        eager=True,
-    ).dt.month_end()
-    days = sorted({d for d in ends.to_list() if d < as_of})[-(months - 1) :] if months > 1 else []
-    return [*days, as_of]
+    """The ends of the `months - 1` months before `as_of`'s month, then `as_of` itself."""
+    ends: list[datetime.date] = []
+    first_of_month = as_of.replace(day=1)
+    for _ in range(months - 1):
+        end = first_of_month - datetime.timedelta(days=1)
+        ends.append(end)
+        first_of_month = end.replace(day=1)
+    return [*reversed(ends), as_of]
 
 
 def run_analytics(

@@ -8,6 +8,7 @@ Playwright's own build. Set MEDSOPT_SCREENSHOT=docs/analytics-report.png to save
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -129,3 +130,20 @@ def test_every_number_in_a_chart_equals_the_parquet_output(
                 assert trace["y"] == pytest.approx(practice["value"].to_list())
             checked += len(trace["y"])
     assert checked > 1000
+
+
+def test_the_scan_counts_every_event_row_and_feeds_gaps_to_the_worklist(report: Path) -> None:
+    summary = json.loads((report / "summary.json").read_text())
+    by_reason = summary["event_rows_quarantined_by_reason"]
+    assert summary["event_rows_in"] == summary["event_rows_used"] + sum(by_reason.values())
+    assert {"bad_date", "malformed_code"} <= set(by_reason)
+    held = pl.read_parquet(report / "events_quarantine.parquet")
+    assert held.height == sum(by_reason.values())
+    assert summary["analytics"]["prices_illustrative"] is True
+    worklist = pl.read_parquet(report / "worklist.parquet")
+    gaps = pl.read_parquet(report / "indicator_gaps.parquet")
+    flagged = worklist.filter(pl.col("indicator_gaps").is_not_null())
+    assert flagged.height > 0
+    row = flagged.row(0, named=True)
+    reasons = gaps.filter(pl.col("patient_id") == row["patient_id"], pl.col("status") == "active")
+    assert row["indicator_gaps"] == "; ".join(sorted(reasons["reason"].to_list()))
