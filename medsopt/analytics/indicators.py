@@ -162,12 +162,20 @@ class Evaluator:
         )
 
 
-def rates(patient_rows: pl.LazyFrame) -> pl.LazyFrame:
-    """Numerator, denominator and rate per indicator, date and practice, and for the ICB."""
+def rates(patient_rows: pl.LazyFrame, grid: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """Numerator, denominator and rate per indicator, date and practice, and for the ICB.
+
+    `grid` (indicator_id, on): the ICB row of each is kept even when nobody is counted
+    (denominator 0, rate null).
+    """
     counts = [pl.len().cast(pl.UInt32).alias("denominator")]
     counts.append(pl.col("numerator").sum().cast(pl.UInt32).alias("numerator"))
     practice = patient_rows.group_by("indicator_id", "on", PRACTICE_ID).agg(counts)
     icb = patient_rows.group_by("indicator_id", "on").agg(counts)
+    if grid is not None:
+        icb = grid.join(icb, on=["indicator_id", "on"], how="left").with_columns(
+            pl.col("denominator", "numerator").fill_null(0)
+        )
     frames = [
         practice.with_columns(level=pl.lit("practice")),
         icb.with_columns(level=pl.lit("icb"), **{PRACTICE_ID: pl.lit(ICB)}),
@@ -193,7 +201,12 @@ def evaluate(
     frames = pl.collect_all(plans) if plans else []
     empty = pl.DataFrame(schema={"indicator_id": pl.String, "on": pl.Date, "numerator": pl.Boolean})
     rows = pl.concat(frames) if frames else empty
-    return rates(rows.lazy()).collect(), rows.filter(pl.col("on") == last)
+    grid = pl.LazyFrame(
+        [(i.id, on) for i in indicators.indicators for on in dates],
+        schema={"indicator_id": pl.String, "on": pl.Date},
+        orient="row",
+    )
+    return rates(rows.lazy(), grid).collect(), rows.filter(pl.col("on") == last)
 
 
 def gaps(patient_rows: pl.DataFrame, indicators: IndicatorSet) -> pl.DataFrame:

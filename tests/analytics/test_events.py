@@ -6,7 +6,18 @@ from __future__ import annotations
 import datetime
 
 import polars as pl
+import pytest
 
+from medsopt.engine.point_of_care import check
+from medsopt.engine.request import (
+    CheckRequest,
+    MedicationEntry,
+    MedicationStatus,
+    MonitoringResult,
+    PatientContext,
+    Sex,
+)
+from medsopt.rules.ruleset import RuleSet
 from medsopt.scan.core import ScanParams, scan_partition
 from medsopt.scan.events import ClinicalEvents, annotate_events, clean_events, quarantined_events
 from medsopt.scan.pdc import Period
@@ -102,3 +113,45 @@ def test_a_recent_level_passes_the_rule(scan_tables: ScanTables) -> None:
     results = lithium_scan(scan_tables, given)
     assert not rule_ids(results["findings"])
     assert not rule_ids(results["not_evaluated"])
+
+
+@pytest.mark.parametrize(
+    ("levels", "complete_from"),
+    [
+        ((), None),  # asks
+        ((), datetime.date(2025, 1, 1)),  # fires: complete and no level
+        (("2026-06-10",), datetime.date(2025, 1, 1)),  # passes: a recent level
+        (("2025-12-01",), datetime.date(2025, 1, 1)),  # fires: the level is too old
+    ],
+)
+def test_batch_and_point_of_care_agree_on_monitoring(
+    scan_tables: ScanTables,
+    bundled: RuleSet,
+    levels: tuple[str, ...],
+    complete_from: datetime.date | None,
+) -> None:
+    raw = events(*((("P1", SERUM_LITHIUM, day, "", "")) for day in levels))
+    given = ClinicalEvents(clean_events(annotate_events(raw, AS_OF)).collect(), complete_from)
+    batch = lithium_scan(scan_tables, given if complete_from or levels else None)
+    request = CheckRequest(
+        medications=(
+            MedicationEntry(
+                ref=CAMCOLIT,
+                code=CAMCOLIT,
+                status=MedicationStatus.CURRENT,
+                start_date="2026-04-01",
+            ),
+        ),
+        patient=PatientContext(
+            age_years=60,
+            sex=Sex.FEMALE,
+            monitoring=tuple(MonitoringResult(SERUM_LITHIUM, day) for day in levels),
+            monitoring_from=complete_from.isoformat() if complete_from else None,
+        ),
+        as_of=AS_OF,
+    )
+    answer = check(request, bundled)
+    fired = {f.rule_id for f in answer.findings if f.rule_id.startswith("MON-")}
+    asked = {n.rule_id for n in answer.not_evaluated if n.rule_id.startswith("MON-")}
+    assert {r for r in batch["findings"]["rule_id"].to_list() if r.startswith("MON-")} == fired
+    assert {r for r in batch["not_evaluated"]["rule_id"].to_list() if r.startswith("MON-")} == asked

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from benchmarks.generate_population import AS_OF
-from medsopt.analytics.indicators import evaluate
+from medsopt.analytics.indicators import evaluate, rates
 from tests.analytics.conftest import Population
 
 # Written from the indicator definitions in words (rules/indicators/*.yaml descriptions), not
@@ -175,3 +175,22 @@ def test_icb_row_is_the_sum_of_its_practices(population: Population, indicator: 
     assert icb["denominator"] == practices["denominator"].sum()
     assert icb["numerator"] == practices["numerator"].sum()
     assert icb["rate"] == pytest.approx(100 * icb["numerator"] / icb["denominator"])
+
+
+def test_an_empty_denominator_has_no_rate_never_zero() -> None:
+    day = AS_OF
+    rows = pl.DataFrame(
+        {
+            "indicator_id": ["VAS1"],
+            "on": [day],
+            "patient_id": ["P1"],
+            "practice_id": ["Y1"],
+            "numerator": [False],
+        }
+    )
+    grid = pl.DataFrame({"indicator_id": ["VAS1", "PINCER-F"], "on": [day, day]})
+    table = rates(rows.lazy(), grid.lazy()).collect()
+    empty = table.filter(pl.col("indicator_id") == "PINCER-F").row(0, named=True)
+    assert (empty["level"], empty["denominator"], empty["rate"]) == ("icb", 0, None)
+    counted = table.filter(pl.col("indicator_id") == "VAS1", pl.col("level") == "practice")
+    assert counted["rate"].to_list() == [0.0]  # one patient, not in the numerator: a real 0%
