@@ -10,6 +10,7 @@ from pathlib import Path
 import openpyxl  # type: ignore[import-untyped]
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from benchmarks.generate_dispensing import dirty, generate, pools
 from medsopt.rules.ruleset import RuleSet
@@ -126,8 +127,11 @@ def test_patient_hash_partitions_do_not_change_the_result(
         whole, parts = (pl.read_parquet(d / name) for d in (scans[1], out))
         order = [pl.col(k).list.join(";") if k == "codes" else pl.col(k) for k in keys]
         assert whole.sort(order).equals(parts.sort(order)), name
-    assert pl.read_parquet(scans[1] / "worklist.parquet").equals(
-        pl.read_parquet(out / "worklist.parquet")
+    # Scores are sums of floats over another grouping: equal to the last bits, ranks identical.
+    assert_frame_equal(
+        pl.read_parquet(scans[1] / "worklist.parquet"),
+        pl.read_parquet(out / "worklist.parquet"),
+        check_exact=False,
     )
     csv = pl.read_csv(out / "findings.csv", infer_schema=False)
     assert csv.height == pl.read_parquet(out / "findings.parquet").height
