@@ -30,7 +30,8 @@ def main() -> None:
         unresolved_patients,
     )
     from medsopt.scan.current import current_medicines
-    from medsopt.scan.files import load_tables, read_dispensing, read_patients
+    from medsopt.scan.files import load_tables
+    from medsopt.scan.inputs import read_dispensing, read_patients
     from medsopt.scan.pdc import Period, pdc
     from medsopt.scan.screening import screen
     from medsopt.scan.worklist import patient_scores

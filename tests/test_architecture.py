@@ -20,6 +20,7 @@ RANK = {
     "engine": 4,
     "committee": 5,
     "store": 6,
+    "analytics": 6,
     "service": 7,
     "scan": 7,
     "reports": 7,

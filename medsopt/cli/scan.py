@@ -14,6 +14,7 @@ import typer
 from medsopt.store.activate import BUNDLED_FORMULARY, BUNDLED_RULES, Locations
 
 if TYPE_CHECKING:
+    from medsopt.scan.extras import Extras
     from medsopt.scan.worklist import Weights
 
 EXIT_COMPLETE = 0  # every row used
@@ -87,6 +88,31 @@ def scan(
     engine: Annotated[
         Engine, typer.Option(help="polars on this machine, or spark (pip install medsopt[spark]).")
     ] = Engine.POLARS,
+    events: Annotated[
+        Path | None,
+        typer.Option(help="Clinical events (diagnoses, results, reviews), .parquet or .csv."),
+    ] = None,
+    events_complete_from: Annotated[
+        str | None,
+        typer.Option(
+            help="Events are complete from this date (YYYY-MM-DD): monitoring rules "
+            "may then fire on a missing result."
+        ),
+    ] = None,
+    indicators: Annotated[
+        Path | None,
+        typer.Option(help="Indicator directory (e.g. rules/indicators): run the analytics."),
+    ] = None,
+    prices: Annotated[
+        Path | None,
+        typer.Option(help="Prices per brand product; default FORMULARY/prices.yaml if present."),
+    ] = None,
+    months: Annotated[
+        int, typer.Option(min=1, max=120, help="Months of analytics series, to --as-of.")
+    ] = 24,
+    include_drafts: Annotated[
+        bool, typer.Option(help="Evaluate draft indicators too (marked draft).")
+    ] = False,
 ) -> None:
     """Scan dispensing records: PDC per class, safety findings, a ranked worklist, a report.
 
@@ -99,9 +125,26 @@ def scan(
     """
     try:
         day = datetime.date.fromisoformat(as_of) if as_of else datetime.date.today()
+        complete_from = (
+            datetime.date.fromisoformat(events_complete_from) if events_complete_from else None
+        )
     except ValueError:
         print(f"invalid --as-of {as_of!r}: use YYYY-MM-DD", file=sys.stderr)
         raise typer.Exit(EXIT_USAGE) from None
+    from medsopt.scan.analytics_run import AnalyticsRequest
+
+    default_prices = formulary / "prices.yaml"
+    analytics = (
+        AnalyticsRequest(
+            indicators,
+            prices or (default_prices if default_prices.is_file() else None),
+            months,
+            include_drafts,
+        )
+        if indicators is not None
+        else None
+    )
+    from medsopt.scan.extras import Extras
     from medsopt.scan.worklist import Weights
 
     try:
@@ -124,6 +167,7 @@ def scan(
             progress,
             partition_rows,
             engine,
+            Extras(events, complete_from, analytics),
         )
     except KeyboardInterrupt:
         progress.done()
@@ -145,40 +189,56 @@ def _run(
     progress: Progress,
     partition_rows: int,
     engine: Engine = Engine.POLARS,
+    extras: Extras | None = None,
 ) -> int:
     from medsopt.authoring.diagnostics import RuleSetError
+    from medsopt.cli.scan_analytics import analytics_step
     from medsopt.dmd.release.files import DmdExtractError
     from medsopt.reports.scan import render_report
-    from medsopt.scan import files
+    from medsopt.scan import files, inputs
     from medsopt.scan.classes import ClassDefinitionError
     from medsopt.scan.core import ScanParams
+    from medsopt.scan.extras import Extras
     from medsopt.scan.pdc import Period
-    from medsopt.store.activate import CommitteeTestsFailedError
+    from medsopt.scan.summary import Stopwatch
+    from medsopt.store.activate import CommitteeTestsFailedError, build
 
-    watch = files.Stopwatch()
-    inputs = {"dispensing": str(dispensing), "patients": str(patients) if patients else None}
+    watch = Stopwatch()
     try:
         progress("checking inputs")
         files.check_output_dir(out)
+        extras = extras or Extras()
+        if engine is Engine.SPARK and (extras.events is not None or extras.analytics is not None):
+            raise inputs.ScanInputError(
+                "--events and --indicators run on the polars engine only (not yet on Spark)"
+            )
         if engine is Engine.POLARS:
-            files.read_dispensing(dispensing)
+            inputs.read_dispensing(dispensing)
             if patients is not None:
-                files.read_patients(patients)
+                inputs.read_patients(patients)
+            if extras.events is not None:
+                inputs.read_events(extras.events)
         progress("loading rule set and adherence classes")
-        tables = files.load_tables(locations, as_of)
+        ruleset = build(locations).ruleset
+        tables = files.tables_for(ruleset, locations, as_of)
         watch.lap("load_rules")
         params = ScanParams(Period(as_of, period_days), current_days=current_days, weights=weights)
+        read = {"dispensing": str(dispensing), "patients": str(patients) if patients else None}
+        read["events"] = str(extras.events) if extras.events else None
         if engine is Engine.SPARK:
             from medsopt.scan.spark import scan_to
 
             progress("scanning on Spark")
-            summary = scan_to(
-                out, dispensing, patients, tables, params, inputs, watch, render_report
-            )
+            summary = scan_to(out, dispensing, patients, tables, params, read, watch, render_report)
         else:
-            job = files.ScanJob(dispensing, patients, tables, params, workers, partition_rows)
-            summary = files.scan_to_directory(job, out, render_report, inputs, watch, progress)
-    except (files.ScanInputError, ClassDefinitionError, DmdExtractError) as error:
+            job = files.ScanJob(
+                dispensing, patients, tables, params, workers, partition_rows, extras
+            )
+            analytics = analytics_step(extras, tables, ruleset, as_of, progress)
+            summary = files.scan_to_directory(
+                job, out, render_report, read, watch, progress, analytics
+            )
+    except (inputs.ScanInputError, ClassDefinitionError, DmdExtractError) as error:
         progress.done()
         print(f"scan failed, nothing written: {error}", file=sys.stderr)
         return EXIT_FAILED
@@ -200,11 +260,21 @@ def _run(
                 patient_quarantined,
             )
         )
+    if extras.events is not None:
+        counts.append(
+            _rows(
+                "event",
+                summary["event_rows_in"],
+                summary["event_rows_used"],
+                summary["event_rows_in"] - summary["event_rows_used"],
+            )
+        )
     print(
         f"{'; '.join(counts)}; {summary['patients']:,} patients, {summary['findings']:,} "
         f"findings, {summary['worklist_patients']:,} on the worklist -> {out}"
     )
     quarantined = dispensing_quarantined + patient_quarantined
+    quarantined += summary.get("event_rows_in", 0) - summary.get("event_rows_used", 0)
     return EXIT_QUARANTINED if quarantined else EXIT_COMPLETE
 
 

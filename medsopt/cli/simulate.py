@@ -13,7 +13,8 @@ from medsopt.dmd.release.files import DmdExtractError
 from medsopt.reports.simulation import render_html, render_text
 from medsopt.scan.classes import ClassDefinitionError
 from medsopt.scan.core import ScanParams
-from medsopt.scan.files import read_dispensing, run_scan, tables_for
+from medsopt.scan.files import run_scan, tables_for
+from medsopt.scan.inputs import read_dispensing
 from medsopt.scan.pdc import Period
 from medsopt.scan.simulation import compare
 from medsopt.store.activate import Locations, compile_sources

@@ -34,6 +34,8 @@ from medsopt.rules.ruleset import (
 )
 
 TESTS_DIR = "tests/"
+# Outcome indicators have their own format and compiler (medsopt.analytics.compile).
+INDICATORS_DIR = "indicators/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +47,8 @@ class Compiled:
 
 
 def is_rule_file(path: str) -> bool:
-    """Rule and group YAML files: every .yaml/.yml outside tests/."""
-    return path.endswith((".yaml", ".yml")) and not path.startswith(TESTS_DIR)
+    """Rule and group YAML files: every .yaml/.yml outside tests/ and indicators/."""
+    return path.endswith((".yaml", ".yml")) and not path.startswith((TESTS_DIR, INDICATORS_DIR))
 
 
 def content_hash(sources: Mapping[str, str], dmd_release: str) -> str:

@@ -21,6 +21,7 @@ from medsopt.scan import patients as patient_facts
 from medsopt.scan import quarantine
 from medsopt.scan import schema as s
 from medsopt.scan.current import CURRENT_DAYS, current_medicines
+from medsopt.scan.events import ClinicalEvents, monitoring_results
 from medsopt.scan.pdc import Period, pdc
 from medsopt.scan.screening import screen
 from medsopt.scan.supply import with_days_supply
@@ -119,8 +120,12 @@ def scan_partition(
     patients: pl.LazyFrame | None,
     tables: ScanTables,
     params: ScanParams,
+    events: ClinicalEvents | None = None,
 ) -> dict[str, pl.DataFrame]:
-    """Every output (`OUTPUTS`) for the patients in `dispensing` (which carries `source_row`)."""
+    """Every output (`OUTPUTS`) for the patients in `dispensing` (which carries `source_row`).
+
+    `events` (clean, for the same patients) feed the monitoring rules and recorded conditions.
+    """
     as_of = params.period.as_of
     codes = tables.resolution.lazy()
     # Materialised once: every branch below reads it (a lazy plan would re-run it per branch).
@@ -159,7 +164,15 @@ def scan_partition(
         ]
     )
     del fills
-    screened = screen(current, people, unresolved, tables, as_of)
+    screened = screen(
+        current,
+        people,
+        unresolved,
+        tables,
+        as_of,
+        results=monitoring_results(events) if events is not None else None,
+        monitoring_from=events.complete_from if events is not None else None,
+    )
     findings, not_evaluated = screened.findings, screened.not_evaluated
     scores = patient_scores(
         adherence.lazy(),

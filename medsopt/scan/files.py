@@ -1,4 +1,4 @@
-"""Scan I/O: read dispensing and patient files, build the scan's tables, shard, write outputs.
+"""Scan I/O: build the scan's tables, shard, write outputs (inputs are read by `inputs`).
 
 Outputs are written into a staging directory beside DIR and swapped in whole, so an interrupted
 run leaves the previous result (or nothing), never a half-written one.
@@ -10,7 +10,6 @@ import datetime
 import json
 import os
 import shutil
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,9 +22,14 @@ from medsopt.formulary.adherence import ADHERENCE_CLASSES
 from medsopt.reports.spreadsheet import csv_safe, write_workbook
 from medsopt.rules.ruleset import RuleSet
 from medsopt.scan import schema as s
+from medsopt.scan.analytics_inputs import PatientTables
+from medsopt.scan.analytics_run import ANALYTICS_FILES
 from medsopt.scan.classes import ClassDefinitionError
 from medsopt.scan.core import ScanParams, partition, scan_partition
+from medsopt.scan.extras import Extras, read_patient_tables
+from medsopt.scan.inputs import ScanInputError, read_dispensing, read_patients
 from medsopt.scan.sharded import PARTITION_ROWS, assemble, pool, scan_partitions
+from medsopt.scan.summary import Stopwatch, summarise
 from medsopt.scan.tables import ScanTables, build_tables
 from medsopt.scan.worklist import rank
 from medsopt.store.activate import Locations, build
@@ -45,60 +49,12 @@ OUTPUT_FILES = (
     "patients_quarantine.parquet",
     "summary.json",
     "report.html",
+    # With --events: the event rows quarantined; with --indicators: the analytics (as
+    # .parquet and .csv) and their report (docs/scan.md, "Analytics outputs").
+    "events_quarantine.parquet",
+    *(f"{name}.{suffix}" for name in ANALYTICS_FILES for suffix in ("parquet", "csv")),
+    "analytics.html",
 )
-
-
-class ScanInputError(Exception):
-    """An input file cannot be scanned (missing, unreadable, wrong columns)."""
-
-
-def _scan_file(path: Path) -> pl.LazyFrame:
-    if path.is_dir():
-        # A Parquet dataset (hive-partitioned allowed): rows numbered file by file in path
-        # order. Only *.parquet: a dataset Spark wrote also holds _SUCCESS and .crc files.
-        return pl.scan_parquet(path / "**" / "*.parquet", hive_partitioning=True)
-    if not path.is_file():
-        raise ScanInputError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        return pl.scan_parquet(path)
-    if suffix in (".csv", ".txt"):
-        # Every column as text: codes, ids and dates are parsed strictly by the scan itself.
-        return pl.scan_csv(path, infer_schema=False)
-    raise ScanInputError(f"{path}: expected a .parquet or .csv file")
-
-
-def _check_columns(
-    frame: pl.LazyFrame, path: Path, required: tuple[str, ...], codes: tuple[str, ...]
-) -> pl.LazyFrame:
-    try:
-        schema = frame.collect_schema()
-    except (pl.exceptions.PolarsError, OSError) as error:
-        raise ScanInputError(f"{path}: cannot read: {error}") from error
-    missing = [c for c in required if c not in schema]
-    if missing:
-        raise ScanInputError(
-            f"{path}: missing column(s) {', '.join(missing)} (has {', '.join(schema.names())})"
-        )
-    for column in codes:
-        dtype = schema.get(column)
-        if dtype is not None and (dtype.is_float() or dtype.is_decimal()):
-            raise ScanInputError(
-                f"{path}: column {column} is {dtype}: dm+d codes do not survive floating point; "
-                "write them as text"
-            )
-    return frame
-
-
-def read_dispensing(path: Path) -> pl.LazyFrame:
-    """Dispensing rows with `source_row` (0-based position in the file)."""
-    frame = _check_columns(_scan_file(path), path, s.DISPENSING_REQUIRED, (s.CODE, s.PATIENT_ID))
-    return frame.with_row_index(s.SOURCE_ROW)
-
-
-def read_patients(path: Path) -> pl.LazyFrame:
-    """Patient rows as read."""
-    return _check_columns(_scan_file(path), path, s.PATIENTS_REQUIRED, (s.PATIENT_ID,))
 
 
 def load_tables(locations: Locations, as_of: datetime.date | None = None) -> ScanTables:
@@ -186,7 +142,8 @@ def combine(parts: list[dict[str, pl.DataFrame]]) -> dict[str, pl.DataFrame]:
 
 def finish(combined: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """Counts summed per outcome; frames in patient order; the worklist ranked."""
-    for name in ("outcomes", "supply_methods", "patient_outcomes"):
+    counted = ("outcomes", "supply_methods", "patient_outcomes", "events_outcomes")
+    for name in (n for n in counted if n in combined):
         key = combined[name].columns[0]
         combined[name] = combined[name].group_by(key).agg(pl.col("rows").sum()).sort(key)
     combined["adherence"] = combined["adherence"].sort(s.PATIENT_ID, "drug_class")
@@ -265,6 +222,12 @@ def write_outputs(
 
 
 Report = Callable[[Mapping[str, Any], Mapping[str, pl.DataFrame]], str]
+# The analytics after the partitions: every patient's tables and the combined results (whose
+# worklist it may extend) -> (frames written as Parquet and CSV, HTML pages, summary).
+Analytics = Callable[
+    [PatientTables, dict[str, pl.DataFrame]],
+    tuple[dict[str, pl.DataFrame], dict[str, str], dict[str, Any]],
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +240,7 @@ class ScanJob:
     params: ScanParams
     workers: int = 1
     partition_rows: int = PARTITION_ROWS
+    extras: Extras | None = None  # clinical events and the analytics, when asked for
 
 
 def scan_to_directory(
@@ -286,8 +250,13 @@ def scan_to_directory(
     inputs: Mapping[str, str | None],
     watch: Stopwatch,
     progress: Callable[[str], None] = lambda _: None,
+    analytics: Analytics | None = None,
 ) -> dict[str, Any]:
-    """Scan in bounded memory (`sharded`), every output written as produced; summary.json."""
+    """Scan in bounded memory (`sharded`), every output written as produced; summary.json.
+
+    With `job.extras.analytics`, `analytics` runs once every partition is scanned.
+    """
+    extras = job.extras or Extras()
     with staged(out) as staging:
         work = staging / ".work"
         patients = read_patients(job.patients) if job.patients is not None else None
@@ -301,9 +270,16 @@ def scan_to_directory(
                 job.workers,
                 job.partition_rows,
                 progress,
+                extras,
             )
         )
         watch.lap("scan")
+        frames: dict[str, pl.DataFrame] = {}
+        pages: dict[str, str] = {}
+        analysed: dict[str, Any] = {}
+        if analytics is not None and extras.analytics is not None:
+            frames, pages, analysed = analytics(read_patient_tables(work / "parts"), results)
+            watch.lap("analytics")
         progress("writing outputs")
         assemble(work / "parts", staging)
         worklist = results["worklist"]
@@ -316,81 +292,16 @@ def scan_to_directory(
             whole = pl.scan_parquet(staging / f"{name}.parquet")
             sheets[name] = whole.join(chosen, on=s.PATIENT_ID, how="semi").collect()
         write_workbook(staging / "worklist.xlsx", sheets)
+        for name, frame in frames.items():
+            frame.write_parquet(staging / f"{name}.parquet")
+            csv_safe(frame).write_csv(staging / f"{name}.csv")
+        for name, page in pages.items():
+            (staging / name).write_text(page, encoding="utf-8")
         shutil.rmtree(work)
         watch.lap("write")
         summary = summarise(results, job.tables, job.params, inputs, watch.timings)
+        if analysed:
+            summary["analytics"] = analysed
         (staging / "report.html").write_text(report(summary, results), encoding="utf-8")
         (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
-
-
-def summarise(
-    results: Mapping[str, pl.DataFrame],
-    tables: ScanTables,
-    params: ScanParams,
-    inputs: Mapping[str, str | None],
-    timings: Mapping[str, float],
-) -> dict[str, Any]:
-    """summary.json: the row invariant, patients, classes, findings, timings."""
-    outcomes = dict(results["outcomes"].iter_rows())
-    rows_used = int(outcomes.pop("used", 0))
-    by_reason = {reason: int(outcomes.get(reason, 0)) for reason in sorted(outcomes)}
-    rows_quarantined = sum(by_reason.values())
-    patient_outcomes = dict(results["patient_outcomes"].iter_rows())
-    patients_used = int(patient_outcomes.pop("used", 0))
-    adherence = results["adherence"]
-    classes = {
-        cls: {
-            "patients": int(group.height),
-            "eligible": int(group["pdc"].is_not_null().sum()),
-            "adherent": int(group["adherent"].sum() or 0),
-            "median_pdc": group["pdc"].median(),
-        }
-        for (cls,), group in sorted(adherence.group_by("drug_class"), key=lambda g: str(g[0]))
-    }
-    findings = results["findings"]
-    return {
-        "inputs": dict(inputs),
-        "ruleset": tables.ruleset,
-        "as_of": params.period.as_of.isoformat(),
-        "period_days": params.period.days,
-        "period_start": params.period.start.isoformat(),
-        "rows_in": rows_used + rows_quarantined,
-        "rows_used": rows_used,
-        "rows_quarantined": rows_quarantined,
-        "quarantined_by_reason": by_reason,
-        "patient_rows_in": patients_used + sum(patient_outcomes.values()),
-        "patient_rows_used": patients_used,
-        "patient_rows_quarantined_by_reason": {
-            k: int(v) for k, v in sorted(patient_outcomes.items())
-        },
-        "supply_methods": {k: int(v) for k, v in results["supply_methods"].iter_rows()},
-        "patients": int(results["practices"].height),
-        "patients_with_current_medicines": int(results["current"][s.PATIENT_ID].n_unique()),
-        "classes": classes,
-        "findings": int(findings.height),
-        "findings_by_rule": dict(
-            sorted((k, int(v)) for k, v in findings.group_by("rule_id").len().iter_rows())
-        ),
-        "not_evaluated": int(results["not_evaluated"].height),
-        "worklist_patients": int(results["worklist"].height),
-        "weights": {
-            "safety": params.weights.safety,
-            "adherence": params.weights.adherence,
-            "recoverability": params.weights.recoverability,
-        },
-        "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
-    }
-
-
-class Stopwatch:
-    """Named wall-clock timings for summary.json."""
-
-    def __init__(self) -> None:
-        self.timings: dict[str, float] = {}
-        self._started = time.perf_counter()
-
-    def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.timings[name] = now - self._started
-        self._started = now

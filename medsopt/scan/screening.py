@@ -58,14 +58,24 @@ def screen(
     unresolved: pl.DataFrame,
     tables: ScanTables | Screening,
     as_of: datetime.date,
+    results: pl.DataFrame | None = None,
+    monitoring_from: datetime.date | None = None,
 ) -> Screened:
     """Findings for every patient with a current medicine.
 
     `current`: patient_id, code, start_date (Date or null); `patients`: clean patient facts
     (`schema.CLEAN_PATIENTS`); `unresolved`: patient_id of patients with a recent dispensing
     whose code did not resolve (rules with none_of are then not evaluated, as at the point of
-    care).
+    care); `results`: dated coded events (patient_id, code, date) that monitoring rules read and
+    that add to the recorded conditions, complete from `monitoring_from` (None: not known).
     """
+    conditions = patients.select(
+        s.PATIENT_ID, pl.col(s.CONDITION_CODES).alias("condition_code")
+    ).explode("condition_code")
+    if results is not None:
+        conditions = pl.concat(
+            [conditions, results.select(s.PATIENT_ID, pl.col(s.CODE).alias("condition_code"))]
+        ).unique()
     meds = (
         current.select(s.PATIENT_ID, s.CODE, "start_date")
         .unique([s.PATIENT_ID, s.CODE])
@@ -87,13 +97,11 @@ def screen(
             pl.col(s.SEX).alias("sex"),
             pl.col(s.EGFR).alias("egfr"),
             pl.col(s.PREGNANT).alias("pregnant"),
+            pl.lit(monitoring_from, dtype=pl.Date).alias("monitoring_from"),
         ),
-        condition_codes=patients.select(
-            s.PATIENT_ID, pl.col(s.CONDITION_CODES).alias("condition_code")
-        )
-        .explode("condition_code")
-        .drop_nulls("condition_code"),
+        condition_codes=conditions.drop_nulls("condition_code"),
         unresolved=unresolved.select(s.PATIENT_ID),
+        results=results,
     )
     evaluated = evaluate(population, tables.rules, tables.lookups)
     return Screened(

@@ -3,15 +3,18 @@
 The input is split once (one streaming pass) into partitions of about `partition_rows`
 dispensing rows by a hash of the patient id (`core.partition`), so every patient's rows are in
 one partition. Each partition runs `core.scan_partition` (inline, or in one of `workers`
-processes) and writes its share of every output file at once; only what is small or needs every
-patient stays in memory (counts, the worklist scores, the columns the summary and the report
-read). Output rows are grouped by partition, sorted by patient within each; the worklist is
-ranked across all partitions. The partition count depends on the input size only, so the number
-of workers never changes a result.
+processes) and writes its share of every output file at once; clinical events, when given,
+are split by the same hash and feed their patients' partition (`extras`). Only what is small
+or needs every patient stays in memory (counts, the worklist scores, the columns the summary
+and the report read). Output rows are grouped by partition, sorted by patient within each; the
+worklist is ranked across all partitions. The partition count depends on the input size only,
+so the number of workers never changes a result.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import math
 import os
 import shutil
@@ -26,7 +29,11 @@ import polars as pl
 
 from medsopt.reports.spreadsheet import csv_safe
 from medsopt.scan import schema as s
+from medsopt.scan.analytics_inputs import patient_tables
 from medsopt.scan.core import ScanParams, partition_number, scan_partition
+from medsopt.scan.events import ClinicalEvents
+from medsopt.scan.extras import Extras, partition_events, write_patient_tables
+from medsopt.scan.inputs import read_events
 from medsopt.scan.tables import ScanTables
 
 PARTITION_ROWS = 2_000_000  # dispensing rows per partition: bounds each partition's memory
@@ -37,6 +44,7 @@ WRITTEN = {
     "not_evaluated": True,
     "quarantine": False,
     "patients_quarantine": False,
+    "events_quarantine": False,  # only with clinical events
 }
 _PART = "_partition"
 
@@ -51,6 +59,9 @@ class PartitionJob:
     params: ScanParams
     parts: Path  # where each output's part files go
     index: int
+    events: Path | None = None  # this partition's clinical events, if any were given
+    events_complete_from: datetime.date | None = None
+    analytics: bool = False  # write this partition's share of the analytics' patient tables
 
 
 def partition_count(dispensing: pl.LazyFrame, partition_rows: int) -> int:
@@ -78,8 +89,19 @@ def run_partition(job: PartitionJob) -> dict[str, pl.DataFrame]:
     patients = (
         pl.scan_parquet(job.patients, hive_partitioning=False) if job.patients is not None else None
     )
-    results = scan_partition(dispensing, patients, job.tables, job.params)
+    as_of = job.params.period.as_of
+    events: ClinicalEvents | None = None
+    counted: dict[str, pl.DataFrame] = {}
+    if job.events is not None:
+        raw = pl.scan_parquet(job.events, hive_partitioning=False)
+        events, counted = partition_events(raw, as_of, job.events_complete_from)
+    results = {**scan_partition(dispensing, patients, job.tables, job.params, events), **counted}
+    if job.analytics:
+        mine = patient_tables(dispensing, patients, events, job.tables, as_of)
+        write_patient_tables(mine, job.parts, job.index)
     for name, with_csv in WRITTEN.items():
+        if name not in results:
+            continue
         frame = results.pop(name)
         folder = job.parts / name
         folder.mkdir(parents=True, exist_ok=True)
@@ -108,31 +130,47 @@ def scan_partitions(
     workers: int = 1,
     partition_rows: int = PARTITION_ROWS,
     progress: Callable[[str], None] = lambda _: None,
+    extras: Extras | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Every partition scanned into `work` (parts of each output); the in-memory results.
 
     `dispensing` carries `source_row`. Returns the frames `run_partition` keeps, combined.
+    With `extras.analytics`, each partition also writes its patients' tables for the analytics
+    (`extras.read_patient_tables(work / "parts")`).
     """
+    extras = extras or Extras()
+    events = read_events(extras.events) if extras.events is not None else None
     count = partition_count(dispensing, partition_rows)
     progress(f"splitting into {count} partition(s)")
     inputs = work / "inputs"
     split(dispensing, count, inputs / "dispensing")
     if patients is not None:
         split(patients, count, inputs / "patients")
+    if events is not None:
+        split(events, count, inputs / "events")
     no_dispensing = _empty(dispensing, inputs / "dispensing-empty.parquet")
     no_patients = (
         _empty(patients, inputs / "patients-empty.parquet") if patients is not None else None
     )
+    no_events = _empty(events, inputs / "events-empty.parquet") if events is not None else None
     jobs = []
     for index in range(count):
         mine = _partition_files(inputs / "dispensing", index)
         theirs = _partition_files(inputs / "patients", index) if patients is not None else None
-        if mine is None and theirs is None:
+        recorded = _partition_files(inputs / "events", index) if events is not None else None
+        if mine is None and theirs is None and recorded is None:
             continue
         job = PartitionJob(
             mine or no_dispensing, theirs or no_patients, tables, params, work / "parts", index
         )
-        jobs.append(job)
+        jobs.append(
+            dataclasses.replace(
+                job,
+                events=recorded or no_events,
+                events_complete_from=extras.events_complete_from,
+                analytics=extras.analytics is not None,
+            )
+        )
     parts = []
     with pool(workers) as run:
         for done, part in enumerate(run(run_partition, jobs), start=1):
@@ -173,6 +211,8 @@ def assemble(parts: Path, staging: Path) -> None:
     for name, with_csv in WRITTEN.items():
         folder = parts / name
         files = sorted(folder.glob("*.parquet"))
+        if not files:  # an optional output (events_quarantine without events)
+            continue
         pl.scan_parquet(files).sink_parquet(staging / f"{name}.parquet")
         if with_csv:
             header = csv_safe(pl.read_parquet(files[0]).clear()).write_csv()

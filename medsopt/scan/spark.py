@@ -6,7 +6,7 @@ dispensing and patient rows to `core.scan_partition` as Arrow tables (`cogroup(.
 table of tagged struct columns (one per output), staged once as Parquet and split: the
 per-patient tables become Parquet (and CSV) datasets written by Spark; what the summary, the
 worklist rank and the report read is collected, and the driver finishes them exactly as the
-polars engine does (`files.finish`, `files.summarise`, `files.workbook_sheets`).
+polars engine does (`files.finish`, `summary.summarise`, `files.workbook_sheets`).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from medsopt.scan.spark_io import (
     session,
     spark_schema,
 )
+from medsopt.scan.summary import Stopwatch, summarise
 from medsopt.scan.tables import ScanTables
 
 TAG = "_output"
@@ -247,7 +248,7 @@ def scan_to(
     tables: ScanTables,
     params: ScanParams,
     inputs: Mapping[str, str | None],
-    watch: files.Stopwatch,
+    watch: Stopwatch,
     report: Report,
 ) -> dict[str, Any]:
     """Scan on Spark and publish every output in OUT as `files.scan_to_directory` does."""
@@ -269,7 +270,7 @@ def scan_to(
             csv_safe(worklist).write_csv(staging / "worklist.csv")
             write_workbook(staging / "worklist.xlsx", sheets)
             watch.lap("write")
-            summary = files.summarise(population, tables, params, inputs, watch.timings)
+            summary = summarise(population, tables, params, inputs, watch.timings)
             (staging / "report.html").write_text(report(summary, population), encoding="utf-8")
             (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     finally:

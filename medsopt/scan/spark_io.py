@@ -21,7 +21,7 @@ from pyspark.sql.pandas.types import from_arrow_type, to_arrow_schema
 from pyspark.sql.types import StructField, StructType
 
 from medsopt.scan import schema as s
-from medsopt.scan.files import ScanInputError, _check_columns
+from medsopt.scan.inputs import ScanInputError, check_columns
 
 BUCKET = "_bucket"
 _UNIT, _POSITION, _OFFSET = "_unit", "_position", "_offset"
@@ -54,7 +54,7 @@ def read(
 ) -> DataFrame:
     """Rows as read: Parquet (a file or a dataset directory, hive-partitioned) or a CSV file.
 
-    Raises ScanInputError as `files.read_dispensing` does: unreadable, missing columns, codes as
+    Raises ScanInputError as `inputs.read_dispensing` does: unreadable, missing columns, codes as
     floating point.
     """
     is_csv = path.suffix.lower() in _CSV
@@ -74,7 +74,7 @@ def read(
         empty = empty_frame(frame.schema)
     except AnalysisException as error:
         raise ScanInputError(f"{path}: cannot read: {error}") from error
-    _check_columns(empty.lazy(), path, required, codes)
+    check_columns(empty.lazy(), path, required, codes)
     return frame
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from medsopt.dmd.codes import code_problem, with_check_digit
 from medsopt.reports.spreadsheet import write_workbook
-from medsopt.scan.files import _scan_file
+from medsopt.scan.inputs import _scan_file
 from medsopt.scan.sctid import code_problem_expr
 
 # Real ids (dm+d AMPs are 17 digits; an 18-digit id made valid with its check digit) and the

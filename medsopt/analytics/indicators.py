@@ -1,0 +1,233 @@
+"""Outcome indicators evaluated over a population at a date: polars plans, no I/O.
+
+Each criterion becomes a plan of the patient ids it holds for; entries of a denominator or
+numerator are intersected (semi joins), `any_of` is a union, `none_of` a complement within the
+population. Rates are numerator / denominator per practice and for the whole ICB; a practice
+with an empty denominator has no rate (null), never 0%.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from medsopt.analytics.compile import IndicatorSet
+from medsopt.analytics.models import Criterion, Indicator
+
+PATIENT_ID = "patient_id"
+PRACTICE_ID = "practice_id"
+ICB = "ICB"  # the practice_id of the ICB-level row
+RATE_SCHEMA: dict[str, pl.DataType] = {
+    "indicator_id": pl.String(),
+    "on": pl.Date(),
+    "level": pl.String(),  # practice | icb
+    PRACTICE_ID: pl.String(),
+    "denominator": pl.UInt32(),
+    "numerator": pl.UInt32(),
+    "rate": pl.Float64(),  # percent; null where the denominator is 0
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PopulationData:
+    """What indicators read, already cleaned (the scan's quarantine has run).
+
+    patients: patient_id, practice_id, age (Int), egfr (Float) - one row per patient;
+    dispensed: patient_id, code, concept_code, vmp, dispensed_on (Date);
+    recorded: patient_id, code, recorded_on (Date; null = undated, e.g. a problem-list code),
+      value (Float);
+    membership: concept_code, group (rule-set medicine groups);
+    code_sets: set_id, code - "condition:<id>", "test:<id>", "codelist:<path>".
+    """
+
+    patients: pl.DataFrame
+    dispensed: pl.DataFrame
+    recorded: pl.DataFrame
+    membership: pl.DataFrame
+    code_sets: pl.DataFrame
+
+
+def set_id(criterion: Criterion) -> str:
+    """The code set a dated criterion reads."""
+    if criterion.medicine is not None:
+        return f"group:{criterion.medicine}"
+    if criterion.dispensed is not None:
+        return f"codelist:{criterion.dispensed}"
+    if criterion.condition is not None:
+        return f"condition:{criterion.condition}"
+    if criterion.test is not None:
+        return f"test:{criterion.test}"
+    return f"codelist:{criterion.codelist}"
+
+
+class Evaluator:
+    """Indicator plans over one population; frames joined once, reused for every date."""
+
+    def __init__(self, data: PopulationData) -> None:
+        self.patients = data.patients.lazy().select(PATIENT_ID, PRACTICE_ID, "age", "egfr")
+        by_group = data.dispensed.lazy().join(data.membership.lazy(), on="concept_code")
+        by_group = by_group.select(
+            PATIENT_ID, (pl.lit("group:") + pl.col("group")).alias("set_id"), "dispensed_on"
+        )
+        listed = data.code_sets.lazy().filter(pl.col("set_id").str.starts_with("codelist:"))
+        by_list = pl.concat(
+            [
+                data.dispensed.lazy()
+                .select(PATIENT_ID, pl.col(column).alias("code"), "dispensed_on")
+                .join(listed, on="code")
+                for column in ("code", "concept_code", "vmp")
+            ]
+        ).select(PATIENT_ID, "set_id", "dispensed_on")
+        self.medicine_hits = (
+            pl.concat([by_group, by_list]).unique().collect().lazy()
+        )  # one pass, read by every criterion
+        self.event_hits = (
+            data.recorded.lazy()
+            .join(data.code_sets.lazy(), on="code")
+            .select(PATIENT_ID, "set_id", "recorded_on", "value")
+            .collect()
+            .lazy()
+        )
+
+    def holds(self, criterion: Criterion, on: datetime.date) -> pl.LazyFrame:
+        """Patient ids for whom `criterion` holds on `on`."""
+        day = pl.lit(on, dtype=pl.Date)
+        if criterion.any_of:
+            return pl.concat([self.holds(c, on) for c in criterion.any_of]).unique()
+        if criterion.none_of:
+            hit = pl.concat([self.holds(c, on) for c in criterion.none_of])
+            return self.patients.select(PATIENT_ID).join(hit, on=PATIENT_ID, how="anti")
+        if criterion.age_at_least is not None:
+            return self.patients.filter(pl.col("age") >= criterion.age_at_least).select(PATIENT_ID)
+        if criterion.egfr_below is not None:
+            return self.patients.filter(pl.col("egfr") < criterion.egfr_below).select(PATIENT_ID)
+        since = (
+            day - pl.duration(days=criterion.within_days)
+            if criterion.within_days is not None
+            else None
+        )
+        if criterion.medicine is not None or criterion.dispensed is not None:
+            assert since is not None  # the model requires a window for dispensing
+            return (
+                self.medicine_hits.filter(
+                    (pl.col("set_id") == set_id(criterion))
+                    & (pl.col("dispensed_on") > since)
+                    & (pl.col("dispensed_on") <= day)
+                )
+                .select(PATIENT_ID)
+                .unique()
+            )
+        # Undated codes (the patient file's condition list) hold at any date, in no window.
+        hits = self.event_hits.filter(
+            (pl.col("set_id") == set_id(criterion))
+            & (pl.col("recorded_on").is_null() | (pl.col("recorded_on") <= day))
+        )
+        if since is not None:
+            hits = hits.filter(pl.col("recorded_on") > since)
+        if criterion.latest_value_at_least is not None:
+            latest = hits.filter(pl.col("recorded_on").is_not_null()).sort("recorded_on")
+            return (
+                latest.group_by(PATIENT_ID)
+                .agg(pl.col("value").last())
+                .filter(pl.col("value") >= criterion.latest_value_at_least)
+                .select(PATIENT_ID)
+            )
+        return hits.select(PATIENT_ID).unique()
+
+    def all_hold(self, criteria: Sequence[Criterion], on: datetime.date) -> pl.LazyFrame:
+        """Patients (id, practice) for whom every criterion holds."""
+        plan = self.patients.select(PATIENT_ID, PRACTICE_ID)
+        for criterion in criteria:
+            plan = plan.join(self.holds(criterion, on), on=PATIENT_ID, how="semi")
+        return plan
+
+    def patients_plan(self, indicator: Indicator, on: datetime.date) -> pl.LazyFrame:
+        """Denominator patients (after exclusions) with `numerator` true or false."""
+        eligible = self.all_hold(indicator.denominator, on)
+        if indicator.exclusions:
+            excluded = pl.concat([self.holds(c, on) for c in indicator.exclusions])
+            eligible = eligible.join(excluded, on=PATIENT_ID, how="anti")
+        numerator = self.all_hold(indicator.numerator, on).select(
+            PATIENT_ID, numerator=pl.lit(True)
+        )
+        return eligible.join(numerator, on=PATIENT_ID, how="left").select(
+            pl.lit(indicator.id).alias("indicator_id"),
+            pl.lit(on, dtype=pl.Date).alias("on"),
+            PATIENT_ID,
+            PRACTICE_ID,
+            pl.col("numerator").fill_null(False),
+        )
+
+
+def rates(patient_rows: pl.LazyFrame, grid: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """Numerator, denominator and rate per indicator, date and practice, and for the ICB.
+
+    `grid` (indicator_id, on): the ICB row of each is kept even when nobody is counted
+    (denominator 0, rate null).
+    """
+    counts = [pl.len().cast(pl.UInt32).alias("denominator")]
+    counts.append(pl.col("numerator").sum().cast(pl.UInt32).alias("numerator"))
+    practice = patient_rows.group_by("indicator_id", "on", PRACTICE_ID).agg(counts)
+    icb = patient_rows.group_by("indicator_id", "on").agg(counts)
+    if grid is not None:
+        icb = grid.join(icb, on=["indicator_id", "on"], how="left").with_columns(
+            pl.col("denominator", "numerator").fill_null(0)
+        )
+    frames = [
+        practice.with_columns(level=pl.lit("practice")),
+        icb.with_columns(level=pl.lit("icb"), **{PRACTICE_ID: pl.lit(ICB)}),
+    ]
+    rate = pl.when(pl.col("denominator") > 0).then(
+        100.0 * pl.col("numerator") / pl.col("denominator")
+    )
+    return (
+        pl.concat(frames, how="diagonal")
+        .with_columns(rate=rate)
+        .select(list(RATE_SCHEMA))
+        .sort("indicator_id", "on", "level", PRACTICE_ID)
+    )
+
+
+def evaluate(
+    indicators: IndicatorSet, data: PopulationData, dates: Sequence[datetime.date]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rates at every date, patient rows at the last date) for every indicator."""
+    evaluator = Evaluator(data)
+    last = max(dates)
+    plans = [evaluator.patients_plan(i, on) for i in indicators.indicators for on in dates]
+    frames = pl.collect_all(plans) if plans else []
+    empty = pl.DataFrame(schema={"indicator_id": pl.String, "on": pl.Date, "numerator": pl.Boolean})
+    rows = pl.concat(frames) if frames else empty
+    grid = pl.LazyFrame(
+        [(i.id, on) for i in indicators.indicators for on in dates],
+        schema={"indicator_id": pl.String, "on": pl.Date},
+        orient="row",
+    )
+    return rates(rows.lazy(), grid).collect(), rows.filter(pl.col("on") == last)
+
+
+def gaps(patient_rows: pl.DataFrame, indicators: IndicatorSet) -> pl.DataFrame:
+    """Patients an indicator flags, with its worklist reason.
+
+    Higher-is-better: in the denominator and not the numerator; lower-is-better (PINCER): in
+    the numerator.
+    """
+    table = pl.DataFrame(
+        [(i.id, i.better == "higher", i.gap, i.status) for i in indicators.indicators],
+        schema={
+            "indicator_id": pl.String,
+            "higher": pl.Boolean,
+            "reason": pl.String,
+            "status": pl.String,
+        },
+        orient="row",
+    )
+    return (
+        patient_rows.join(table, on="indicator_id")
+        .filter(pl.col("numerator") != pl.col("higher"))
+        .select(PATIENT_ID, PRACTICE_ID, "indicator_id", "reason", "status")
+        .sort(PATIENT_ID, "indicator_id")
+    )

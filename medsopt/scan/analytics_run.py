@@ -1,0 +1,124 @@
+"""The analytics of a scan: indicators and biosimilar uptake month by month, compared across
+practices. Reads every patient's tables (`analytics_inputs.patient_tables`, made partition by
+partition through the scan's own quarantine); returns frames written beside the scan's outputs
+(names in `ANALYTICS_FILES`) and a summary for summary.json.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from medsopt.analytics.biologics import preferred_table, product_table
+from medsopt.analytics.indicators import evaluate, gaps
+from medsopt.analytics.measures import (
+    deciles,
+    indicator_series,
+    outliers_and_movers,
+    uptake_series,
+)
+from medsopt.analytics.uptake import biologic_items, monthly_uptake, patients_to_switch
+from medsopt.rules.ruleset import RuleSet
+from medsopt.scan.analytics_inputs import (
+    PatientTables,
+    population_inputs,
+    read_indicators,
+    read_prices,
+)
+from medsopt.scan.tables import ScanTables
+
+# Written as <name>.parquet and <name>.csv (docs/scan.md, "Analytics outputs").
+ANALYTICS_FILES = (
+    "indicators",
+    "indicator_gaps",
+    "uptake",
+    "biosimilar_to_switch",
+    "measures",
+    "measure_deciles",
+    "measure_outliers",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyticsRequest:
+    """What the user asked the analytics for."""
+
+    indicators_dir: Path
+    prices: Path | None
+    months: int = 24
+    include_drafts: bool = False
+
+
+def month_ends(as_of: datetime.date, months: int) -> list[datetime.date]:
+    """The ends of the `months - 1` months before `as_of`'s month, then `as_of` itself."""
+    ends: list[datetime.date] = []
+    first_of_month = as_of.replace(day=1)
+    for _ in range(months - 1):
+        end = first_of_month - datetime.timedelta(days=1)
+        ends.append(end)
+        first_of_month = end.replace(day=1)
+    return [*reversed(ends), as_of]
+
+
+def run_analytics(
+    parts: PatientTables,
+    tables: ScanTables,
+    ruleset: RuleSet,
+    as_of: datetime.date,
+    request: AnalyticsRequest,
+) -> tuple[dict[str, pl.DataFrame], dict[str, Any]]:
+    """Every analytics output and its summary, from every patient's tables (all partitions).
+
+    RuleSetError for an invalid indicator or price file.
+    """
+    indicator_set = read_indicators(request.indicators_dir, ruleset)
+    if not request.include_drafts:
+        active = tuple(i for i in indicator_set.indicators if i.status == "active")
+        indicator_set = type(indicator_set)(active, indicator_set.codelists, indicator_set.files)
+    inputs = population_inputs(parts, tables, indicator_set)
+    months = month_ends(as_of, request.months)
+    rates, patient_rows = evaluate(indicator_set, inputs.population, months)
+    if request.prices is not None:
+        prices, illustrative = read_prices(request.prices, ruleset)
+    else:
+        prices, illustrative = pl.DataFrame(schema={"code": pl.String}), False
+    items = biologic_items(
+        inputs.fills.lazy(), product_table(ruleset), preferred_table(ruleset), prices
+    )
+    uptake = monthly_uptake(items, months)
+    titles = pl.DataFrame(
+        [(i.id, i.title, i.better) for i in indicator_set.indicators],
+        schema={"measure_id": pl.String, "title": pl.String, "better": pl.String},
+        orient="row",
+    )
+    series = pl.concat([indicator_series(rates, titles), uptake_series(uptake)])
+    bands = deciles(series)
+    frames = {
+        "indicators": rates,
+        "indicator_gaps": gaps(patient_rows, indicator_set),
+        "uptake": uptake,
+        "biosimilar_to_switch": patients_to_switch(items, as_of),
+        "measures": series,
+        "measure_deciles": bands,
+        "measure_outliers": outliers_and_movers(series, bands),
+    }
+    summary = {
+        "indicators": [
+            {
+                "id": i.id,
+                "title": i.title,
+                "status": i.status,
+                "target": [i.target.lower, i.target.upper] if i.target else None,
+                "file": indicator_set.files[i.id],
+            }
+            for i in indicator_set.indicators
+        ],
+        "months": [months[0].isoformat(), months[-1].isoformat()],
+        "prices_illustrative": illustrative,
+        "prices": str(request.prices) if request.prices else None,
+    }
+    return frames, summary

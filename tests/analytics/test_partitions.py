@@ -1,0 +1,102 @@
+"""The analytics through the bounded scan: clinical events split by the same patient hash as
+the dispensing, and the analytics run once on every partition's per-patient tables, give the
+same outputs whether the scan runs as one partition or several (and with worker processes)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from benchmarks.generate_population import AS_OF
+from medsopt.scan.analytics_inputs import population_inputs
+from medsopt.scan.analytics_run import ANALYTICS_FILES
+from tests.analytics.conftest import EVENTS_COMPLETE_FROM, Population
+
+
+def scan(population: Population, out: Path, *options: str) -> dict[str, Any]:
+    """`medsopt scan` with events and indicators, as a user starts it; its summary.json."""
+    command = [
+        sys.executable, "-m", "medsopt", "scan",
+        "--dispensing", str(population.paths["dispensing"]),
+        "--patients", str(population.paths["patients"]),
+        "--events", str(population.paths["events"]),
+        "--events-complete-from", EVENTS_COMPLETE_FROM.isoformat(),
+        "--indicators", str(population.indicators_dir),
+        "--as-of", AS_OF.isoformat(),
+        "--out", str(out),
+        *options,
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=900)
+    assert done.returncode == 3, done.stderr  # written; the generator's broken rows quarantined
+    summary: dict[str, Any] = json.loads((out / "summary.json").read_text())
+    summary.pop("timings_seconds")
+    return summary
+
+
+@pytest.fixture(scope="module")
+def runs(population: Population, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One partition, then about seven (two worker processes)."""
+    root = tmp_path_factory.mktemp("partitions")
+    rows = pl.scan_csv(population.paths["dispensing"]).select(pl.len()).collect().item()
+    whole, parts = root / "whole", root / "parts"
+    scan(population, whole)
+    scan(population, parts, "--partition-rows", str(rows // 7), "--workers", "2")
+    return whole, parts
+
+
+def test_partitions_do_not_change_the_analytics(runs: tuple[Path, Path]) -> None:
+    whole, parts = runs
+    for name in ANALYTICS_FILES:
+        one, many = (pl.read_parquet(d / f"{name}.parquet") for d in runs)
+        assert one.height > 0 or name == "measure_outliers", name
+        assert_frame_equal(one, many, check_row_order=False)
+    # Same patients in the same order; scores equal to the last bit or two (a sum's order
+    # follows polars' threads, which the worker count sets).
+    assert_frame_equal(
+        pl.read_parquet(whole / "worklist.parquet"), pl.read_parquet(parts / "worklist.parquet")
+    )
+    assert (parts / "analytics.html").stat().st_size > 0
+
+
+def test_every_event_row_is_counted_once_across_partitions(
+    population: Population, runs: tuple[Path, Path]
+) -> None:
+    one, many = (json.loads((d / "summary.json").read_text()) for d in runs)
+    for summary in (one, many):
+        summary.pop("timings_seconds")
+    assert one == many
+    rows = pl.scan_csv(population.paths["events"]).select(pl.len()).collect().item()
+    assert many["event_rows_in"] == rows
+    held = [pl.read_parquet(d / "events_quarantine.parquet").sort("source_row") for d in runs]
+    assert held[0].equals(held[1])
+    assert held[1].height == rows - many["event_rows_used"]
+
+
+def test_the_monitoring_rules_see_each_partitions_events(runs: tuple[Path, Path]) -> None:
+    keys = ["patient_id", "rule_id"]
+    one, many = (pl.read_parquet(d / "findings.parquet").select(keys).sort(keys) for d in runs)
+    assert one.equals(many)
+    assert one.filter(pl.col("rule_id").str.starts_with("MON-")).height > 0
+
+
+def test_the_bounded_analytics_equal_the_in_memory_ones(
+    population: Population, runs: tuple[Path, Path]
+) -> None:
+    """The indicators of the partitioned scan are those of every patient's inputs at once."""
+    from medsopt.analytics.indicators import evaluate
+    from medsopt.scan.analytics_inputs import PatientTables
+    from medsopt.scan.analytics_run import month_ends
+
+    inputs = population.inputs
+    tables = PatientTables(inputs.population.patients, inputs.fills, inputs.population.recorded)
+    again = population_inputs(tables, population.tables, population.indicators)
+    rates, _ = evaluate(population.indicators, again.population, month_ends(AS_OF, 24))
+    written = pl.read_parquet(runs[1] / "indicators.parquet")
+    assert_frame_equal(written, rates, check_row_order=False, check_column_order=False)
