@@ -6,13 +6,14 @@ import datetime
 import logging
 import time
 import uuid
+from typing import TypeVar
 
 import grpc
 
 from medsopt.audit.records import DecisionRecords
 from medsopt.engine.point_of_care import check
 from medsopt.engine.validation import validate_request
-from medsopt.rules.holder import RuleSetHolder
+from medsopt.rules.holder import Activation, RuleSetHolder
 from medsopt.rules.ruleset import RuleSet
 from medsopt.service import answers, converters, errors
 from medsopt.service.access_log import AccessLog
@@ -30,6 +31,7 @@ class Undecodable:
 
 
 UNDECODABLE = Undecodable()
+Request = TypeVar("Request", pb.GetRuleSetInfoRequest, pb.GetRuleContentRequest)
 
 
 def deadline_passed(context: grpc.ServicerContext) -> bool:
@@ -135,9 +137,11 @@ class MedicinesOptimisationServicer(pb_grpc.MedicinesOptimisationServicer):
             raise AssertionError("unreachable")
         return self._decisions.record_feedback(request, context)
 
-    def GetRuleSetInfo(  # noqa: N802 - gRPC method name
-        self, request: pb.GetRuleSetInfoRequest | Undecodable, context: grpc.ServicerContext
-    ) -> pb.RuleSetInfo:
+    def _active(
+        self, request: Request | Undecodable, context: grpc.ServicerContext
+    ) -> tuple[Request, Activation]:
+        """A read-only call's request and the active rule set; aborts on undecodable bytes or
+        while no rule set is loaded."""
         errors.echo_request_id(context)
         if isinstance(request, Undecodable):
             errors.abort_undecodable(context)
@@ -146,19 +150,17 @@ class MedicinesOptimisationServicer(pb_grpc.MedicinesOptimisationServicer):
         if activation is None:
             errors.abort_unavailable(context)
             raise AssertionError("unreachable")
-        return converters.ruleset_info_to_proto(activation)
+        return request, activation
+
+    def GetRuleSetInfo(  # noqa: N802 - gRPC method name
+        self, request: pb.GetRuleSetInfoRequest | Undecodable, context: grpc.ServicerContext
+    ) -> pb.RuleSetInfo:
+        return converters.ruleset_info_to_proto(self._active(request, context)[1])
 
     def GetRuleContent(  # noqa: N802 - gRPC method name
         self, request: pb.GetRuleContentRequest | Undecodable, context: grpc.ServicerContext
     ) -> pb.RuleSetContent:
-        errors.echo_request_id(context)
-        if isinstance(request, Undecodable):
-            errors.abort_undecodable(context)
-            raise AssertionError("unreachable")
-        activation = self._holder.active
-        if activation is None:
-            errors.abort_unavailable(context)
-            raise AssertionError("unreachable")
+        request, activation = self._active(request, context)
         ruleset = activation.ruleset
         active_hash = ruleset.identity.content_hash
         if request.content_hash not in ("", active_hash):
