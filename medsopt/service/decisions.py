@@ -21,15 +21,13 @@ from medsopt.v1 import medsopt_pb2 as pb
 
 log = logging.getLogger(__name__)
 
-REQUEST_ID = "x-request-id"
-
 
 def request_id_of(context: grpc.ServicerContext) -> str:
     """The caller's x-request-id when it is 1-128 printable ASCII characters, else a new one;
     returned in trailing metadata either way, so the decision can be found in the audit."""
     for key, value in context.invocation_metadata() or ():
         usable = isinstance(value, str) and 0 < len(value) <= 128 and value.isprintable()
-        if key == REQUEST_ID and usable and value.isascii():
+        if key == errors.REQUEST_ID_KEY and usable and value.isascii():
             return str(value)
     return uuid.uuid4().hex
 

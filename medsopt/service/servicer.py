@@ -17,7 +17,7 @@ from medsopt.rules.holder import Activation, RuleSetHolder
 from medsopt.rules.ruleset import RuleSet
 from medsopt.service import answers, converters, errors
 from medsopt.service.access_log import AccessLog
-from medsopt.service.decisions import REQUEST_ID, Decisions, request_id_of
+from medsopt.service.decisions import Decisions, request_id_of
 from medsopt.service.feedback import patient_ref_violations
 from medsopt.store.reload import Reloader
 from medsopt.v1 import medsopt_pb2 as pb
@@ -60,7 +60,7 @@ class MedicinesOptimisationServicer(pb_grpc.MedicinesOptimisationServicer):
     ) -> pb.CheckMedicationsResponse:
         started = time.perf_counter()
         request_id = request_id_of(context)
-        context.set_trailing_metadata(((REQUEST_ID, request_id),))
+        context.set_trailing_metadata(((errors.REQUEST_ID_KEY, request_id),))
         if isinstance(request, Undecodable):  # the bytes did not decode (server.lenient)
             self._log(request_id, "INVALID_ARGUMENT", started)
             errors.abort_undecodable(context)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,3 +104,21 @@ def scan_tables(bundled: RuleSet) -> ScanTables:
     """The scan tables of the bundled rule set on 2026-06-30 (the scan tests' as-of date)."""
     as_of = datetime.date(2026, 6, 30)
     return tables_for(bundled, Locations(BUNDLED_RULES, BUNDLED_FORMULARY), as_of)
+
+
+def run_scan(population: Population, out: Path, *options: str, timeout: float = 900) -> Path:
+    """`medsopt scan` with events and indicators, as a user starts it; OUT once it is written."""
+    command = [
+        sys.executable, "-m", "medsopt", "scan",
+        "--dispensing", str(population.paths["dispensing"]),
+        "--patients", str(population.paths["patients"]),
+        "--events", str(population.paths["events"]),
+        "--events-complete-from", EVENTS_COMPLETE_FROM.isoformat(),
+        "--indicators", str(population.indicators_dir),
+        "--as-of", AS_OF.isoformat(),
+        "--out", str(out),
+        *options,
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=timeout)
+    assert done.returncode == 3, done.stderr  # written; the generator's broken rows quarantined
+    return out

@@ -5,8 +5,6 @@ same outputs whether the scan runs as one partition or several (and with worker 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,25 +15,14 @@ from polars.testing import assert_frame_equal
 from benchmarks.generate_population import AS_OF
 from medsopt.scan.analytics_inputs import population_inputs
 from medsopt.scan.analytics_run import ANALYTICS_FILES
-from tests.analytics.conftest import EVENTS_COMPLETE_FROM, Population
+from tests.analytics.conftest import Population, run_scan
 
 
 def scan(population: Population, out: Path, *options: str) -> dict[str, Any]:
-    """`medsopt scan` with events and indicators, as a user starts it; its summary.json."""
-    command = [
-        sys.executable, "-m", "medsopt", "scan",
-        "--dispensing", str(population.paths["dispensing"]),
-        "--patients", str(population.paths["patients"]),
-        "--events", str(population.paths["events"]),
-        "--events-complete-from", EVENTS_COMPLETE_FROM.isoformat(),
-        "--indicators", str(population.indicators_dir),
-        "--as-of", AS_OF.isoformat(),
-        "--out", str(out),
-        *options,
-    ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=900)
-    assert done.returncode == 3, done.stderr  # written; the generator's broken rows quarantined
-    summary: dict[str, Any] = json.loads((out / "summary.json").read_text())
+    """The scan's summary.json, timings aside."""
+    summary: dict[str, Any] = json.loads(
+        (run_scan(population, out, *options) / "summary.json").read_text()
+    )
     summary.pop("timings_seconds")
     return summary
 

@@ -11,17 +11,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
 
-from benchmarks.generate_population import AS_OF
 from medsopt.analytics.measures import DECILES
-from tests.analytics.conftest import EVENTS_COMPLETE_FROM, Population
+from tests.analytics.conftest import Population, run_scan
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -34,20 +31,7 @@ def chromium_path() -> str | None:
 @pytest.fixture(scope="module")
 def report(population: Population, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real `medsopt scan` run with events and indicators, as a user would start it."""
-    out = tmp_path_factory.mktemp("report") / "scan"
-    command = [
-        sys.executable, "-m", "medsopt", "scan",
-        "--dispensing", str(population.paths["dispensing"]),
-        "--patients", str(population.paths["patients"]),
-        "--events", str(population.paths["events"]),
-        "--events-complete-from", EVENTS_COMPLETE_FROM.isoformat(),
-        "--indicators", str(population.indicators_dir),
-        "--as-of", AS_OF.isoformat(),
-        "--out", str(out),
-    ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
-    assert done.returncode == 3, done.stderr  # written; the generator's broken rows quarantined
-    return out
+    return run_scan(population, tmp_path_factory.mktemp("report") / "scan", timeout=600)
 
 
 @pytest.fixture(scope="module")
