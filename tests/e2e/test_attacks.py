@@ -112,6 +112,12 @@ def test_a_half_written_codelist_is_never_served(server: ServerProcess, rules: L
                 assert time.monotonic() < deadline, "the half-written file was never looked at"
                 time.sleep(0.1)
             during = status(server.admin_target)
+            # Keep the file half-written until clients have been answered meanwhile (however
+            # slow the machine), so the window is always exercised.
+            seen = len(answers)
+            while len(answers) < seen + 10:
+                assert time.monotonic() < deadline, "no answers while the file was half-written"
+                time.sleep(0.05)
             out.writelines(lines[1200:])
     finally:
         done.set()
