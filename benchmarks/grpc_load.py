@@ -7,8 +7,10 @@ Starts `medsopt serve` (1 and 2 workers) and the no-op baseline (1 and 2 process
   the no-op so noise on this shared machine falls on both;
 - throughput under h2load (installed with apt as nghttp2-client when missing), every call the
   same pre-serialised 20-medicine request (age 78, eGFR 40);
-and prints one table of ratios to the no-op, with every non-OK status counted (the client's for
-one in flight; the server's metrics for h2load, whose HTTP 200 hides the gRPC status).
+every request naming the rule content the client keeps (rule_content_hash), as medsopt.client
+does after its first answer; and prints one table of ratios to the no-op, with every non-OK
+status counted (the client's for one in flight; the server's metrics for h2load, whose HTTP 200
+hides the gRPC status).
 
     .venv/bin/python -m benchmarks.grpc_load          # or: make bench-grpc
 """
@@ -52,6 +54,13 @@ def realistic(ruleset: RuleSet, count: int, seed: int) -> list[CheckRequest]:
     return [patients(ruleset, 1, rng.randint(5, 25), seed + i)[0] for i in range(count)]
 
 
+def wire(request: CheckRequest, rule_content_hash: str) -> bytes:
+    """The request's bytes, naming the rule content the client keeps ("" none)."""
+    message = request_to_proto(request)
+    message.rule_content_hash = rule_content_hash
+    return message.SerializeToString()
+
+
 def card_patient(ruleset: RuleSet, seed: int) -> CheckRequest:
     """The issue's 20-medicine request: age 78, eGFR 40."""
     request = patients(ruleset, 1, 20, seed)[0]
@@ -91,11 +100,10 @@ def main() -> None:
     args = parser.parse_args()
 
     ruleset = build(Locations()).ruleset
-    cohort = [
-        request_to_proto(p).SerializeToString()
-        for p in realistic(ruleset, args.patients, args.seed)
-    ]
-    card = request_to_proto(card_patient(ruleset, args.seed)).SerializeToString()
+    kept = ruleset.identity.content_hash  # as medsopt.client sends after its first answer
+    cohort = [wire(p, kept) for p in realistic(ruleset, args.patients, args.seed)]
+    card = wire(card_patient(ruleset, args.seed), kept)
+    card_sending_all = wire(card_patient(ruleset, args.seed), "")
     h2load_bin = h2load_path()
     work = Path(tempfile.mkdtemp(prefix="medsopt-grpc-load-"))
     atexit.register(shutil.rmtree, work, ignore_errors=True)
@@ -114,6 +122,9 @@ def main() -> None:
     try:
         target = medsopt.found["target"]
         answer = answer_bytes(target, card)
+        if not pb.CheckMedicationsResponse.FromString(answer).static_text_omitted:
+            raise SystemExit("the server does not have the rule content this benchmark built")
+        all_text = len(answer_bytes(target, card_sending_all))
         sizes = [len(answer_bytes(target, b)) for b in cohort[:50]]
         (work / "answer.bin").write_bytes(answer)
         noop = start_noop(1, work / "answer.bin")
@@ -151,7 +162,7 @@ def main() -> None:
         floor,
         rates,
         h2load_non_ok,
-        len(answer),
+        (len(answer), all_text),
         sizes,
         pb.CheckMedicationsResponse.FromString(answer),
     )
@@ -163,7 +174,7 @@ def report(
     floor: Latencies,
     rates: dict[str, Throughput],
     h2load_non_ok: int,
-    card_bytes: int,
+    card_bytes: tuple[int, int],
     sizes: list[int],
     card_answer: pb.CheckMedicationsResponse,
 ) -> None:
@@ -223,7 +234,8 @@ def report(
             ),
         ]
     rows += [
-        ("answer bytes, 20-medicine request", str(card_bytes), "", "", "<= 8000"),
+        ("answer bytes, 20-medicine request", str(card_bytes[0]), "", "", "<= 8000"),
+        ("  the same, client keeping no rule content", str(card_bytes[1]), "", "", ""),
         (
             f"answer bytes, mean of {len(sizes)} patients",
             f"{statistics.mean(sizes):.0f}",

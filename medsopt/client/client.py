@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -20,6 +20,7 @@ from medsopt.client.model import (
     answer_from_message,
     info_from_message,
     request_message,
+    static_recommendations,
 )
 from medsopt.v1 import medsopt_pb2 as pb
 from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
@@ -69,6 +70,7 @@ class MedsoptClient:
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         credentials: grpc.ChannelCredentials | None = None,
         options: Sequence[tuple[str, str | int]] = (),
+        keep_rule_content: bool = True,
     ) -> None:
         every = [
             ("grpc.enable_retries", 1),
@@ -86,6 +88,10 @@ class MedsoptClient:
         )
         self._stub = pb_grpc.MedicinesOptimisationStub(self._channel)
         self._deadline = deadline_seconds
+        # (content hash, static recommendations) of the rule content this client keeps: named
+        # in each check, so cards leave that text out (see CheckMedicationsRequest).
+        self._keep_rule_content = keep_rule_content
+        self._kept: tuple[str, Mapping[str, str]] = ("", {})
 
     def check(
         self,
@@ -102,10 +108,38 @@ class MedsoptClient:
         message = request_message(
             tuple(medications), patient or Patient(), request_id, as_of, proposed_only
         )
+        kept_hash, kept = self._kept  # one read: another thread may replace it meanwhile
+        message.rule_content_hash = kept_hash
         response: pb.CheckMedicationsResponse = self._call(
             self._stub.CheckMedications, message, request_id, deadline_seconds
         )
-        return answer_from_message(response)
+        answer = answer_from_message(response, kept)
+        if self._keep_rule_content and response.rule_set.content_hash != kept_hash:
+            self._refresh_rule_content(response.rule_set.content_hash)
+        return answer
+
+    def rule_content(
+        self, content_hash: str = "", *, deadline_seconds: float | None = None
+    ) -> pb.RuleSetContent:
+        """Every active rule's static content (title, rationale, citations, recommendation)."""
+        request_id = uuid.uuid4().hex
+        content: pb.RuleSetContent = self._call(
+            self._stub.GetRuleContent,
+            pb.GetRuleContentRequest(content_hash=content_hash),
+            request_id,
+            deadline_seconds,
+        )
+        return content
+
+    def _refresh_rule_content(self, content_hash: str) -> None:
+        """Keep the content of the rule set that answered; on failure keep none (every card
+        then carries its full text), and try again after the next answer."""
+        try:
+            content = self.rule_content(content_hash)
+        except MedsoptError:
+            self._kept = ("", {})
+            return
+        self._kept = (content.identity.content_hash, static_recommendations(content))
 
     def rule_set_info(self, *, deadline_seconds: float | None = None) -> RuleSetInfo:
         """The active rule set: identity, rule count, when it was loaded."""

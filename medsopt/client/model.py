@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -154,7 +155,25 @@ def _name(enum: object, number: int, prefix: str) -> str:
     return enum.Name(number).removeprefix(prefix).lower()  # type: ignore[attr-defined, no-any-return]
 
 
-def answer_from_message(message: pb.CheckMedicationsResponse) -> Answer:
+def static_recommendations(content: pb.RuleSetContent) -> dict[str, str]:
+    """Rule id -> the recommendation it shows every patient, from GetRuleContent."""
+    return {rule.rule_id: rule.recommendation for rule in content.rules if rule.recommendation}
+
+
+def _recommendation(
+    finding: pb.Finding, message: pb.CheckMedicationsResponse, kept: Mapping[str, str]
+) -> str:
+    """The finding's own recommendation, or the kept one the server left out for it."""
+    if finding.recommendation or not message.static_text_omitted:
+        return finding.recommendation
+    return kept[finding.rule_id]  # the server omits only what the named content holds
+
+
+def answer_from_message(
+    message: pb.CheckMedicationsResponse, kept: Mapping[str, str] | None = None
+) -> Answer:
+    """The answer; `kept`: the static recommendations of the rule content the request named."""
+    kept = kept or {}
     return Answer(
         request_id=message.request_id,
         complete=message.check_status == pb.CHECK_STATUS_COMPLETE,
@@ -167,7 +186,7 @@ def answer_from_message(message: pb.CheckMedicationsResponse) -> Answer:
                 category=_name(pb.Category, f.category, "CATEGORY_"),
                 title=f.title,
                 detail=f.detail,
-                recommendation=f.recommendation,
+                recommendation=_recommendation(f, message, kept),
                 medication_refs=tuple(f.medication_refs),
                 involves_proposed=f.involves_proposed,
                 sources=tuple(s.rule_id for s in f.sources) or (f.rule_id,),

@@ -8,8 +8,10 @@ answer every request got before views existed.
 
 from __future__ import annotations
 
+from collections.abc import Container, Mapping
+
 from medsopt.engine.findings import CheckResult, Finding, NotEvaluated
-from medsopt.engine.text import question
+from medsopt.engine.text import question, render_text
 from medsopt.rules.ruleset import RuleSet
 from medsopt.service.converters import (
     CATEGORY,
@@ -37,15 +39,27 @@ def explains(view: pb.AnswerView) -> bool:
     return full
 
 
-def _card_finding(message: pb.Finding, finding: Finding) -> None:
-    """What a card shows, written into `message` (a finding just added to an answer)."""
+def static_recommendations(ruleset: RuleSet) -> dict[str, str]:
+    """Rule id -> the recommendation the rule shows every patient (rules with no placeholder
+    in it); a rule that fills in patient values is not listed."""
+    return {
+        rule_id: render_text(compiled.ir.recommendation, {})
+        for rule_id, compiled in ruleset.rules.items()
+        if not compiled.ir.recommendation.placeholders
+    }
+
+
+def _card_finding(message: pb.Finding, finding: Finding, client_has: Container[str]) -> None:
+    """What a card shows, written into `message` (a finding just added to an answer); the
+    recommendation is left out when its rule is in `client_has` (the client keeps it)."""
     message.rule_id = finding.rule_id
     message.category = CATEGORY[finding.category]
     message.severity = SEVERITY[finding.severity]
     message.evidence = EVIDENCE[finding.evidence]
     message.title = finding.title
     message.detail = finding.detail
-    message.recommendation = finding.recommendation
+    if finding.rule_id not in client_has:
+        message.recommendation = finding.recommendation
     message.medication_refs.extend(finding.medication_refs)
     add_match = message.explanation.matched.add
     for ref, group in finding.matched_groups:
@@ -62,7 +76,7 @@ def _card_finding(message: pb.Finding, finding: Finding) -> None:
         add_source(rule_id=source.rule_id, severity=SEVERITY[source.severity])
 
 
-def _full_finding(message: pb.Finding, finding: Finding) -> None:
+def _full_finding(message: pb.Finding, finding: Finding, client_has: Container[str] = ()) -> None:
     """Every field of a finding, written into `message` (a finding just added to an answer)."""
     message.rule_id = finding.rule_id
     message.concern = finding.concern
@@ -103,7 +117,7 @@ def _full_finding(message: pb.Finding, finding: Finding) -> None:
 def finding_to_proto(finding: Finding, view: pb.AnswerView = pb.ANSWER_VIEW_FULL) -> pb.Finding:
     """One finding on its own (an answer writes its findings in place: response_to_proto)."""
     message = pb.Finding()
-    (_full_finding if view == pb.ANSWER_VIEW_FULL else _card_finding)(message, finding)
+    (_full_finding if view == pb.ANSWER_VIEW_FULL else _card_finding)(message, finding, ())
     return message
 
 
@@ -116,11 +130,15 @@ def _not_evaluated_to_proto(message: pb.RuleNotEvaluated, item: NotEvaluated) ->
 
 
 def response_to_proto(
-    result: CheckResult, view: pb.AnswerView | None = None
+    result: CheckResult,
+    view: pb.AnswerView | None = None,
+    client_has: Mapping[str, str] | None = None,
 ) -> pb.CheckMedicationsResponse:
     """The wire answer for one check, in `view` (None: FULL when the result was explained).
 
-    Each message is built once, in place: nothing is built and then copied into the answer.
+    `client_has`: the static recommendations of the rule content the client keeps (None: it
+    keeps none); a card leaves them out and says so. Each message is built once, in place:
+    nothing is built and then copied into the answer.
     """
     response = pb.CheckMedicationsResponse(
         request_id=result.request_id,
@@ -135,10 +153,13 @@ def response_to_proto(
             display=u.entry.display,
         )
     identity_into(response.rule_set, result.identity)
-    write = _full_finding if _full(view, result) else _card_finding
+    full = _full(view, result)
+    write = _full_finding if full else _card_finding
+    omitted: Container[str] = client_has if client_has is not None and not full else ()
+    response.static_text_omitted = client_has is not None and not full
     add_finding = response.findings.add
     for finding in result.findings:
-        write(add_finding(), finding)
+        write(add_finding(), finding, omitted)
     add_not_evaluated = response.rules_not_evaluated.add
     for item in result.not_evaluated:
         _not_evaluated_to_proto(add_not_evaluated(), item)
@@ -154,6 +175,7 @@ def rule_content_to_proto(ruleset: RuleSet) -> pb.RuleSetContent:
     """Every active rule's static content (what FULL findings repeat), by rule id."""
     content = pb.RuleSetContent()
     identity_into(content.identity, ruleset.identity)
+    static = static_recommendations(ruleset)
     for rule_id, compiled in sorted(ruleset.rules.items()):
         rule = compiled.ir
         content.rules.add(
@@ -168,5 +190,6 @@ def rule_content_to_proto(ruleset: RuleSet) -> pb.RuleSetContent:
                 for c in rule.citations
             ],
             concern=rule.concern or "",
+            recommendation=static.get(rule_id, ""),
         )
     return content

@@ -6,6 +6,7 @@ import datetime
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 from typing import TypeVar
 
 import grpc
@@ -89,7 +90,8 @@ class MedicinesOptimisationServicer(pb_grpc.MedicinesOptimisationServicer):
             late = deadline_passed(context)
             if not late:
                 shown = self._decisions.shown(request, result)
-                response = answers.response_to_proto(shown.result, request.view)
+                client_has = self._content.kept_by_client(request, activation.ruleset)
+                response = answers.response_to_proto(shown.result, request.view, client_has)
                 for message, shown_id in zip(response.findings, shown.finding_ids, strict=True):
                     message.finding_id = shown_id
                 response.suppressed_findings = len(shown.suppressed_ids)
@@ -173,18 +175,33 @@ class MedicinesOptimisationServicer(pb_grpc.MedicinesOptimisationServicer):
 
 
 class _RuleContentCache:
-    """GetRuleContent's answer, built once per rule set (it is static for its content hash)."""
+    """GetRuleContent's answer and its static recommendations, built once per rule set (they
+    are static for its content hash)."""
 
     def __init__(self) -> None:
-        self._built: tuple[RuleSet, bytes] | None = None
+        self._built: tuple[RuleSet, bytes, Mapping[str, str]] | None = None
 
-    def get(self, ruleset: RuleSet) -> pb.RuleSetContent:
+    def _for(self, ruleset: RuleSet) -> tuple[RuleSet, bytes, Mapping[str, str]]:
         built = self._built  # one read: another thread may replace it meanwhile
         if built is None or built[0] is not ruleset:
-            built = (ruleset, answers.rule_content_to_proto(ruleset).SerializeToString())
+            content = answers.rule_content_to_proto(ruleset).SerializeToString()
+            built = (ruleset, content, answers.static_recommendations(ruleset))
             self._built = built
+        return built
+
+    def get(self, ruleset: RuleSet) -> pb.RuleSetContent:
         # A fresh message per call: a cached one would be shared by concurrent serialisations.
-        return pb.RuleSetContent.FromString(built[1])
+        return pb.RuleSetContent.FromString(self._for(ruleset)[1])
+
+    def kept_by_client(
+        self, request: pb.CheckMedicationsRequest, ruleset: RuleSet
+    ) -> Mapping[str, str] | None:
+        """The static recommendations the client keeps: those of `ruleset` when the request
+        names its content hash; None otherwise (a stale or absent hash: send every text)."""
+        wanted = request.rule_content_hash
+        if not wanted or wanted != ruleset.identity.content_hash:
+            return None
+        return self._for(ruleset)[2]
 
 
 class RuleSetAdminServicer(pb_grpc.RuleSetAdminServicer):

@@ -189,7 +189,7 @@ class Medication(_message.Message):
     def __init__(self, ref: _Optional[str] = ..., code: _Optional[str] = ..., status: _Optional[_Union[MedicationStatus, str]] = ..., start_date: _Optional[str] = ..., display: _Optional[str] = ...) -> None: ...
 
 class CheckMedicationsRequest(_message.Message):
-    __slots__ = ("request_id", "patient", "medications", "as_of_date", "proposed_only", "minimum_severity", "patient_ref", "view")
+    __slots__ = ("request_id", "patient", "medications", "as_of_date", "proposed_only", "minimum_severity", "patient_ref", "view", "rule_content_hash")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PATIENT_FIELD_NUMBER: _ClassVar[int]
     MEDICATIONS_FIELD_NUMBER: _ClassVar[int]
@@ -198,6 +198,7 @@ class CheckMedicationsRequest(_message.Message):
     MINIMUM_SEVERITY_FIELD_NUMBER: _ClassVar[int]
     PATIENT_REF_FIELD_NUMBER: _ClassVar[int]
     VIEW_FIELD_NUMBER: _ClassVar[int]
+    RULE_CONTENT_HASH_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     patient: PatientContext
     medications: _containers.RepeatedCompositeFieldContainer[Medication]
@@ -206,7 +207,8 @@ class CheckMedicationsRequest(_message.Message):
     minimum_severity: Severity
     patient_ref: str
     view: AnswerView
-    def __init__(self, request_id: _Optional[str] = ..., patient: _Optional[_Union[PatientContext, _Mapping]] = ..., medications: _Optional[_Iterable[_Union[Medication, _Mapping]]] = ..., as_of_date: _Optional[str] = ..., proposed_only: _Optional[bool] = ..., minimum_severity: _Optional[_Union[Severity, str]] = ..., patient_ref: _Optional[str] = ..., view: _Optional[_Union[AnswerView, str]] = ...) -> None: ...
+    rule_content_hash: str
+    def __init__(self, request_id: _Optional[str] = ..., patient: _Optional[_Union[PatientContext, _Mapping]] = ..., medications: _Optional[_Iterable[_Union[Medication, _Mapping]]] = ..., as_of_date: _Optional[str] = ..., proposed_only: _Optional[bool] = ..., minimum_severity: _Optional[_Union[Severity, str]] = ..., patient_ref: _Optional[str] = ..., view: _Optional[_Union[AnswerView, str]] = ..., rule_content_hash: _Optional[str] = ...) -> None: ...
 
 class UnresolvedCode(_message.Message):
     __slots__ = ("ref", "code", "reason", "message", "display")
@@ -347,7 +349,7 @@ class RuleNotEvaluated(_message.Message):
     def __init__(self, rule_id: _Optional[str] = ..., title: _Optional[str] = ..., missing: _Optional[_Iterable[str]] = ..., medication_refs: _Optional[_Iterable[str]] = ..., questions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CheckMedicationsResponse(_message.Message):
-    __slots__ = ("request_id", "check_status", "unresolved_codes", "rule_set", "findings", "rules_not_evaluated", "superseded_codes", "suppressed_findings")
+    __slots__ = ("request_id", "check_status", "unresolved_codes", "rule_set", "findings", "rules_not_evaluated", "superseded_codes", "suppressed_findings", "static_text_omitted")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CHECK_STATUS_FIELD_NUMBER: _ClassVar[int]
     UNRESOLVED_CODES_FIELD_NUMBER: _ClassVar[int]
@@ -356,6 +358,7 @@ class CheckMedicationsResponse(_message.Message):
     RULES_NOT_EVALUATED_FIELD_NUMBER: _ClassVar[int]
     SUPERSEDED_CODES_FIELD_NUMBER: _ClassVar[int]
     SUPPRESSED_FINDINGS_FIELD_NUMBER: _ClassVar[int]
+    STATIC_TEXT_OMITTED_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     check_status: CheckStatus
     unresolved_codes: _containers.RepeatedCompositeFieldContainer[UnresolvedCode]
@@ -364,7 +367,8 @@ class CheckMedicationsResponse(_message.Message):
     rules_not_evaluated: _containers.RepeatedCompositeFieldContainer[RuleNotEvaluated]
     superseded_codes: _containers.RepeatedCompositeFieldContainer[SupersededCode]
     suppressed_findings: int
-    def __init__(self, request_id: _Optional[str] = ..., check_status: _Optional[_Union[CheckStatus, str]] = ..., unresolved_codes: _Optional[_Iterable[_Union[UnresolvedCode, _Mapping]]] = ..., rule_set: _Optional[_Union[RuleSetIdentity, _Mapping]] = ..., findings: _Optional[_Iterable[_Union[Finding, _Mapping]]] = ..., rules_not_evaluated: _Optional[_Iterable[_Union[RuleNotEvaluated, _Mapping]]] = ..., superseded_codes: _Optional[_Iterable[_Union[SupersededCode, _Mapping]]] = ..., suppressed_findings: _Optional[int] = ...) -> None: ...
+    static_text_omitted: bool
+    def __init__(self, request_id: _Optional[str] = ..., check_status: _Optional[_Union[CheckStatus, str]] = ..., unresolved_codes: _Optional[_Iterable[_Union[UnresolvedCode, _Mapping]]] = ..., rule_set: _Optional[_Union[RuleSetIdentity, _Mapping]] = ..., findings: _Optional[_Iterable[_Union[Finding, _Mapping]]] = ..., rules_not_evaluated: _Optional[_Iterable[_Union[RuleNotEvaluated, _Mapping]]] = ..., superseded_codes: _Optional[_Iterable[_Union[SupersededCode, _Mapping]]] = ..., suppressed_findings: _Optional[int] = ..., static_text_omitted: _Optional[bool] = ...) -> None: ...
 
 class SupersededCode(_message.Message):
     __slots__ = ("ref", "code", "current_code", "changed_on")
@@ -535,7 +539,7 @@ class GetRuleContentRequest(_message.Message):
     def __init__(self, content_hash: _Optional[str] = ...) -> None: ...
 
 class RuleContent(_message.Message):
-    __slots__ = ("rule_id", "title", "category", "severity", "evidence", "rationale", "citations", "concern")
+    __slots__ = ("rule_id", "title", "category", "severity", "evidence", "rationale", "citations", "concern", "recommendation")
     RULE_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
@@ -544,6 +548,7 @@ class RuleContent(_message.Message):
     RATIONALE_FIELD_NUMBER: _ClassVar[int]
     CITATIONS_FIELD_NUMBER: _ClassVar[int]
     CONCERN_FIELD_NUMBER: _ClassVar[int]
+    RECOMMENDATION_FIELD_NUMBER: _ClassVar[int]
     rule_id: str
     title: str
     category: Category
@@ -552,7 +557,8 @@ class RuleContent(_message.Message):
     rationale: str
     citations: _containers.RepeatedCompositeFieldContainer[Citation]
     concern: str
-    def __init__(self, rule_id: _Optional[str] = ..., title: _Optional[str] = ..., category: _Optional[_Union[Category, str]] = ..., severity: _Optional[_Union[Severity, str]] = ..., evidence: _Optional[_Union[Evidence, str]] = ..., rationale: _Optional[str] = ..., citations: _Optional[_Iterable[_Union[Citation, _Mapping]]] = ..., concern: _Optional[str] = ...) -> None: ...
+    recommendation: str
+    def __init__(self, rule_id: _Optional[str] = ..., title: _Optional[str] = ..., category: _Optional[_Union[Category, str]] = ..., severity: _Optional[_Union[Severity, str]] = ..., evidence: _Optional[_Union[Evidence, str]] = ..., rationale: _Optional[str] = ..., citations: _Optional[_Iterable[_Union[Citation, _Mapping]]] = ..., concern: _Optional[str] = ..., recommendation: _Optional[str] = ...) -> None: ...
 
 class RuleSetContent(_message.Message):
     __slots__ = ("identity", "rules")

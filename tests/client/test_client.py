@@ -80,6 +80,23 @@ def test_an_answer_in_friendly_dataclasses(client: MedsoptClient) -> None:
     assert info.active_rules > 100 and info.loaded_at
 
 
+def test_the_client_keeps_the_rule_content_and_fills_in_what_cards_leave_out(
+    running: RunningServer,
+) -> None:
+    target = f"127.0.0.1:{running.port}"
+    with MedsoptClient(target, keep_rule_content=False) as plain:
+        expected = plain.check(WARFARIN_NAPROXEN, PATIENT, request_id="r")
+    with MedsoptClient(target) as client:
+        first = client.check(WARFARIN_NAPROXEN, PATIENT, request_id="r")
+        second = client.check(WARFARIN_NAPROXEN, PATIENT, request_id="r")
+    assert not first.message.static_text_omitted  # nothing kept yet: every text sent
+    assert second.message.static_text_omitted
+    assert not any(f.recommendation for f in second.message.findings)
+    assert second.message.ByteSize() < first.message.ByteSize()
+    assert first.findings == second.findings == expected.findings
+    assert all(f.recommendation for f in second.findings)
+
+
 def test_invalid_request_carries_the_field_violations(client: MedsoptClient) -> None:
     with pytest.raises(InvalidRequestError) as raised:
         client.check([Medication("w", "319733001")], PATIENT)

@@ -10,7 +10,8 @@ from benchmarks.bench_point_of_care import patients
 from medsopt.committee.cases import parse_cases
 from medsopt.engine import CheckRequest, PatientContext, check
 from medsopt.rules.ruleset import RuleSet
-from medsopt.service.answers import response_to_proto
+from medsopt.rules.template import parse_template
+from medsopt.service.answers import response_to_proto, static_recommendations
 from medsopt.store.activate import BUNDLED_RULES
 from medsopt.store.sources import read_sources
 from medsopt.v1 import medsopt_pb2 as pb
@@ -99,3 +100,42 @@ def test_an_unexplained_result_has_no_long_explanation_and_cannot_be_full(
     assert response_to_proto(result).findings[0].rationale == ""  # unexplained: a card
     with pytest.raises(ValueError, match="FULL"):
         response_to_proto(result, pb.ANSWER_VIEW_FULL)
+
+
+def with_templated_recommendation(ruleset: RuleSet, rule_id: str) -> RuleSet:
+    """`ruleset` with one rule's recommendation naming the patient's medicines."""
+    compiled = ruleset.rules[rule_id]
+    ir = dataclasses.replace(
+        compiled.ir, recommendation=parse_template("Review {medicines} at {age}.")
+    )
+    rules = {**ruleset.rules, rule_id: dataclasses.replace(compiled, ir=ir)}
+    return dataclasses.replace(ruleset, rules=rules)
+
+
+def test_a_card_leaves_out_only_the_recommendations_the_client_keeps(bundled: RuleSet) -> None:
+    case = point_of_care_requests(bundled)[30]
+    first = check(case, bundled, explain=False).findings[0].rule_id
+    ruleset = with_templated_recommendation(bundled, first)
+    result = check(case, ruleset, explain=False)
+    kept = static_recommendations(ruleset)
+    assert first not in kept and len(kept) == len(ruleset.rules) - 1
+
+    plain = response_to_proto(result, pb.ANSWER_VIEW_CARD)
+    lean = response_to_proto(result, pb.ANSWER_VIEW_CARD, kept)
+
+    assert lean.static_text_omitted and not plain.static_text_omitted
+    assert lean.findings[0].recommendation == plain.findings[0].recommendation
+    assert "78 years" in lean.findings[0].recommendation  # this patient's values: always sent
+    assert [f.recommendation for f in lean.findings[1:]] == [""] * (len(lean.findings) - 1)
+    for finding in lean.findings:  # what the client shows: its kept text where none was sent
+        finding.recommendation = finding.recommendation or kept[finding.rule_id]
+    lean.static_text_omitted = False
+    assert wire(lean) == wire(plain)
+
+
+def test_a_full_answer_leaves_nothing_out(bundled: RuleSet) -> None:
+    result = check(point_of_care_requests(bundled)[30], bundled)
+    kept = static_recommendations(bundled)
+    full = response_to_proto(result, pb.ANSWER_VIEW_FULL, kept)
+    assert not full.static_text_omitted
+    assert wire(full) == wire(response_to_proto(result, pb.ANSWER_VIEW_FULL))

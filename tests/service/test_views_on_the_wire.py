@@ -105,12 +105,47 @@ def test_rule_content_is_what_full_findings_repeat(
     for finding in full.findings:
         for source in finding.sources:
             assert rules[source.rule_id].title == source.title
+        assert rules[finding.rule_id].recommendation == finding.recommendation  # all static
         if len(finding.sources) == 1:
             rule = rules[finding.rule_id]
             assert (rule.title, rule.rationale) == (finding.title, finding.rationale)
             assert (rule.category, rule.evidence) == (finding.category, finding.evidence)
             assert list(finding.citations)[: len(rule.citations)] == list(rule.citations)
     assert stub.GetRuleContent(pb.GetRuleContentRequest(), timeout=10) == content
+
+
+def test_a_client_keeping_the_rule_content_gets_a_card_without_its_static_text(
+    stub: pb_grpc.MedicinesOptimisationStub,
+) -> None:
+    plain = stub.CheckMedications(older_patient(), timeout=10)
+    content = stub.GetRuleContent(pb.GetRuleContentRequest(), timeout=10)
+    kept = {r.rule_id: r.recommendation for r in content.rules if r.recommendation}
+    asked = older_patient()
+    asked.rule_content_hash = content.identity.content_hash
+
+    lean = stub.CheckMedications(asked, timeout=10)
+
+    assert lean.static_text_omitted and lean.ByteSize() < plain.ByteSize()
+    assert [f.recommendation for f in lean.findings] == [""] * len(plain.findings)
+    for finding in lean.findings:
+        finding.recommendation = kept[finding.rule_id]
+    lean.static_text_omitted = False
+    assert lean == plain
+
+
+@pytest.mark.parametrize(
+    ("view", "content_hash"),
+    [(pb.ANSWER_VIEW_CARD, "0" * 64), (pb.ANSWER_VIEW_CARD, "x"), (pb.ANSWER_VIEW_FULL, None)],
+)
+def test_a_stale_content_hash_or_a_full_answer_leaves_nothing_out(
+    stub: pb_grpc.MedicinesOptimisationStub, view: pb.AnswerView, content_hash: str | None
+) -> None:
+    plain = stub.CheckMedications(older_patient(view), timeout=10)
+    asked = older_patient(view)
+    asked.rule_content_hash = content_hash or plain.rule_set.content_hash  # None: the active one
+    answer = stub.CheckMedications(asked, timeout=10)
+    assert not answer.static_text_omitted
+    assert answer == plain
 
 
 def test_rule_content_of_another_rule_set_is_not_found(
