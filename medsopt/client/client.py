@@ -92,6 +92,7 @@ class MedsoptClient:
         # in each check, so cards leave that text out (see CheckMedicationsRequest).
         self._keep_rule_content = keep_rule_content
         self._kept: tuple[str, Mapping[str, str]] = ("", {})
+        self._unavailable_content = ""  # a hash whose content could not be read: not asked again
 
     def check(
         self,
@@ -114,8 +115,9 @@ class MedsoptClient:
             self._stub.CheckMedications, message, request_id, deadline_seconds
         )
         answer = answer_from_message(response, kept)
-        if self._keep_rule_content and response.rule_set.content_hash != kept_hash:
-            self._refresh_rule_content(response.rule_set.content_hash)
+        answered_by = response.rule_set.content_hash
+        if self._keep_rule_content and answered_by not in (kept_hash, self._unavailable_content):
+            self._refresh_rule_content(answered_by)
         return answer
 
     def rule_content(
@@ -133,11 +135,11 @@ class MedsoptClient:
 
     def _refresh_rule_content(self, content_hash: str) -> None:
         """Keep the content of the rule set that answered; on failure keep none (every card
-        then carries its full text), and try again after the next answer."""
+        then carries its full text) and do not ask again until another rule set answers."""
         try:
             content = self.rule_content(content_hash)
         except MedsoptError:
-            self._kept = ("", {})
+            self._kept, self._unavailable_content = ("", {}), content_hash
             return
         self._kept = (content.identity.content_hash, static_recommendations(content))
 

@@ -106,20 +106,46 @@ def test_invalid_request_carries_the_field_violations(client: MedsoptClient) -> 
     assert "check digit" in error.violations[0].description
 
 
-def serve(behaviour: Callable[[bytes, grpc.ServicerContext], bytes]) -> tuple[grpc.Server, int]:
-    """A bare server whose CheckMedications is `behaviour` (raw bytes in and out)."""
+Behaviour = Callable[[bytes, grpc.ServicerContext], bytes]
+
+
+def serve(behaviour: Behaviour, content: Behaviour | None = None) -> tuple[grpc.Server, int]:
+    """A bare server whose CheckMedications is `behaviour` and GetRuleContent `content` (raw
+    bytes in and out; without `content` GetRuleContent is unimplemented)."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    handler = grpc.unary_unary_rpc_method_handler(behaviour)
+    handlers = {"CheckMedications": grpc.unary_unary_rpc_method_handler(behaviour)}
+    if content is not None:
+        handlers["GetRuleContent"] = grpc.unary_unary_rpc_method_handler(content)
     server.add_generic_rpc_handlers(
-        (
-            grpc.method_handlers_generic_handler(
-                "medsopt.v1.MedicinesOptimisation", {"CheckMedications": handler}
-            ),
-        )
+        (grpc.method_handlers_generic_handler("medsopt.v1.MedicinesOptimisation", handlers),)
     )
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     return server, port
+
+
+def test_rule_content_that_cannot_be_read_is_not_asked_for_again() -> None:
+    asked: list[bytes] = []
+
+    def answer(_request: bytes, context: grpc.ServicerContext) -> bytes:
+        context.set_trailing_metadata((("x-request-id", "r"),))
+        response = pb.CheckMedicationsResponse(request_id="r")
+        response.rule_set.content_hash = "a" * 64
+        return response.SerializeToString()
+
+    def refuse(request: bytes, context: grpc.ServicerContext) -> bytes:
+        asked.append(request)
+        context.abort(grpc.StatusCode.PERMISSION_DENIED, "not for this caller")
+        raise AssertionError("unreachable")
+
+    server, port = serve(answer, refuse)
+    try:
+        with MedsoptClient(f"127.0.0.1:{port}") as client:
+            answers = [client.check(WARFARIN_NAPROXEN, PATIENT, request_id="r") for _ in range(3)]
+    finally:
+        server.stop(0)
+    assert all(a.rule_set_hash == "a" * 64 for a in answers)
+    assert len(asked) == 1  # once for that rule set, not after every answer
 
 
 @pytest.mark.parametrize("echo", ["someone-else", None])
