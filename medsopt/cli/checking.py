@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import datetime
 import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from medsopt.engine.request import CheckRequest, MedicationEntry, PatientContext, Sex
 from medsopt.store.activate import Locations
 from medsopt.v1 import medsopt_pb2 as pb
+
+if TYPE_CHECKING:
+    import grpc
 
 
 def _request(
@@ -49,18 +55,63 @@ def _in_process(
     return response_to_proto(check(domain, ruleset, explain=explains(message.view)), message.view)
 
 
-def _remote(message: pb.CheckMedicationsRequest, target: str) -> pb.CheckMedicationsResponse | str:
+@dataclass(frozen=True)
+class Connection:
+    """How `medsopt check --server` reaches a server: plaintext (loopback), or TLS trusting
+    `ca` (presenting `cert`/`key` when the server asks for a client certificate), with the
+    bearer token read from `token_file` when one is given."""
+
+    target: str
+    ca: Path | None = None
+    cert: Path | None = None
+    key: Path | None = None
+    token_file: Path | None = None
+
+    def channel(self) -> grpc.Channel:
+        """The channel; OSError or ValueError when a file cannot be read or is incomplete."""
+        import grpc
+
+        if self.ca is None:
+            if self.cert or self.key:
+                raise ValueError("--tls-cert and --tls-key need --tls-ca (the server's CA)")
+            return grpc.insecure_channel(self.target)
+        if (self.cert is None) != (self.key is None):
+            raise ValueError("give both --tls-cert and --tls-key, or neither")
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=self.ca.read_bytes(),
+            private_key=self.key.read_bytes() if self.key else None,
+            certificate_chain=self.cert.read_bytes() if self.cert else None,
+        )
+        return grpc.secure_channel(self.target, credentials)
+
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        """The call's metadata: the bearer token, when one is given."""
+        if self.token_file is None:
+            return ()
+        token = self.token_file.read_text(encoding="utf-8").strip()
+        if not token:
+            raise ValueError(f"{self.token_file} holds no token")
+        return (("authorization", f"Bearer {token}"),)
+
+
+def _remote(
+    message: pb.CheckMedicationsRequest, connection: Connection
+) -> pb.CheckMedicationsResponse | str:
     import grpc
     from google.rpc import error_details_pb2
     from grpc_status import rpc_status
 
     from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
 
-    with grpc.insecure_channel(target) as channel:
+    try:
+        channel, metadata = connection.channel(), connection.metadata()
+    except (OSError, ValueError) as error:
+        return f"cannot connect: {error}"
+    with channel:
         try:
             response: pb.CheckMedicationsResponse = pb_grpc.MedicinesOptimisationStub(
                 channel
-            ).CheckMedications(message, timeout=10)
+            ).CheckMedications(message, timeout=10, metadata=metadata)
         except grpc.RpcError as error:
             lines = [f"{error.code().name}: {error.details()}"]
             status = rpc_status.from_call(error)
@@ -78,7 +129,7 @@ def run_check(
     sex: str | None,
     egfr: float | None,
     conditions: list[str],
-    server: str | None,
+    server: Connection | None,
     locations: Locations,
 ) -> int:
     """Print the answer; exit 0 COMPLETE, 3 INCOMPLETE, 1 invalid or failed."""
@@ -90,7 +141,7 @@ def run_check(
         return 1
     message = request_to_proto(_request(codes, age, sex, egfr, conditions))
     message.view = pb.ANSWER_VIEW_FULL  # the terminal shows how each medicine matched
-    answer = _remote(message, server) if server else _in_process(message, locations)
+    answer = _remote(message, server) if server is not None else _in_process(message, locations)
     if isinstance(answer, str):
         print(answer, file=sys.stderr)
         return 1

@@ -205,13 +205,29 @@ def check(
     server: Annotated[
         str | None, typer.Option(help="host:port of a running server; default in-process.")
     ] = None,
+    tls_ca: Annotated[
+        Path | None, typer.Option(help="With --server: TLS, trusting this CA certificate (PEM).")
+    ] = None,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="With --tls-ca: this client certificate (PEM), for mTLS.")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option(help="With --tls-cert: the client certificate's key (PEM).")
+    ] = None,
+    token_file: Annotated[
+        Path | None, typer.Option(help="With --server: a file holding the bearer token (JWT).")
+    ] = None,
     rules: RulesDir = BUNDLED_RULES,
     formulary: FormularyDir = BUNDLED_FORMULARY,
 ) -> None:
     """Check medicines and print the findings, e.g. `medsopt check 319733000 329806007 --age 78`."""
-    from medsopt.cli.checking import run_check
+    from medsopt.cli.checking import Connection, run_check
 
-    code = run_check(codes, age, sex, egfr, condition or [], server, Locations(rules, formulary))
+    connection = (
+        Connection(server, tls_ca, tls_cert, tls_key, token_file) if server is not None else None
+    )
+    locations = Locations(rules, formulary)
+    code = run_check(codes, age, sex, egfr, condition or [], connection, locations)
     raise typer.Exit(code)
 
 

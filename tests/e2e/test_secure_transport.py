@@ -97,6 +97,32 @@ def test_only_a_certified_client_with_a_patient_token_is_answered(
     )
 
 
+def test_medsopt_check_reaches_a_secured_server_with_certificate_and_token(
+    secured: ServerProcess, keys: tuple[Pki, Issuer], tmp_path: Path
+) -> None:
+    pki, issuer = keys
+    cert, key, token = (tmp_path / name for name in ("client.pem", "client-key.pem", "token"))
+    pki.client.cert_chain_pems[0].write_to_path(str(cert))
+    pki.client.private_key_pem.write_to_path(str(key))
+    token.write_text(issuer.token(PATIENT_SCOPE) + "\n")
+    check = [sys.executable, "-m", "medsopt", "check", "319733000", "329806007", "--age", "78"]
+    check += ["--server", secured.target]
+    secure = ["--tls-ca", str(pki.ca_cert), "--tls-cert", str(cert), "--tls-key", str(key)]
+
+    def run(*options: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*check, *options], capture_output=True, text=True, timeout=60)
+
+    answered = run(*secure, "--token-file", str(token))
+    assert answered.returncode in (0, 3), answered.stderr
+    assert "PINCER-D" in answered.stdout
+    unauthenticated = run(*secure)
+    assert unauthenticated.returncode == 1
+    assert unauthenticated.stderr.startswith("UNAUTHENTICATED")
+    half = run("--tls-ca", str(pki.ca_cert), "--tls-cert", str(cert), "--token-file", str(token))
+    assert half.returncode == 1
+    assert "give both --tls-cert and --tls-key" in half.stderr
+
+
 def test_administration_is_on_its_own_port_with_its_own_scope(
     secured: ServerProcess, keys: tuple[Pki, Issuer]
 ) -> None:
