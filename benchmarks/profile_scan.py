@@ -2,7 +2,8 @@
 
 Runs the stages in the order `scan_partition` does, with the same functions, on the first
 `--rows` dispensing rows of a file made by `benchmarks/bench_scan.py` (or
-`generate_dispensing.py`), and prints each stage's wall time and share, and the peak RSS.
+`generate_dispensing.py`), and prints each stage's wall and CPU time (the process's, all
+threads: steadier than wall on a shared machine) and share, and the peak RSS.
 
     .venv/bin/python benchmarks/profile_scan.py /tmp/medsopt-bench/dispensing-250000-2026.parquet \
         /tmp/medsopt-bench/patients-250000-2026.parquet --rows 2000000
@@ -48,13 +49,13 @@ def main() -> None:
     wanted = raw.select(pl.col("patient_id").unique())
     people_raw = read_patients(args.patients).join(wanted.lazy(), on="patient_id", how="semi")
     people_raw = people_raw.collect().lazy()
-    laps: dict[str, float] = {}
-    started = time.perf_counter()
+    laps: dict[str, tuple[float, float]] = {}
+    started = time.perf_counter(), time.process_time()
 
     def lap(name: str) -> None:
         nonlocal started
-        now = time.perf_counter()
-        laps[name] = now - started
+        now = time.perf_counter(), time.process_time()
+        laps[name] = now[0] - started[0], now[1] - started[1]
         started = now
 
     codes = tables.resolution.lazy()
@@ -90,12 +91,13 @@ def main() -> None:
         params.weights,
     ).collect()
     lap("worklist scores")
-    total = sum(laps.values())
+    total = sum(wall for wall, _ in laps.values())
+    cpu = sum(used for _, used in laps.values())
     print(f"{raw.height:,} rows, {wanted.height:,} patients")
-    print("| stage | wall s | share |\n|---|---:|---:|")
-    for name, seconds in laps.items():
-        print(f"| {name} | {seconds:.2f} | {seconds / total:.0%} |")
-    print(f"| **partition** | **{total:.2f}** | |")
+    print("| stage | wall s | share | CPU s | share |\n|---|---:|---:|---:|---:|")
+    for name, (seconds, used) in laps.items():
+        print(f"| {name} | {seconds:.2f} | {seconds / total:.0%} | {used:.2f} | {used / cpu:.0%} |")
+    print(f"| **partition** | **{total:.2f}** | | **{cpu:.2f}** | |")
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             print(f"peak RSS {int(line.split()[1]) / 2**20:.2f} GiB")

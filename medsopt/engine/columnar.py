@@ -90,11 +90,22 @@ def evaluate(population: Population, rules: Sequence[RuleIR], lookups: Lookups) 
         },
         orient="row",
     )
-    candidates = _candidates(population, lookups, by_kind, table)
-    judged = _judge(candidates, population, lookups, by_kind).collect()
+    candidates = _candidates(population, lookups, by_kind, table).collect()
+    # The filters read the key, medicines and facts only: the generators' values (mostly null)
+    # wait aside and join back on the findings that are kept.
+    values = [c for c in candidates.columns if c not in (*KEY, "refs", "missing")]
+    judged = _judge(
+        candidates.lazy().select(*KEY, "refs", "missing"), population, lookups, by_kind
+    ).collect()
+    facts = [c for c in population.facts.columns if c != PATIENT_ID]
+    judged = judged.select(*KEY, "refs", "missing", *(c for c in facts if c in judged.columns))
     fired = judged.filter(pl.col("missing").list.len() == 0)
     not_evaluated = judged.filter(pl.col("missing").list.len() > 0)
+    del judged
     kept = drop_superseded_plan(fired.lazy(), rules).collect()
+    if values:
+        kept = kept.join(candidates.select(*KEY, *values), on=KEY, how="left")
+    del candidates
     return Evaluated(
         findings=merge_concerns_plan(_texts(kept, population, rules, table), lookups.concerns)
         .select(*FINDINGS_SCHEMA)
@@ -143,22 +154,30 @@ def _candidates(
     ]
     parts = []
     if frames:
-        values = [pl.col(c).drop_nulls().first() for c in _value_columns(frames)]
-        parts.append(
+        generated = (
             pl.concat(frames, how="diagonal_relaxed")
             .with_columns(
                 pl.col("missing").fill_null(NO_TEXTS)
                 if _has(frames, "missing")
                 else NO_TEXTS.alias("missing")
             )
-            .group_by(KEY)
+            .join(table.lazy().select("rule_id", "n_generators"), on="rule_id")
+            .collect()
+        )
+        # A rule with one generating clause is a candidate wherever that clause holds (each
+        # generator yields a (patient, rule, subject) once): only the others are regrouped.
+        parts.append(generated.lazy().filter(pl.col("n_generators") == 1).drop("n_generators"))
+        several = generated.lazy().filter(pl.col("n_generators") > 1)
+        values = [pl.col(c).drop_nulls().first() for c in _value_columns(frames)]
+        parts.append(
+            several.group_by(KEY)
             .agg(
                 pl.len().alias("held"),
+                pl.col("n_generators").first(),
                 pl.col("refs").list.explode(keep_nulls=False, empty_as_null=False).unique(),
                 pl.col("missing").list.explode(keep_nulls=False, empty_as_null=False),
                 *values,
             )
-            .join(table.lazy().select("rule_id", "n_generators"), on="rule_id")
             .filter(pl.col("held") == pl.col("n_generators"))
             .drop("held", "n_generators")
         )

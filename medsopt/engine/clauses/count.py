@@ -70,39 +70,57 @@ def counted_molecules(clause: Count, view: PatientView) -> dict[str, list[Resolv
 def plan(
     clauses: Sequence[tuple[str, Count]], population: Population, lookups: Lookups
 ) -> pl.LazyFrame:
-    """(patient, rule) pairs with enough molecules, the medicines counted and {count}."""
+    """(patient, rule) pairs with enough molecules, the medicines counted and {count}.
+
+    Each way of counting (group, excluded groups) is counted once, as the one-patient check
+    shares it, and only for patients with enough molecules on the whole list to reach the
+    lowest threshold: the medicines are listed for those alone.
+    """
+    ways = sorted({(c.group, c.exclude_groups) for _, c in clauses}, key=repr)
+    number = {way: index for index, way in enumerate(ways)}
     counting = pl.DataFrame(
-        [(rule_id, c.group, c.at_least) for rule_id, c in clauses],
-        schema={"rule_id": pl.String, "count_group": pl.String, "at_least": pl.UInt32},
+        [(rule_id, number[(c.group, c.exclude_groups)], c.at_least) for rule_id, c in clauses],
+        schema={"rule_id": pl.String, "way": pl.UInt32, "at_least": pl.UInt32},
+        orient="row",
+    ).lazy()
+    pools = pl.DataFrame(
+        [(index, group) for index, (group, _) in enumerate(ways)],
+        schema={"way": pl.UInt32, "count_group": pl.String},
         orient="row",
     ).lazy()
     exclusions = pl.DataFrame(
-        [(rule_id, g) for rule_id, c in clauses for g in c.exclude_groups],
-        schema={"rule_id": pl.String, "group": pl.String},
+        [(index, g) for index, (_, groups) in enumerate(ways) for g in groups],
+        schema={"way": pl.UInt32, "group": pl.String},
         orient="row",
     ).lazy()
-    hits = population.hits.lazy()
-    in_group = counting.filter(pl.col("count_group").is_not_null()).join(
+    lowest = min((c.at_least for _, c in clauses), default=0)
+    meds = population.meds.lazy().select(PATIENT_ID, "ref", "molecule")
+    enough = meds.group_by(PATIENT_ID).agg(pl.col("molecule").n_unique().alias("n"))
+    enough = enough.filter(pl.col("n") >= lowest).select(PATIENT_ID)
+    hits = population.hits.lazy().join(enough, on=PATIENT_ID, how="semi")
+    in_group = pools.filter(pl.col("count_group").is_not_null()).join(
         hits.select(pl.col("group").alias("count_group"), PATIENT_ID, "ref", "molecule"),
         on="count_group",
     )
-    whole_list = counting.filter(pl.col("count_group").is_null()).join(
-        population.meds.lazy().select(PATIENT_ID, "ref", "molecule"), how="cross"
+    whole_list = (
+        pools.filter(pl.col("count_group").is_null())
+        .select("way")
+        .join(meds.join(enough, on=PATIENT_ID, how="semi"), how="cross")
     )
     excluded = (
         exclusions.join(hits.select(PATIENT_ID, "group", "ref"), on="group")
-        .select(PATIENT_ID, "rule_id", "ref")
+        .select(PATIENT_ID, "way", "ref")
         .unique()
     )
+    columns = ["way", PATIENT_ID, "ref", "molecule"]
+    counted = (
+        pl.concat([in_group.select(columns), whole_list.select(columns)])
+        .join(excluded, on=[PATIENT_ID, "way", "ref"], how="anti")
+        .group_by(PATIENT_ID, "way")
+        .agg(pl.col("molecule").n_unique().alias("counted"), pl.col("ref").unique().alias("refs"))
+    )
     return (
-        pl.concat([in_group, whole_list], how="diagonal")
-        .join(excluded, on=[PATIENT_ID, "rule_id", "ref"], how="anti")
-        .group_by(PATIENT_ID, "rule_id")
-        .agg(
-            pl.col("molecule").n_unique().alias("counted"),
-            pl.col("at_least").first(),
-            pl.col("ref").unique().alias("refs"),
-        )
+        counted.join(counting, on="way")
         .filter(pl.col("counted") >= pl.col("at_least"))
         .with_columns(subject=pl.lit(""), count=pl.col("counted").cast(pl.String))
         .select(*KEY, "refs", "count")

@@ -28,23 +28,30 @@ def check(clause: Duplicate, view: PatientView) -> Outcome | None:
 def plan(
     clauses: Sequence[tuple[str, Duplicate]], population: Population, lookups: Lookups
 ) -> pl.LazyFrame:
-    """(patient, rule) pairs with enough distinct molecules in the group."""
+    """(patient, rule) pairs with enough distinct molecules in the group.
+
+    Molecules are counted once per patient and group; the medicines are listed for the pairs
+    that hold alone.
+    """
     wanted = pl.DataFrame(
         [(rule_id, c.group, c.min_distinct) for rule_id, c in clauses],
         schema={"rule_id": pl.String, "group": pl.String, "min_distinct": pl.UInt32},
         orient="row",
+    ).lazy()
+    hits = population.hits.lazy().select(PATIENT_ID, "ref", "group", "molecule")
+    groups = wanted.select("group").unique()
+    held = (
+        hits.join(groups, on="group", how="semi")
+        .group_by(PATIENT_ID, "group")
+        .agg(pl.col("molecule").n_unique().alias("molecules"))
+        .join(wanted, on="group")
+        .filter(pl.col("molecules") >= pl.col("min_distinct"))
+        .select(PATIENT_ID, "rule_id", "group")
     )
     return (
-        population.hits.lazy()
-        .select(PATIENT_ID, "ref", "group", "molecule")
-        .join(wanted.lazy(), on="group")
+        held.join(hits.select(PATIENT_ID, "group", "ref"), on=[PATIENT_ID, "group"])
         .group_by(PATIENT_ID, "rule_id")
-        .agg(
-            pl.col("molecule").n_unique().alias("molecules"),
-            pl.col("min_distinct").first(),
-            pl.col("ref").unique().alias("refs"),
-        )
-        .filter(pl.col("molecules") >= pl.col("min_distinct"))
+        .agg(pl.col("ref").unique().alias("refs"))
         .with_columns(subject=pl.lit(""))
         .select(*KEY, "refs")
     )

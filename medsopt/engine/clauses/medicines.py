@@ -33,23 +33,32 @@ def check(clause: AllOf, view: PatientView) -> Outcome | None:
 def plan(
     clauses: Sequence[tuple[str, AllOf]], population: Population, lookups: Lookups
 ) -> pl.LazyFrame:
-    """(patient, rule) pairs with a medicine in every group, and the medicines involved."""
+    """(patient, rule) pairs with a medicine in every group, and the medicines involved.
+
+    The pairs are found from each patient's distinct groups (counts, no lists); the medicines
+    are listed for the pairs that hold alone.
+    """
     wanted = pl.DataFrame(
         [(rule_id, group, len(c.groups)) for rule_id, c in clauses for group in c.groups],
         schema={"rule_id": pl.String, "group": pl.String, "n_groups": pl.UInt32},
         orient="row",
+    ).lazy()
+    hits = population.hits.lazy().select(PATIENT_ID, "ref", "group")
+    present = hits.select(PATIENT_ID, "group").unique().join(wanted, on="group")
+    single = present.filter(pl.col("n_groups") == 1).select(PATIENT_ID, "rule_id")
+    several = (
+        present.filter(pl.col("n_groups") > 1)
+        .group_by(PATIENT_ID, "rule_id")
+        .agg(pl.len().alias("found"), pl.col("n_groups").first())
+        .filter(pl.col("found") == pl.col("n_groups"))
+        .select(PATIENT_ID, "rule_id")
     )
     return (
-        population.hits.lazy()
-        .select(PATIENT_ID, "ref", "group")
-        .join(wanted.lazy(), on="group")
+        pl.concat([single, several])
+        .join(wanted.select("rule_id", "group"), on="rule_id")
+        .join(hits, on=[PATIENT_ID, "group"])
         .group_by(PATIENT_ID, "rule_id")
-        .agg(
-            pl.col("group").n_unique().alias("found"),
-            pl.col("n_groups").first(),
-            pl.col("ref").unique().alias("refs"),
-        )
-        .filter(pl.col("found") == pl.col("n_groups"))
+        .agg(pl.col("ref").unique().alias("refs"))
         .with_columns(subject=pl.lit(""))
         .select(*KEY, "refs")
     )
