@@ -7,6 +7,7 @@ code is an error: it would count nobody and look like a result. Such an indicato
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -27,6 +28,8 @@ class IndicatorSet:
     indicators: tuple[Indicator, ...]
     codelists: Mapping[str, frozenset[str]]  # "codelists/x.csv" -> codes
     files: Mapping[str, str]  # indicator id -> file it is defined in
+    # indicator id -> the line it starts on in its file
+    lines: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
 
 def walk(criteria: tuple[Criterion, ...], path: Path) -> Iterator[tuple[Criterion, Path]]:
@@ -42,6 +45,21 @@ def criteria_of(indicator: Indicator) -> Iterator[tuple[Criterion, Path]]:
     """Every criterion of an indicator with its path relative to the indicator."""
     for part in ("denominator", "exclusions", "numerator"):
         yield from walk(getattr(indicator, part), (part,))
+
+
+def missing_codelists(indicator: Indicator, codelists: Mapping[str, frozenset[str]]) -> list[str]:
+    """The codelists the indicator names that hold no code: while any does, the indicator is
+    not measurable (it would count nobody, or exclude nobody, and look like a result)."""
+    named = (c.codelist or c.dispensed for c, _ in criteria_of(indicator))
+    return sorted({name for name in named if name is not None and not codelists.get(name)})
+
+
+def not_measurable(indicator: Indicator, codelists: Mapping[str, frozenset[str]]) -> str | None:
+    """ "not measurable: codelist X holds no code" for such an indicator, else None."""
+    missing = missing_codelists(indicator, codelists)
+    if not missing:
+        return None
+    return f"not measurable: codelist {', '.join(missing)} holds no code"
 
 
 def compile_indicators(
@@ -61,6 +79,7 @@ def compile_indicators(
         codelists[path] = frozenset(e.code for e in entries)
     indicators: list[Indicator] = []
     files: dict[str, str] = {}
+    lines: dict[str, int] = {}
     for path, parsed, source_map in validated_files(sources, sources, IndicatorFile, problems):
         for index, indicator in enumerate(parsed.indicators):
             where = ("indicators", index)
@@ -75,11 +94,12 @@ def compile_indicators(
                 )
                 continue
             files[indicator.id] = path
+            lines[indicator.id] = source_map.locate(where)[0]
             problems.extend(_references(indicator, where, source_map, codelists, group_kinds))
             indicators.append(indicator)
     if problems:
         raise RuleSetError(problems)
-    return IndicatorSet(tuple(indicators), codelists, files)
+    return IndicatorSet(tuple(indicators), codelists, files, lines)
 
 
 def _references(

@@ -2,8 +2,10 @@
 
 Each criterion becomes a plan of the patient ids it holds for; entries of a denominator or
 numerator are intersected (semi joins), `any_of` is a union, `none_of` a complement within the
-population. Rates are numerator / denominator per practice and for the whole ICB; a practice
-with an empty denominator has no rate (null), never 0%.
+population. Exclusions are counted apart (`excluded`, the first exclusion's reason per patient).
+Rates are numerator / denominator per practice and for the whole ICB; a practice with an empty
+denominator has no rate (null), never 0%, and an indicator with an empty codelist is not
+measurable: its counts and rate are null and `not_measurable` says why.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from medsopt.analytics.compile import IndicatorSet
+from medsopt.analytics.compile import IndicatorSet, not_measurable
 from medsopt.analytics.models import Criterion, Indicator
 
 PATIENT_ID = "patient_id"
@@ -25,9 +27,19 @@ RATE_SCHEMA: dict[str, pl.DataType] = {
     "on": pl.Date(),
     "level": pl.String(),  # practice | icb
     PRACTICE_ID: pl.String(),
-    "denominator": pl.UInt32(),
+    "denominator": pl.UInt32(),  # after exclusions
     "numerator": pl.UInt32(),
-    "rate": pl.Float64(),  # percent; null where the denominator is 0
+    "excluded": pl.UInt32(),  # met the denominator but an exclusion holds (PCA, resolved...)
+    "rate": pl.Float64(),  # percent; null where the denominator is 0 or not measurable
+    "not_measurable": pl.String(),  # why no count is given (a codelist is empty); else null
+}
+EXCLUSION_SCHEMA: dict[str, pl.DataType] = {
+    "indicator_id": pl.String(),
+    "on": pl.Date(),
+    "level": pl.String(),
+    PRACTICE_ID: pl.String(),
+    "reason": pl.String(),
+    "patients": pl.UInt32(),
 }
 
 
@@ -127,6 +139,13 @@ class Evaluator:
         )
         if since is not None:
             hits = hits.filter(pl.col("recorded_on") > since)
+        if criterion.first_recorded_within_days is not None:
+            cutoff = day - pl.duration(days=criterion.first_recorded_within_days)
+            first = hits.group_by(PATIENT_ID).agg(
+                pl.col("recorded_on").min().alias("first"),
+                pl.col("recorded_on").is_null().any().alias("undated"),
+            )
+            return first.filter(~pl.col("undated") & (pl.col("first") > cutoff)).select(PATIENT_ID)
         if criterion.latest_value_at_least is not None:
             latest = hits.filter(pl.col("recorded_on").is_not_null()).sort("recorded_on")
             return (
@@ -145,11 +164,24 @@ class Evaluator:
         return plan
 
     def patients_plan(self, indicator: Indicator, on: datetime.date) -> pl.LazyFrame:
-        """Denominator patients (after exclusions) with `numerator` true or false."""
+        """Denominator patients with `numerator` true or false and `excluded`: the reason of
+        the first exclusion that holds (null: counted). Excluded patients are never in the
+        numerator."""
         eligible = self.all_hold(indicator.denominator, on)
-        if indicator.exclusions:
-            excluded = pl.concat([self.holds(c, on) for c in indicator.exclusions])
-            eligible = eligible.join(excluded, on=PATIENT_ID, how="anti")
+        reasons = [
+            self.holds(e, on).with_columns(reason=pl.lit(e.reason), order=pl.lit(index))
+            for index, e in enumerate(indicator.exclusions)
+        ]
+        if reasons:
+            first = (
+                pl.concat(reasons)
+                .sort("order")
+                .group_by(PATIENT_ID)
+                .agg(pl.col("reason").first().alias("excluded"))
+            )
+            eligible = eligible.join(first, on=PATIENT_ID, how="left")
+        else:
+            eligible = eligible.with_columns(excluded=pl.lit(None, dtype=pl.String))
         numerator = self.all_hold(indicator.numerator, on).select(
             PATIENT_ID, numerator=pl.lit(True)
         )
@@ -158,23 +190,31 @@ class Evaluator:
             pl.lit(on, dtype=pl.Date).alias("on"),
             PATIENT_ID,
             PRACTICE_ID,
-            pl.col("numerator").fill_null(False),
+            (pl.col("numerator").fill_null(False) & pl.col("excluded").is_null()).alias(
+                "numerator"
+            ),
+            "excluded",
         )
 
 
 def rates(patient_rows: pl.LazyFrame, grid: pl.LazyFrame | None = None) -> pl.LazyFrame:
-    """Numerator, denominator and rate per indicator, date and practice, and for the ICB.
+    """Numerator, denominator (after exclusions), excluded and rate per indicator, date and
+    practice, and for the ICB.
 
     `grid` (indicator_id, on): the ICB row of each is kept even when nobody is counted
     (denominator 0, rate null).
     """
-    counts = [pl.len().cast(pl.UInt32).alias("denominator")]
-    counts.append(pl.col("numerator").sum().cast(pl.UInt32).alias("numerator"))
+    counted = pl.col("excluded").is_null()
+    counts = [
+        counted.sum().cast(pl.UInt32).alias("denominator"),
+        pl.col("numerator").sum().cast(pl.UInt32).alias("numerator"),
+        (~counted).sum().cast(pl.UInt32).alias("excluded"),
+    ]
     practice = patient_rows.group_by("indicator_id", "on", PRACTICE_ID).agg(counts)
     icb = patient_rows.group_by("indicator_id", "on").agg(counts)
     if grid is not None:
         icb = grid.join(icb, on=["indicator_id", "on"], how="left").with_columns(
-            pl.col("denominator", "numerator").fill_null(0)
+            pl.col("denominator", "numerator", "excluded").fill_null(0)
         )
     frames = [
         practice.with_columns(level=pl.lit("practice")),
@@ -185,28 +225,104 @@ def rates(patient_rows: pl.LazyFrame, grid: pl.LazyFrame | None = None) -> pl.La
     )
     return (
         pl.concat(frames, how="diagonal")
-        .with_columns(rate=rate)
+        .with_columns(rate=rate, not_measurable=pl.lit(None, dtype=pl.String))
         .select(list(RATE_SCHEMA))
         .sort("indicator_id", "on", "level", PRACTICE_ID)
     )
+
+
+def exclusion_counts(patient_rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Excluded patients per indicator, date, practice (and ICB) and reason."""
+    excluded = patient_rows.filter(pl.col("excluded").is_not_null()).rename({"excluded": "reason"})
+    keys = ("indicator_id", "on", "reason")
+    practice = excluded.group_by(*keys, PRACTICE_ID).agg(pl.len().alias("patients"))
+    icb = excluded.group_by(*keys).agg(pl.len().alias("patients"))
+    return (
+        pl.concat(
+            [
+                practice.with_columns(level=pl.lit("practice")),
+                icb.with_columns(level=pl.lit("icb"), **{PRACTICE_ID: pl.lit(ICB)}),
+            ],
+            how="diagonal",
+        )
+        .with_columns(pl.col("patients").cast(pl.UInt32))
+        .select(list(EXCLUSION_SCHEMA))
+        .sort("indicator_id", "on", "level", PRACTICE_ID, "reason")
+    )
+
+
+def unmeasured_rates(
+    unmeasured: Sequence[tuple[str, str]], practices: pl.Series, dates: Sequence[datetime.date]
+) -> pl.DataFrame:
+    """Rows (`RATE_SCHEMA`) for indicators that cannot be measured: every count null and why.
+
+    `unmeasured`: (indicator id, reason); one row per date for every practice and the ICB.
+    """
+    places = [("practice", str(p)) for p in practices.unique().sort().to_list()]
+    rows = [
+        (indicator, on, level, place, None, None, None, None, why)
+        for indicator, why in unmeasured
+        for on in dates
+        for level, place in [*places, ("icb", ICB)]
+    ]
+    return pl.DataFrame(rows, schema=RATE_SCHEMA, orient="row")
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluated:
+    """What `evaluate` gives: rates and exclusion counts at every date, patient rows at the
+    last date."""
+
+    rates: pl.DataFrame  # RATE_SCHEMA
+    exclusions: pl.DataFrame  # EXCLUSION_SCHEMA
+    patient_rows: pl.DataFrame  # indicator_id, on, patient_id, practice_id, numerator, excluded
 
 
 def evaluate(
     indicators: IndicatorSet, data: PopulationData, dates: Sequence[datetime.date]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(rates at every date, patient rows at the last date) for every indicator."""
+    done = evaluate_all(indicators, data, dates)
+    return done.rates, done.patient_rows
+
+
+def evaluate_all(
+    indicators: IndicatorSet, data: PopulationData, dates: Sequence[datetime.date]
+) -> Evaluated:
+    """Every indicator at every date; those with an empty codelist are reported not measurable
+    (null counts, a reason), never as a rate of 0%."""
     evaluator = Evaluator(data)
     last = max(dates)
-    plans = [evaluator.patients_plan(i, on) for i in indicators.indicators for on in dates]
+    why = {i.id: not_measurable(i, indicators.codelists) for i in indicators.indicators}
+    measured = [i for i in indicators.indicators if why[i.id] is None]
+    plans = [evaluator.patients_plan(i, on) for i in measured for on in dates]
     frames = pl.collect_all(plans) if plans else []
-    empty = pl.DataFrame(schema={"indicator_id": pl.String, "on": pl.Date, "numerator": pl.Boolean})
+    empty = pl.DataFrame(
+        schema={
+            "indicator_id": pl.String,
+            "on": pl.Date,
+            PATIENT_ID: pl.String,
+            PRACTICE_ID: pl.String,
+            "numerator": pl.Boolean,
+            "excluded": pl.String,
+        }
+    )
     rows = pl.concat(frames) if frames else empty
     grid = pl.LazyFrame(
-        [(i.id, on) for i in indicators.indicators for on in dates],
+        [(i.id, on) for i in measured for on in dates],
         schema={"indicator_id": pl.String, "on": pl.Date},
         orient="row",
     )
-    return rates(rows.lazy(), grid).collect(), rows.filter(pl.col("on") == last)
+    unmeasured = [(i, reason) for i, reason in why.items() if reason is not None]
+    table = pl.concat(
+        [
+            rates(rows.lazy(), grid).collect(),
+            unmeasured_rates(unmeasured, data.patients[PRACTICE_ID].drop_nulls(), dates),
+        ]
+    ).sort("indicator_id", "on", "level", PRACTICE_ID)
+    return Evaluated(
+        table, exclusion_counts(rows.lazy()).collect(), rows.filter(pl.col("on") == last)
+    )
 
 
 def gaps(patient_rows: pl.DataFrame, indicators: IndicatorSet) -> pl.DataFrame:
@@ -227,7 +343,7 @@ def gaps(patient_rows: pl.DataFrame, indicators: IndicatorSet) -> pl.DataFrame:
     )
     return (
         patient_rows.join(table, on="indicator_id")
-        .filter(pl.col("numerator") != pl.col("higher"))
+        .filter(pl.col("excluded").is_null(), pl.col("numerator") != pl.col("higher"))
         .select(PATIENT_ID, PRACTICE_ID, "indicator_id", "reason", "status")
         .sort(PATIENT_ID, "indicator_id")
     )

@@ -24,6 +24,7 @@ SERIES_SCHEMA: dict[str, pl.DataType] = {
     "numerator": pl.UInt32(),
     "denominator": pl.UInt32(),
     "value": pl.Float64(),  # percent; null where the denominator is 0
+    "not_measurable": pl.String(),  # why an indicator has no value at all (empty codelist)
 }
 
 
@@ -55,6 +56,7 @@ def uptake_series(uptake: pl.DataFrame) -> pl.DataFrame:
         pl.col("items_best_value").cast(pl.UInt32).alias("numerator"),
         pl.col("items").cast(pl.UInt32).alias("denominator"),
         pl.col("share_items_best_value").alias("value"),
+        pl.lit(None, dtype=pl.String).alias("not_measurable"),
     )
 
 

@@ -36,6 +36,9 @@ class Criterion(FileModel):
     within_days: Days | None = None
     # On the latest matching event (in the window): its value must reach this.
     latest_value_at_least: float | None = None
+    # The first record of the condition or codelist is this recent, and none is undated
+    # (newly diagnosed; a problem-list code with no date is not known to be new).
+    first_recorded_within_days: Days | None = None
     any_of: tuple[Criterion, ...] = ()
     none_of: tuple[Criterion, ...] = ()
 
@@ -54,9 +57,28 @@ class Criterion(FileModel):
             raise ValueError("within_days applies to medicine, condition, codelist or test")
         if self.latest_value_at_least is not None and not (self.codelist or self.test):
             raise ValueError("latest_value_at_least applies to a codelist or test")
+        if self.first_recorded_within_days is not None:
+            if not (self.condition or self.codelist):
+                raise ValueError("first_recorded_within_days applies to a condition or codelist")
+            if self.within_days is not None or self.latest_value_at_least is not None:
+                raise ValueError(
+                    "first_recorded_within_days stands alone (no within_days or "
+                    "latest_value_at_least)"
+                )
         if dispensing and self.within_days is None:
             raise ValueError("a medicine criterion needs within_days (how recent a dispensing)")
         return self
+
+
+class Exclusion(Criterion):
+    """A denominator exclusion: a QOF personalised care adjustment or register rule, and why.
+
+    Excluded patients are counted apart (`excluded`), never in the denominator or on the
+    worklist; the first exclusion that holds names the reason.
+    """
+
+    reason: Identifier  # e.g. palliative-care; the column value in the exclusion counts
+    explanation: Text  # what the report says about the reason
 
 
 class Target(FileModel):
@@ -85,7 +107,7 @@ class Indicator(FileModel):
     better: Literal["higher", "lower"]
     target: Target | None = None
     denominator: Annotated[tuple[Criterion, ...], Field(min_length=1)]
-    exclusions: tuple[Criterion, ...] = ()
+    exclusions: tuple[Exclusion, ...] = ()
     numerator: Annotated[tuple[Criterion, ...], Field(min_length=1)]
     # What a pharmacist reads on the worklist for a patient the indicator flags.
     gap: Text
@@ -101,6 +123,9 @@ class Indicator(FileModel):
             raise ValueError("a draft indicator says what is missing (draft_reason)")
         if self.next_review <= self.date_reviewed:
             raise ValueError("next_review must be after date_reviewed")
+        reasons = [e.reason for e in self.exclusions]
+        if len(set(reasons)) != len(reasons):
+            raise ValueError("two exclusions give the same reason; combine them with any_of")
         return self
 
 

@@ -87,7 +87,11 @@ def biologic_items(
     items = items.join(in_force, on="item", how="left").with_columns(
         best_value=pl.when(pl.col("preferred").is_null())
         .then(pl.col("role") == "biosimilar")
-        .otherwise(pl.col("preferred").list.contains(pl.col("brand")))
+        .otherwise(pl.col("preferred").list.contains(pl.col("brand"))),
+        # A like-for-like switch needs a biosimilar of the same generic (VMP).
+        has_biosimilar=pl.col("generic").is_in(
+            products.filter(pl.col("role") == "biosimilar")["generic"].unique().implode()
+        ),
     )
     # The products an item is valued against, of its generic: the originator, and the brands
     # that were best value on its date (the preferred ones, else every biosimilar).
@@ -205,23 +209,5 @@ def monthly_uptake(items: pl.LazyFrame, months: Sequence[datetime.date]) -> pl.D
         .with_columns(pl.col(counts).fill_null(0).cast(pl.UInt32))
         .with_columns(share_items_best_value=share, share_patients_best_value=patient_share)
         .sort("molecule_name", "month", "level", PRACTICE_ID)
-        .collect()
-    )
-
-
-def patients_to_switch(items: pl.LazyFrame, as_of: datetime.date) -> pl.DataFrame:
-    """Patients whose latest item, within `CURRENT_DAYS` of `as_of`, is the originator."""
-    latest = (
-        items.filter(pl.col("dispensed_on") <= as_of)
-        .sort("dispensed_on", "item")
-        .group_by(PATIENT_ID, "molecule", "molecule_name")
-        .agg(pl.col(PRACTICE_ID, "brand", "role", "dispensed_on").last())
-    )
-    return (
-        latest.filter(
-            (pl.col("role") == "originator")
-            & (pl.lit(as_of) - pl.col("dispensed_on") < pl.duration(days=CURRENT_DAYS))
-        )
-        .sort(PATIENT_ID, "molecule")
         .collect()
     )

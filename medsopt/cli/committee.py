@@ -49,7 +49,9 @@ def run_rules_check(locations: Locations) -> int:
         f"rules, {len(ruleset.inactive)} draft/retired, {len(ruleset.groups)} groups, "
         f"{len(compiled.warnings)} warning(s)"
     )
-    return EXIT_OK
+    from medsopt.cli.indicators import check_indicators
+
+    return check_indicators(locations, ruleset, run_cases=False)
 
 
 def run_rules_test(locations: Locations, include_drafts: bool = False) -> int:
@@ -72,7 +74,10 @@ def run_rules_test(locations: Locations, include_drafts: bool = False) -> int:
         f"{report.passed} passed, {len(report.failures)} failed; "
         f"{len(report.coverage_problems)} coverage problem(s)"
     )
-    return EXIT_OK if report.ok else EXIT_INVALID
+    from medsopt.cli.indicators import check_indicators
+
+    indicators = check_indicators(locations, compiled.ruleset, run_cases=True)
+    return EXIT_OK if report.ok and indicators == EXIT_OK else EXIT_INVALID
 
 
 def run_rules_publish(locations: Locations) -> int:

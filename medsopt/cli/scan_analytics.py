@@ -32,8 +32,9 @@ def analytics_step(
     def step(
         parts: PatientTables, results: dict[str, pl.DataFrame]
     ) -> tuple[dict[str, pl.DataFrame], dict[str, str], dict[str, Any]]:
-        """(frames, pages, summary); the worklist gains `indicator_gaps`: the active
-        indicators' reasons for each patient."""
+        """(frames, pages, summary); the worklist gains `indicator_gaps` (the active
+        indicators' reasons for each patient) and `biosimilar_to_switch` (molecule, brand and
+        exception of each originator still to switch)."""
         from medsopt.reports.analytics import render_analytics
         from medsopt.scan.analytics_run import run_analytics
 
@@ -45,8 +46,13 @@ def analytics_step(
             .group_by("patient_id")
             .agg(pl.col("reason").sort().str.join("; ").alias("indicator_gaps"))
         )
-        results["worklist"] = results["worklist"].join(
-            reasons, on="patient_id", how="left", maintain_order="left"
+        from medsopt.analytics.switching import worklist_reasons
+
+        switches = worklist_reasons(frames["biosimilar_to_switch"])
+        results["worklist"] = (
+            results["worklist"]
+            .join(reasons, on="patient_id", how="left", maintain_order="left")
+            .join(switches, on="patient_id", how="left", maintain_order="left")
         )
         return frames, {"analytics.html": render_analytics(frames, summary)}, summary
 

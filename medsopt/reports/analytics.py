@@ -177,6 +177,10 @@ def render_analytics(frames: dict[str, pl.DataFrame], summary: dict[str, Any]) -
     return render(
         "analytics.html.j2",
         views=views,
+        unmeasured=[i for i in summary.get("indicators", []) if i.get("not_measurable")],
+        excluded_total=_excluded_total(frames),
+        exclusions=_this_month_icb(frames, "indicator_exclusions", "on", summary),
+        to_switch=_this_month_icb(frames, "biosimilar_to_switch_counts", "month", summary),
         summary=summary,
         outliers=outliers.to_dicts(),
         movers=movers.to_dicts(),
@@ -185,3 +189,35 @@ def render_analytics(frames: dict[str, pl.DataFrame], summary: dict[str, Any]) -
         # plotly.js as the installed package ships it (ADR 17): library code, no user data.
         plotly_js=Markup(get_plotlyjs()),  # nosec B704
     )
+
+
+def _this_month_icb(
+    frames: dict[str, pl.DataFrame], name: str, month: str, summary: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The ICB rows of `name` in the last month (empty when the frame is absent)."""
+    frame = frames.get(name)
+    if frame is None or frame.is_empty():
+        return []
+    last = frame[month].max()
+    rows = frame.filter((pl.col("level") == "icb") & (pl.col(month) == last)).to_dicts()
+    explained = {
+        (i["id"], e["reason"]): e["explanation"]
+        for i in summary.get("indicators", [])
+        for e in i.get("exclusions", [])
+    }
+    for row in rows:
+        row["explanation"] = explained.get((row.get("indicator_id"), row.get("reason")), "")
+    return rows
+
+
+def _excluded_total(frames: dict[str, pl.DataFrame]) -> dict[str, int]:
+    """indicator id -> patients excluded for the ICB in the last month."""
+    rates = frames["indicators"]
+    if rates.is_empty():
+        return {}
+    latest = rates.filter((pl.col("level") == "icb") & (pl.col("on") == rates["on"].max()))
+    return {
+        str(row["indicator_id"]): int(row["excluded"])
+        for row in latest.iter_rows(named=True)
+        if row["excluded"] is not None
+    }

@@ -42,9 +42,14 @@ class AnalyticsInputs:
     fills: pl.DataFrame  # FILLS_COLUMNS; practice_id is the patient's practice
 
 
-def read_indicators(directory: Path, ruleset: RuleSet) -> IndicatorSet:
-    """Indicator files (*.yaml) and their codelists (codelists/*.csv); RuleSetError if invalid."""
-    sources = {p.name: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.yaml"))}
+def read_indicators(directory: Path, ruleset: RuleSet, label: str = "") -> IndicatorSet:
+    """Indicator files (*.yaml) and their codelists (codelists/*.csv); RuleSetError if invalid.
+
+    Files are named `label` + their name (diagnostics, `IndicatorSet.files`).
+    """
+    sources = {
+        f"{label}{p.name}": p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.yaml"))
+    }
     codelists = {
         f"codelists/{p.name}": p.read_text(encoding="utf-8")
         for p in sorted((directory / "codelists").glob("*.csv"))

@@ -6,6 +6,7 @@ partition through the scan's own quarantine); returns frames written beside the 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,14 +15,16 @@ from typing import Any
 import polars as pl
 
 from medsopt.analytics.biologics import preferred_table, product_table
-from medsopt.analytics.indicators import evaluate, gaps
+from medsopt.analytics.compile import not_measurable
+from medsopt.analytics.indicators import evaluate_all, gaps
 from medsopt.analytics.measures import (
     deciles,
     indicator_series,
     outliers_and_movers,
     uptake_series,
 )
-from medsopt.analytics.uptake import biologic_items, monthly_uptake, patients_to_switch
+from medsopt.analytics.switching import to_switch_by_month, to_switch_counts
+from medsopt.analytics.uptake import biologic_items, monthly_uptake
 from medsopt.rules.ruleset import RuleSet
 from medsopt.scan.analytics_inputs import (
     PatientTables,
@@ -34,9 +37,11 @@ from medsopt.scan.tables import ScanTables
 # Written as <name>.parquet and <name>.csv (docs/scan.md, "Analytics outputs").
 ANALYTICS_FILES = (
     "indicators",
+    "indicator_exclusions",
     "indicator_gaps",
     "uptake",
     "biosimilar_to_switch",
+    "biosimilar_to_switch_counts",
     "measures",
     "measure_deciles",
     "measure_outliers",
@@ -78,10 +83,11 @@ def run_analytics(
     indicator_set = read_indicators(request.indicators_dir, ruleset)
     if not request.include_drafts:
         active = tuple(i for i in indicator_set.indicators if i.status == "active")
-        indicator_set = type(indicator_set)(active, indicator_set.codelists, indicator_set.files)
+        indicator_set = dataclasses.replace(indicator_set, indicators=active)
     inputs = population_inputs(parts, tables, indicator_set)
     months = month_ends(as_of, request.months)
-    rates, patient_rows = evaluate(indicator_set, inputs.population, months)
+    evaluated = evaluate_all(indicator_set, inputs.population, months)
+    rates = evaluated.rates
     if request.prices is not None:
         prices, illustrative = read_prices(request.prices, ruleset)
     else:
@@ -90,6 +96,7 @@ def run_analytics(
         inputs.fills.lazy(), product_table(ruleset), preferred_table(ruleset), prices
     )
     uptake = monthly_uptake(items, months)
+    to_switch = to_switch_by_month(items, months)
     titles = pl.DataFrame(
         [(i.id, i.title, i.better) for i in indicator_set.indicators],
         schema={"measure_id": pl.String, "title": pl.String, "better": pl.String},
@@ -99,9 +106,11 @@ def run_analytics(
     bands = deciles(series)
     frames = {
         "indicators": rates,
-        "indicator_gaps": gaps(patient_rows, indicator_set),
+        "indicator_exclusions": evaluated.exclusions,
+        "indicator_gaps": gaps(evaluated.patient_rows, indicator_set),
         "uptake": uptake,
-        "biosimilar_to_switch": patients_to_switch(items, as_of),
+        "biosimilar_to_switch": to_switch.filter(pl.col("month") == as_of),
+        "biosimilar_to_switch_counts": to_switch_counts(to_switch),
         "measures": series,
         "measure_deciles": bands,
         "measure_outliers": outliers_and_movers(series, bands),
@@ -114,6 +123,10 @@ def run_analytics(
                 "status": i.status,
                 "target": [i.target.lower, i.target.upper] if i.target else None,
                 "file": indicator_set.files[i.id],
+                "not_measurable": not_measurable(i, indicator_set.codelists),
+                "exclusions": [
+                    {"reason": e.reason, "explanation": e.explanation} for e in i.exclusions
+                ],
             }
             for i in indicator_set.indicators
         ],

@@ -1,4 +1,5 @@
-"""Analytics fixtures: a generated ICB population scanned once per session.
+"""Analytics fixtures: a generated ICB population scanned once per session, with palliative
+care and resolved codes (real) for some patients so every indicator exclusion counts someone.
 
 The three draft indicators (AF2, CKD1, G1) need clusters that are not in the project yet. To
 exercise their logic the tests copy rules/indicators/ and fill those codelists with STAND-IN
@@ -73,6 +74,19 @@ def _stand_in_events(
                     day = AS_OF - datetime.timedelta(days=int(rng.integers(0, 700)))
                     shown = str(int(rng.integers(0, 7))) if value else ""
                     rows.append((pid, codes[name], day.isoformat(), shown, ""))
+    # Palliative care and resolved codes (real: PALCARE_COD, HFRES_COD, CKDRES_COD) for some,
+    # so every exclusion counts someone.
+    listed = BUNDLED_RULES / "indicators/codelists"
+    for name, share in (
+        ("palliative-care.csv", 0.03),
+        ("heart-failure-resolved.csv", 0.02),
+        ("ckd-resolved.csv", 0.02),
+    ):
+        pool = pl.read_csv(listed / name, infer_schema=False)["code"].to_list()
+        for pid in patients:
+            if rng.random() < share:
+                day = AS_OF - datetime.timedelta(days=int(rng.integers(0, 700)))
+                rows.append((pid, pool[int(rng.integers(len(pool)))], day.isoformat(), "", ""))
     extra = pl.DataFrame(rows, schema=frames["events"].columns, orient="row")
     return pl.concat([frames["events"], extra])
 
@@ -106,15 +120,22 @@ def scan_tables(bundled: RuleSet) -> ScanTables:
     return tables_for(bundled, Locations(BUNDLED_RULES, BUNDLED_FORMULARY), as_of)
 
 
-def run_scan(population: Population, out: Path, *options: str, timeout: float = 900) -> Path:
-    """`medsopt scan` with events and indicators, as a user starts it; OUT once it is written."""
+def run_scan(
+    population: Population,
+    out: Path,
+    *options: str,
+    timeout: float = 900,
+    indicators: Path | None = None,
+) -> Path:
+    """`medsopt scan` with events and indicators (default: the stand-in copy), as a user starts
+    it; OUT once it is written."""
     command = [
         sys.executable, "-m", "medsopt", "scan",
         "--dispensing", str(population.paths["dispensing"]),
         "--patients", str(population.paths["patients"]),
         "--events", str(population.paths["events"]),
         "--events-complete-from", EVENTS_COMPLETE_FROM.isoformat(),
-        "--indicators", str(population.indicators_dir),
+        "--indicators", str(indicators or population.indicators_dir),
         "--as-of", AS_OF.isoformat(),
         "--out", str(out),
         *options,

@@ -18,6 +18,7 @@ import polars as pl
 import pytest
 
 from medsopt.analytics.measures import DECILES
+from medsopt.store.activate import BUNDLED_RULES
 from tests.analytics.conftest import Population, run_scan
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -131,3 +132,60 @@ def test_the_scan_counts_every_event_row_and_feeds_gaps_to_the_worklist(report: 
     row = flagged.row(0, named=True)
     reasons = gaps.filter(pl.col("patient_id") == row["patient_id"], pl.col("status") == "active")
     assert row["indicator_gaps"] == "; ".join(sorted(reasons["reason"].to_list()))
+
+
+def test_the_worklist_lists_patients_still_to_switch_with_their_exception(report: Path) -> None:
+    worklist = pl.read_parquet(report / "worklist.parquet")
+    to_switch = pl.read_parquet(report / "biosimilar_to_switch.parquet")
+    assert to_switch.height > 0
+    flagged = worklist.filter(pl.col("biosimilar_to_switch").is_not_null())
+    assert set(flagged["patient_id"]) == set(to_switch["patient_id"])
+    row = to_switch.sort("patient_id").row(0, named=True)
+    text = worklist.filter(pl.col("patient_id") == row["patient_id"])["biosimilar_to_switch"][0]
+    assert f"{row['molecule_name']}: {row['brand']}, {row['exception_text']}" in text
+    counts = pl.read_csv(report / "biosimilar_to_switch_counts.csv", try_parse_dates=True)
+    icb = counts.filter(pl.col("level") == "icb", pl.col("month") == counts["month"].max())
+    assert icb["patients"].sum() == to_switch.height
+    uptake = pl.read_parquet(report / "uptake.parquet")
+    latest = uptake.filter(pl.col("level") == "icb", pl.col("month") == uptake["month"].max())
+    assert latest["patients_to_switch"].sum() == to_switch.height
+
+
+def test_exclusions_are_counted_apart_in_the_outputs_and_the_page(report: Path) -> None:
+    rates = pl.read_parquet(report / "indicators.parquet")
+    exclusions = pl.read_parquet(report / "indicator_exclusions.parquet")
+    icb = rates.filter(pl.col("level") == "icb", pl.col("indicator_id") == "HF1")
+    last = icb.filter(pl.col("on") == icb["on"].max()).row(0, named=True)
+    mine = exclusions.filter(
+        pl.col("level") == "icb", pl.col("indicator_id") == "HF1", pl.col("on") == last["on"]
+    )
+    assert last["excluded"] == mine["patients"].sum() > 0
+    assert last["rate"] == pytest.approx(100 * last["numerator"] / last["denominator"])
+    page = (report / "analytics.html").read_text()
+    assert 'id="exclusions-table"' in page and "palliative-care" in page
+    assert 'id="to-switch-table"' in page and "recently-started" in page
+
+
+@pytest.fixture(scope="module")
+def drafts(population: Population, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scan of the bundled indicators with --include-drafts: AF2, CKD1 and G1 have empty
+    codelists (their clusters are missing)."""
+    out = tmp_path_factory.mktemp("drafts") / "scan"
+    return run_scan(
+        population, out, "--include-drafts", indicators=BUNDLED_RULES / "indicators", timeout=600
+    )
+
+
+def test_a_draft_with_an_empty_codelist_reads_not_measurable_never_zero(drafts: Path) -> None:
+    rates = pl.read_csv(drafts / "indicators.csv", infer_schema=False)
+    af2 = rates.filter(pl.col("indicator_id") == "AF2")
+    assert af2.height > 0
+    reason = "not measurable: codelist codelists/cha2ds2-vasc-score.csv holds no code"
+    assert set(af2["not_measurable"]) == {reason}
+    assert af2["rate"].is_null().all() and af2["denominator"].is_null().all()
+    assert rates.filter(pl.col("indicator_id") == "VAS1")["not_measurable"].is_null().all()
+    page = (drafts / "analytics.html").read_text()
+    row = page[page.index('<tr data-measure="AF2" class="not-measurable">') :]
+    assert reason in row[: row.index("</tr>")]
+    gaps = pl.read_parquet(drafts / "indicator_gaps.parquet")
+    assert gaps.filter(pl.col("indicator_id").is_in(["AF2", "CKD1", "G1"])).is_empty()

@@ -12,6 +12,7 @@ import pytest
 
 from benchmarks.generate_population import AS_OF
 from medsopt.analytics.biologics import preferred_table, product_table
+from medsopt.analytics.switching import to_switch_by_month, to_switch_counts
 from medsopt.analytics.uptake import biologic_items, monthly_uptake
 from medsopt.rules.ruleset import RuleSet
 from medsopt.scan.analytics_inputs import read_prices
@@ -151,3 +152,100 @@ def test_a_saving_is_the_price_difference_times_the_quantity(
     expected = (row["own_price"] - row["best_price"]) * row["quantity"]
     assert row["saving_available"] == pytest.approx(expected)
     assert row["saving_available"] > 0
+
+
+# Patients still to switch per month end and their exception, the first that applies: no
+# biosimilar of the latest item's generic; a biosimilar dispensed before; a first item within
+# 90 days; else none recorded (medsopt/analytics/switching.py, in words).
+TO_SWITCH_SQL = """
+WITH items AS (
+  SELECT f.patient_id, f.practice_id, f.dispensed_on, p.molecule, p.role,
+    EXISTS (SELECT 1 FROM products b WHERE b.generic = p.generic AND b.role = 'biosimilar')
+      AS like_for_like
+  FROM fills f JOIN products p ON p.code = f.concept_code
+),
+positions AS (
+  SELECT i.patient_id, i.molecule, m.month,
+    arg_max(i.practice_id, i.dispensed_on) AS practice_id,
+    arg_max(i.role, i.dispensed_on) AS latest_role,
+    arg_max(i.like_for_like, i.dispensed_on) AS like_for_like,
+    max(i.dispensed_on) AS latest_on, min(i.dispensed_on) AS first_on,
+    bool_or(i.role = 'biosimilar') AS had_biosimilar
+  FROM items i JOIN months m ON i.dispensed_on <= m.month GROUP BY ALL
+)
+SELECT molecule, month, practice_id,
+  CASE WHEN NOT like_for_like THEN 'no-like-for-like'
+       WHEN had_biosimilar THEN 'back-on-originator'
+       WHEN month - first_on < 90 THEN 'recently-started'
+       ELSE 'none-recorded' END AS exception,
+  count(*) AS patients
+FROM positions WHERE latest_role = 'originator' AND month - latest_on < 90 GROUP BY ALL
+"""
+
+
+def _with_exceptions(population: Population, products: pl.DataFrame) -> pl.DataFrame:
+    """The generated fills, plus patients who reach the two exceptions the generator never
+    makes: one back on the originator after a biosimilar, and (where the table has one) one
+    on an originator product no biosimilar shares a generic with."""
+    fills = population.inputs.fills.unique(["patient_id", "concept_code", "dispensed_on"])
+    originators = products.filter(pl.col("role") == "originator")
+    biosimilar_generics = products.filter(pl.col("role") == "biosimilar")["generic"].implode()
+    paired = originators.filter(pl.col("generic").is_in(biosimilar_generics))
+    unpaired = originators.filter(~pl.col("generic").is_in(biosimilar_generics))
+    original = paired.row(0, named=True)
+    biosimilar = products.filter(
+        pl.col("role") == "biosimilar", pl.col("generic") == original["generic"]
+    ).row(0, named=True)
+    template = fills.row(0, named=True)
+    rows = []
+    history = ((-200, original["code"]), (-120, biosimilar["code"]), (-30, original["code"]))
+    for day, code in history:
+        on = AS_OF + datetime.timedelta(days=day)
+        rows.append({**template, "patient_id": "SWITCHED-BACK", "concept_code": code,
+                     "dispensed_on": on})  # fmt: skip
+    if unpaired.height:
+        on = AS_OF - datetime.timedelta(days=10)
+        rows.append({**template, "patient_id": "NO-LIKE", "concept_code": unpaired["code"][0],
+                     "dispensed_on": on})  # fmt: skip
+    return pl.concat([fills, pl.DataFrame(rows, schema=fills.schema)])
+
+
+def test_patients_to_switch_and_their_exceptions_equal_duckdb(
+    population: Population, bundled: RuleSet, tmp_path: Path
+) -> None:
+    products = product_table(bundled)
+    fills = _with_exceptions(population, products)
+    prices, _ = read_prices(BUNDLED_FORMULARY / "prices.yaml", bundled)
+    items = biologic_items(fills.lazy(), products, preferred_table(bundled), prices)
+    rows = to_switch_by_month(items, MONTHS.to_list())
+    ours = to_switch_counts(rows).filter(pl.col("level") == "practice")
+    db = duckdb.connect()
+    frames = {
+        "fills": fills.select("patient_id", "practice_id", "concept_code", "dispensed_on"),
+        "products": products,
+        "months": pl.DataFrame({"month": MONTHS}),
+    }
+    for name, frame in frames.items():
+        frame.write_parquet(tmp_path / f"{name}.parquet")
+        db.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{tmp_path / name}.parquet')")
+    key = ["molecule", "month", "practice_id", "exception"]
+    theirs = pl.DataFrame(
+        db.sql(TO_SWITCH_SQL).fetchall(),
+        schema={"molecule": pl.String, "month": pl.Date, "practice_id": pl.String,
+                "exception": pl.String, "patients": pl.UInt32},
+        orient="row",
+    ).sort(key)  # fmt: skip
+    ours = ours.select(theirs.columns).sort(key)
+    found = set(ours["exception"].to_list())
+    assert {"back-on-originator", "recently-started", "none-recorded"} <= found
+    assert ours.equals(theirs)
+    # The exceptions partition exactly the patients the uptake counts as still to switch.
+    uptake = monthly_uptake(items, MONTHS.to_list()).filter(pl.col("level") == "practice")
+    totals = ours.group_by("molecule", "month", "practice_id").agg(pl.col("patients").sum())
+    counted = uptake.filter(pl.col("patients_to_switch") > 0).select(
+        "molecule", "month", "practice_id", pl.col("patients_to_switch").alias("patients")
+    )
+    assert totals.sort(key[:3]).equals(counted.sort(key[:3]).cast({"patients": pl.UInt32}))
+    back = rows.filter(pl.col("patient_id") == "SWITCHED-BACK", pl.col("month") == AS_OF)
+    assert back["exception"].to_list() == ["back-on-originator"]
+    assert "possible failed switch" in back["exception_text"][0]
