@@ -1,7 +1,8 @@
 """Time the analytics on a generated ICB: `medsopt scan` with and without --events and
---indicators on the same data, in the same run, and print the ICB's indicator table.
+--indicators (drafts included, so those without codes read "not measurable") on the same data,
+in the same run, and print the ICB's indicator table, exclusions and patients still to switch.
 
-    .venv/bin/python benchmarks/generate_population_bench.py --patients 100000
+    .venv/bin/python -m benchmarks.generate_population_bench --patients 100000
 
 Reports wall seconds per run and the ratio to the plain scan (the baseline of this run).
 """
@@ -46,7 +47,8 @@ def main() -> None:
         scan += ["--dispensing", str(paths["dispensing"]), "--patients", str(paths["patients"])]
         baseline = timed([*scan, "--out", str(root / "plain")])
         full = [*scan, "--events", str(paths["events"]), "--events-complete-from", "2024-06-01"]
-        full += ["--indicators", str(BUNDLED_RULES / "indicators"), "--out", str(root / "full")]
+        full += ["--indicators", str(BUNDLED_RULES / "indicators"), "--include-drafts"]
+        full += ["--out", str(root / "full")]
         analytics = timed(full)
         rows = pl.read_csv(paths["dispensing"]).height
         print(f"{args.patients:,} patients, {practices} practices, {rows:,} dispensing rows")
@@ -59,13 +61,36 @@ def main() -> None:
         table = pl.read_parquet(root / "full" / "indicators.parquet").filter(
             (pl.col("level") == "icb") & (pl.col("on") == AS_OF)
         )
-        print("\n| indicator | numerator | denominator | rate % |\n|---|---:|---:|---:|")
+        print(
+            "\n| indicator | numerator | denominator | excluded | rate % |\n"
+            "|---|---:|---:|---:|---:|"
+        )
         for row in table.sort("indicator_id").iter_rows(named=True):
+            if row["not_measurable"] is not None:
+                print(f"| {row['indicator_id']} | | | | {row['not_measurable']} |")
+                continue
             rate = f"{row['rate']:.1f}" if row["rate"] is not None else "no value"
             print(
                 f"| {row['indicator_id']} | {row['numerator']:,} "
-                f"| {row['denominator']:,} | {rate} |"
+                f"| {row['denominator']:,} | {row['excluded']:,} | {rate} |"
             )
+        _breakdowns(root / "full")
+
+
+def _breakdowns(out: Path) -> None:
+    """The ICB's exclusions by reason and patients still to switch by exception, on AS_OF."""
+    exclusions = pl.read_parquet(out / "indicator_exclusions.parquet").filter(
+        (pl.col("level") == "icb") & (pl.col("on") == AS_OF)
+    )
+    print("\n| indicator | excluded because | patients |\n|---|---|---:|")
+    for row in exclusions.sort("indicator_id", "reason").iter_rows(named=True):
+        print(f"| {row['indicator_id']} | {row['reason']} | {row['patients']:,} |")
+    switch = pl.read_parquet(out / "biosimilar_to_switch_counts.parquet").filter(
+        (pl.col("level") == "icb") & (pl.col("month") == AS_OF)
+    )
+    print("\n| molecule | still to switch because | patients |\n|---|---|---:|")
+    for row in switch.sort("molecule_name", "exception").iter_rows(named=True):
+        print(f"| {row['molecule_name']} | {row['exception']} | {row['patients']:,} |")
 
 
 if __name__ == "__main__":

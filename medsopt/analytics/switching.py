@@ -4,9 +4,8 @@ A patient is *still to switch* at a month's end while their latest item of the m
 `uptake.CURRENT_DAYS`, is the originator (as `uptake.monthly_uptake` counts them). Each gets one
 exception, the first that applies in `EXCEPTIONS` order, from what dispensing can show:
 
-- `no-like-for-like`: no biosimilar shares the originator product's generic (VMP), so there is no
-  like-for-like switch to make (NHS England, Commissioning framework for biological medicines,
-  2017: switching is to a product of the same molecule and presentation);
+- `no-like-for-like`: no biosimilar shares the originator product's generic (VMP: the same
+  strength and form), so there is no like-for-like switch to offer from the formulary table;
 - `back-on-originator`: a biosimilar was dispensed before and the originator is back, which is
   what a failed switch looks like (the engine's `failed-switch` exception, recorded at the point
   of care; check the record before offering it again);

@@ -81,10 +81,20 @@ def run_rules_test(locations: Locations, include_drafts: bool = False) -> int:
 
 
 def run_rules_publish(locations: Locations) -> int:
-    """Check, run the committee tests and, only if both pass, write the manifest the server
-    verifies (rules/PUBLISHED.json). Exit code 0 when published, 1 otherwise."""
+    """Check, run the committee tests (the indicators' too) and, only if all pass, write the
+    manifest the server verifies (rules/PUBLISHED.json). Exit code 0 when published, 1
+    otherwise."""
+    from medsopt.cli.indicators import check_indicators
     from medsopt.store.publish import FilesChangedError, publish
 
+    # Indicators are published with the rules (their files are in the manifest), so their
+    # files must compile and their committee cases pass too.
+    outcome = _compile(locations)
+    if isinstance(outcome, int) or check_indicators(
+        locations, outcome[0].ruleset, run_cases=True, quiet=True
+    ):
+        print("not published", file=sys.stderr)
+        return EXIT_INVALID
     try:
         published = publish(locations)
     except RuleSetError as error:

@@ -14,9 +14,14 @@ EXIT_INVALID = 1
 LABEL = "indicators/"  # diagnostics name files relative to the rules directory
 
 
-def check_indicators(locations: Locations, ruleset: RuleSet, run_cases: bool) -> int:
+def check_indicators(
+    locations: Locations, ruleset: RuleSet, run_cases: bool, quiet: bool = False
+) -> int:
     """0 when the indicator files compile (and, with `run_cases`, their cases pass and every
-    active indicator is tested); 1 with diagnostics otherwise. No indicators/ directory: 0."""
+    active indicator is tested); 1 with diagnostics otherwise. No indicators/ directory: 0.
+
+    `quiet`: print nothing when all is well (publishing says only what it published).
+    """
     from medsopt.scan.analytics_inputs import read_indicators
     from medsopt.scan.indicator_cases import read_indicator_cases, run_indicator_cases
 
@@ -32,6 +37,8 @@ def check_indicators(locations: Locations, ruleset: RuleSet, run_cases: bool) ->
         return EXIT_INVALID
     active = sum(i.status == "active" for i in indicators.indicators)
     if not run_cases:
+        if quiet:
+            return EXIT_OK
         print(f"ok: {len(indicators.indicators)} indicators ({active} active)")
         return EXIT_OK
     cases, problems = read_indicator_cases(directory, LABEL)
@@ -40,6 +47,8 @@ def check_indicators(locations: Locations, ruleset: RuleSet, run_cases: bool) ->
     if problems:
         return EXIT_INVALID
     report = run_indicator_cases(cases, indicators, ruleset, locations)
+    if quiet and report.ok:
+        return EXIT_OK
     for failure in report.failures:
         print(failure)
     for diagnostic in report.coverage_problems:

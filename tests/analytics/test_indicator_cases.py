@@ -142,3 +142,20 @@ def test_rules_check_names_a_bad_indicator_file_at_file_line_column(rules: Path)
     assert f"indicators/qof.yaml:{broken}:" in done.stderr
     assert "'first_recorded_within' is not a field here" in done.stderr
     assert "did you mean 'first_recorded_within_days'?" in done.stderr
+
+
+def test_a_failing_indicator_case_blocks_publishing(rules: Path) -> None:
+    manifest = rules / "PUBLISHED.json"
+    before = manifest.read_bytes()
+    cases = rules / "indicators/tests/pincer.yaml"
+    text = cases.read_text()
+    cases.write_text(text.replace("expect: {PINCER-LI: numerator}", "expect: {PINCER-LI: outside}"))
+    done = medsopt("rules", "publish", str(rules))
+    assert done.returncode == 1
+    assert "expected PINCER-LI: outside, got numerator" in done.stdout
+    assert "not published" in done.stderr
+    assert manifest.read_bytes() == before
+    cases.write_text(text)
+    done = medsopt("rules", "publish", str(rules))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("published medsopt-bundled ")
