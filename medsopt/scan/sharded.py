@@ -4,11 +4,13 @@ The input is split once (one streaming pass) into partitions of about `partition
 dispensing rows by a hash of the patient id (`core.partition`), so every patient's rows are in
 one partition. Each partition runs `core.scan_partition` (inline, or in one of `workers`
 processes) and writes its share of every output file at once; clinical events, when given,
-are split by the same hash and feed their patients' partition (`extras`). Only what is small
-or needs every patient stays in memory (counts, the worklist scores, the columns the summary
-and the report read). Output rows are grouped by partition, sorted by patient within each; the
-worklist is ranked across all partitions. The partition count depends on the input size only,
-so the number of workers never changes a result.
+are split by the same hash and feed their patients' partition (`extras`). Only counts stay in
+memory while partitions run; the per-patient frames the end needs (the worklist scores, the
+columns the summary and the report read) are written as parts and read back once, narrow, when
+every partition is done, so memory does not grow with the number of partitions. Output rows
+are grouped by partition, sorted by patient within each; the worklist is ranked across all
+partitions. The partition count depends on the input size only, so the number of workers never
+changes a result.
 """
 
 from __future__ import annotations
@@ -47,6 +49,18 @@ WRITTEN = {
     "events_quarantine": False,  # only with clinical events
 }
 _PART = "_partition"
+# Written part by part for the end of the scan only (Parquet, never an output file).
+KEPT = ("current", "scores", "practices")
+# The columns of each per-patient frame the summary, the report and the worklist read
+# (None: all of them).
+NARROW: dict[str, list[str] | None] = {
+    "adherence": [s.PATIENT_ID, "drug_class", "pdc", "adherent"],
+    "findings": [s.PATIENT_ID, "rule_id", "severity"],
+    "not_evaluated": [s.PATIENT_ID],
+    "current": None,
+    "scores": None,
+    "practices": None,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +98,8 @@ def _partition_files(folder: Path, index: int) -> Path | None:
 
 
 def run_partition(job: PartitionJob) -> dict[str, pl.DataFrame]:
-    """Scan one partition, write its part of each output; return what stays in memory."""
+    """Scan one partition, write its part of each output and of each per-patient frame the end
+    of the scan reads (`KEPT`); return the counts (small, whatever the population)."""
     dispensing = pl.scan_parquet(job.dispensing, hive_partitioning=False)
     patients = (
         pl.scan_parquet(job.patients, hive_partitioning=False) if job.patients is not None else None
@@ -108,17 +123,24 @@ def run_partition(job: PartitionJob) -> dict[str, pl.DataFrame]:
         frame.write_parquet(folder / f"{job.index:06d}.parquet")
         if with_csv:
             csv_safe(frame).write_csv(folder / f"{job.index:06d}.csv", include_header=False)
-        # What the summary and the report read (narrow columns).
-        if name == "adherence":
-            results[name] = frame.select(s.PATIENT_ID, "drug_class", "pdc", "adherent")
-        elif name in ("findings", "not_evaluated"):
-            columns = (
-                [s.PATIENT_ID, "rule_id", "severity"] if name == "findings" else [s.PATIENT_ID]
-            )
-            results[name] = frame.select(columns)
         del frame
+    # Per-patient frames only the summary, the report and the worklist read: on disk too, so
+    # nothing grows in memory with the number of partitions (`per_patient` reads them back).
     results["current"] = results["current"].select(s.PATIENT_ID).unique()
+    for name in KEPT:
+        folder = job.parts / name
+        folder.mkdir(parents=True, exist_ok=True)
+        results.pop(name).write_parquet(folder / f"{job.index:06d}.parquet")
     return results
+
+
+def per_patient(parts: Path) -> dict[str, pl.DataFrame]:
+    """The per-patient frames of every partition, read back with only the columns kept."""
+    frames = {}
+    for name, columns in NARROW.items():
+        files = sorted((parts / name).glob("*.parquet"))
+        frames[name] = pl.scan_parquet(files).select(columns or pl.all()).collect()
+    return frames
 
 
 def scan_partitions(
@@ -177,7 +199,9 @@ def scan_partitions(
             parts.append(part)
             progress(f"scanned partition {done}/{len(jobs)}")
     shutil.rmtree(inputs, ignore_errors=True)
-    return {name: pl.concat([p[name] for p in parts], how="vertical_relaxed") for name in parts[0]}
+    counts = {n: pl.concat([p[n] for p in parts], how="vertical_relaxed") for n in parts[0]}
+    del parts
+    return {**counts, **per_patient(work / "parts")}
 
 
 def _empty(frame: pl.LazyFrame, path: Path) -> Path:
