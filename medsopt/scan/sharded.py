@@ -37,6 +37,7 @@ from medsopt.scan.events import ClinicalEvents
 from medsopt.scan.extras import Extras, partition_events, write_patient_tables
 from medsopt.scan.inputs import read_events
 from medsopt.scan.tables import ScanTables
+from medsopt.scan.worklist import rank as worklist_rank
 
 PARTITION_ROWS = 2_000_000  # dispensing rows per partition: bounds each partition's memory
 # Outputs written part by part (Parquet, and CSV where the contract has one).
@@ -58,7 +59,6 @@ NARROW: dict[str, list[str] | None] = {
     "findings": [s.PATIENT_ID, "rule_id", "severity"],
     "not_evaluated": [s.PATIENT_ID],
     "current": None,
-    "scores": None,
     "practices": None,
 }
 
@@ -135,12 +135,55 @@ def run_partition(job: PartitionJob) -> dict[str, pl.DataFrame]:
 
 
 def per_patient(parts: Path) -> dict[str, pl.DataFrame]:
-    """The per-patient frames of every partition, read back with only the columns kept."""
+    """The per-patient frames of every partition, read back with only the columns kept (the
+    scores stay on disk: `rank_parts` ranks them a slice of scores at a time)."""
     frames = {}
     for name, columns in NARROW.items():
         files = sorted((parts / name).glob("*.parquet"))
         frames[name] = pl.scan_parquet(files).select(columns or pl.all()).collect()
     return frames
+
+
+def score_parts(parts: Path) -> list[Path]:
+    """Every partition's worklist scores (before ranking), in partition order."""
+    return sorted((parts / "scores").glob("*.parquet"))
+
+
+def rank_parts(
+    scores: list[Path], practices: pl.DataFrame, folder: Path, slice_rows: int = 500_000
+) -> list[Path]:
+    """The worklist (`worklist.rank`, then each patient's practice) as files in rank order.
+
+    An external sort in bounded memory: the distinct scores are counted and cut into slices of
+    about `slice_rows` patients, highest first; each slice is read from every part, sorted and
+    numbered after the slices above it. A score's ties stay in one slice, so the order is
+    exactly that of one sort (score descending, then patient id).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = pl.scan_parquet(scores)
+    counts = rows.group_by("score").len().sort("score", descending=True).collect()
+    starts = counts["len"].cum_sum() - counts["len"]
+    slices = (
+        counts.with_columns(slice=starts // slice_rows)
+        .group_by("slice", maintain_order=True)
+        .agg(pl.col("score").max().alias("high"), pl.col("score").min().alias("low"))
+    )
+    bounds: list[tuple[float, float] | None] = [(row[1], row[2]) for row in slices.iter_rows()]
+    del counts, starts, slices
+    written, rank = [], 1
+    for index, bound in enumerate(bounds or [None]):
+        chosen = (
+            rows if bound is None else rows.filter(pl.col("score").is_between(bound[1], bound[0]))
+        )
+        ranked = (
+            worklist_rank(chosen, rank)
+            .join(practices.lazy(), on=s.PATIENT_ID, how="left", maintain_order="left")
+            .collect()
+        )
+        written.append(folder / f"{index:06d}.parquet")
+        ranked.write_parquet(written[-1])
+        rank += ranked.height
+    return written
 
 
 def scan_partitions(
