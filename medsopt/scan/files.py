@@ -147,12 +147,18 @@ def combine(parts: list[dict[str, pl.DataFrame]]) -> dict[str, pl.DataFrame]:
     return finish(combined)
 
 
-def finish(combined: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    """Counts summed per outcome; frames in patient order; the worklist ranked."""
+def totals(combined: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Counts summed per outcome (the other frames as they are)."""
     counted = ("outcomes", "supply_methods", "patient_outcomes", "events_outcomes")
     for name in (n for n in counted if n in combined):
         key = combined[name].columns[0]
         combined[name] = combined[name].group_by(key).agg(pl.col("rows").sum()).sort(key)
+    return combined
+
+
+def finish(combined: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Counts summed per outcome; frames in patient order; the worklist ranked."""
+    combined = totals(combined)
     combined["adherence"] = combined["adherence"].sort(s.PATIENT_ID, "drug_class")
     sort = [c for c in (s.PATIENT_ID, "rule_id", "codes") if c in combined["findings"].columns]
     combined["findings"] = combined["findings"].sort(sort)
@@ -283,7 +289,9 @@ def scan_to_directory(
     with staged(out) as staging:
         work = staging / ".work"
         patients = read_patients(job.patients) if job.patients is not None else None
-        results = finish(
+        # Counts only: the summary and the report read the per-patient frames in any order
+        # (sorting them would copy them), and the outputs are assembled from the parts.
+        results = totals(
             scan_partitions(
                 read_dispensing(job.dispensing),
                 patients,

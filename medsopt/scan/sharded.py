@@ -150,7 +150,7 @@ def score_parts(parts: Path) -> list[Path]:
 
 
 def rank_parts(
-    scores: list[Path], practices: pl.DataFrame, folder: Path, slice_rows: int = 500_000
+    scores: list[Path], practices: pl.DataFrame, folder: Path, slice_rows: int = 200_000
 ) -> list[Path]:
     """The worklist (`worklist.rank`, then each patient's practice) as files in rank order.
 
