@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -275,13 +276,15 @@ def main() -> None:
         worker(args.worker, args.data, args.lookup)
         return
     lines = [
-        "| patients | rows | engine | wall s | peak RSS GiB | wall vs floor | RSS vs floor |",
-        "|---:|---:|---|---:|---:|---:|---:|",
+        "| patients | rows | engine | wall s | peak RSS GiB | wall vs floor | RSS vs floor "
+        "| load |",
+        "|---:|---:|---|---:|---:|---:|---:|---|",
     ]
     for size in args.sizes:
         data, people, lookup, rows = prepare(size, args.seed, args.dirty, args.workdir)
         results: dict[str, dict[str, Any]] = {}
         for engine in args.engines:
+            before = os.getloadavg()[0]
             if engine == "scan":
                 out = args.workdir / f"scan-{size}"
                 shutil.rmtree(out, ignore_errors=True)
@@ -297,7 +300,9 @@ def main() -> None:
                 command += ["--data", str(data), "--lookup", str(lookup)]
                 wall, rss, stdout = timed(command)
                 results[engine] = json.loads(stdout.strip().splitlines()[-1])
-            results[engine] |= {"seconds": wall, "peak_rss_bytes": rss}
+            # The 1-minute load average (other sessions' work too) before and after the run.
+            load = f"{before:.1f}-{os.getloadavg()[0]:.1f}"
+            results[engine] |= {"seconds": wall, "peak_rss_bytes": rss, "load": load}
             print(f"{size:,} {engine}: {results[engine]}", file=sys.stderr, flush=True)
         checks = {e: tuple(r.get(k) for k in ("rows", "covered_days", "eligible", "pdc_sum"))
                   for e, r in results.items() if e != "scan"}  # fmt: skip
@@ -310,7 +315,7 @@ def main() -> None:
             rss_ratio = f"{rss / base['peak_rss_bytes']:.1f}x" if base else "-"
             lines.append(
                 f"| {size:,} | {rows:,} | {engine} | {seconds:.1f} | {rss / 2**30:.2f} | "
-                f"{wall_ratio} | {rss_ratio} |"
+                f"{wall_ratio} | {rss_ratio} | {result['load']} |"
             )
     print("\n".join(lines))
 

@@ -28,7 +28,14 @@ from medsopt.scan.classes import ClassDefinitionError
 from medsopt.scan.core import ScanParams, partition, scan_partition
 from medsopt.scan.extras import Extras, read_patient_tables
 from medsopt.scan.inputs import ScanInputError, read_dispensing, read_patients
-from medsopt.scan.sharded import PARTITION_ROWS, assemble, pool, scan_partitions
+from medsopt.scan.sharded import (
+    PARTITION_ROWS,
+    assemble,
+    pool,
+    rank_parts,
+    scan_partitions,
+    score_parts,
+)
 from medsopt.scan.summary import Stopwatch, summarise
 from medsopt.scan.tables import ScanTables, build_tables
 from medsopt.scan.worklist import rank
@@ -140,21 +147,28 @@ def combine(parts: list[dict[str, pl.DataFrame]]) -> dict[str, pl.DataFrame]:
     return finish(combined)
 
 
-def finish(combined: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    """Counts summed per outcome; frames in patient order; the worklist ranked."""
+def totals(combined: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Counts summed per outcome (the other frames as they are)."""
     counted = ("outcomes", "supply_methods", "patient_outcomes", "events_outcomes")
     for name in (n for n in counted if n in combined):
         key = combined[name].columns[0]
         combined[name] = combined[name].group_by(key).agg(pl.col("rows").sum()).sort(key)
+    return combined
+
+
+def finish(combined: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Counts summed per outcome; frames in patient order; the worklist ranked."""
+    combined = totals(combined)
     combined["adherence"] = combined["adherence"].sort(s.PATIENT_ID, "drug_class")
     sort = [c for c in (s.PATIENT_ID, "rule_id", "codes") if c in combined["findings"].columns]
     combined["findings"] = combined["findings"].sort(sort)
     combined["not_evaluated"] = combined["not_evaluated"].sort(s.PATIENT_ID)
-    combined["worklist"] = (
-        rank(combined.pop("scores").lazy())
-        .join(combined["practices"].lazy(), on=s.PATIENT_ID, how="left", maintain_order="left")
-        .collect()
-    )
+    if "scores" in combined:  # else ranked on disk (`sharded.rank_parts`)
+        combined["worklist"] = (
+            rank(combined.pop("scores").lazy())
+            .join(combined["practices"].lazy(), on=s.PATIENT_ID, how="left", maintain_order="left")
+            .collect()
+        )
     return combined
 
 
@@ -223,6 +237,19 @@ def write_outputs(
         (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 
 
+def write_worklist(ranked: list[Path], staging: Path) -> None:
+    """worklist.parquet and .csv from the ranked files, in rank order (streamed)."""
+    pl.scan_parquet(ranked).sink_parquet(staging / "worklist.parquet")
+    with (staging / "worklist.csv").open("wb") as out:
+        for index, path in enumerate(ranked):
+            csv_safe(pl.read_parquet(path)).write_csv(out, include_header=index == 0)
+
+
+def worklist_patients(ranked: list[Path]) -> int:
+    """How many patients the ranked files hold (from the Parquet footers)."""
+    return int(pl.scan_parquet(ranked).select(pl.len()).collect().item())
+
+
 Report = Callable[[Mapping[str, Any], Mapping[str, pl.DataFrame]], str]
 # The analytics after the partitions: every patient's tables and the combined results (whose
 # worklist it may extend) -> (frames written as Parquet and CSV, HTML pages, summary).
@@ -262,7 +289,9 @@ def scan_to_directory(
     with staged(out) as staging:
         work = staging / ".work"
         patients = read_patients(job.patients) if job.patients is not None else None
-        results = finish(
+        # Counts only: the summary and the report read the per-patient frames in any order
+        # (sorting them would copy them), and the outputs are assembled from the parts.
+        results = totals(
             scan_partitions(
                 read_dispensing(job.dispensing),
                 patients,
@@ -275,19 +304,28 @@ def scan_to_directory(
                 extras,
             )
         )
-        watch.lap("scan")
         frames: dict[str, pl.DataFrame] = {}
         pages: dict[str, str] = {}
         analysed: dict[str, Any] = {}
+        scores = score_parts(work / "parts")
         if analytics is not None and extras.analytics is not None:
+            # The analytics extend the worklist in memory: ranked whole.
+            results = finish({**results, "scores": pl.read_parquet(scores)})
+            watch.lap("scan")
             frames, pages, analysed = analytics(read_patient_tables(work / "parts"), results)
             watch.lap("analytics")
+            ranked = [work / "worklist.parquet"]
+            results["worklist"].write_parquet(ranked[0])
+        else:
+            # Ranked a slice at a time from disk: memory does not grow with the population.
+            ranked = rank_parts(scores, results["practices"], work / "worklist")
+            watch.lap("scan")
         progress("writing outputs")
         assemble(work / "parts", staging)
-        worklist = results["worklist"]
-        worklist.write_parquet(staging / "worklist.parquet")
-        csv_safe(worklist).write_csv(staging / "worklist.csv")
-        top = worklist.head(XLSX_PATIENTS)
+        write_worklist(ranked, staging)
+        on_worklist = worklist_patients(ranked)
+        top = pl.scan_parquet(ranked).head(XLSX_PATIENTS).collect()
+        results["worklist"] = top  # what the report and the workbook read
         chosen = top.select(s.PATIENT_ID).lazy()
         sheets = {"worklist": top}
         for name in ("findings", "adherence"):
@@ -302,6 +340,7 @@ def scan_to_directory(
         shutil.rmtree(work)
         watch.lap("write")
         summary = summarise(results, job.tables, job.params, inputs, watch.timings)
+        summary["worklist_patients"] = on_worklist
         if analysed:
             summary["analytics"] = analysed
         (staging / "report.html").write_text(report(summary, results), encoding="utf-8")

@@ -86,7 +86,9 @@ def pdc(
         guessed.alias("guessed"),
     ).filter(pl.col("d").is_between(start, end - 1))
     keys = [s.PATIENT_ID, "drug_class", "molecule", "d"]
-    ordered = in_period.sort([*keys, "ds"])
+    # Ties of supply put a stated supply after a quantity taken as days, so the row kept is
+    # the same whatever order the rows arrived in (fills_quantity_as_days is deterministic).
+    ordered = in_period.sort([*keys, "ds", "guessed"], descending=[False] * 5 + [True])
     # 1. Same molecule, same day: keep the last row of each (…, d) run (longest supply).
     last_of_day = pl.any_horizontal([pl.col(k) != pl.col(k).shift(-1) for k in keys]).fill_null(
         True

@@ -4,11 +4,13 @@ The input is split once (one streaming pass) into partitions of about `partition
 dispensing rows by a hash of the patient id (`core.partition`), so every patient's rows are in
 one partition. Each partition runs `core.scan_partition` (inline, or in one of `workers`
 processes) and writes its share of every output file at once; clinical events, when given,
-are split by the same hash and feed their patients' partition (`extras`). Only what is small
-or needs every patient stays in memory (counts, the worklist scores, the columns the summary
-and the report read). Output rows are grouped by partition, sorted by patient within each; the
-worklist is ranked across all partitions. The partition count depends on the input size only,
-so the number of workers never changes a result.
+are split by the same hash and feed their patients' partition (`extras`). Only counts stay in
+memory while partitions run; the per-patient frames the end needs (the worklist scores, the
+columns the summary and the report read) are written as parts and read back once, narrow, when
+every partition is done, so memory does not grow with the number of partitions. Output rows
+are grouped by partition, sorted by patient within each; the worklist is ranked across all
+partitions. The partition count depends on the input size only, so the number of workers never
+changes a result.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from medsopt.scan.events import ClinicalEvents
 from medsopt.scan.extras import Extras, partition_events, write_patient_tables
 from medsopt.scan.inputs import read_events
 from medsopt.scan.tables import ScanTables
+from medsopt.scan.worklist import rank as worklist_rank
 
 PARTITION_ROWS = 2_000_000  # dispensing rows per partition: bounds each partition's memory
 # Outputs written part by part (Parquet, and CSV where the contract has one).
@@ -47,6 +50,17 @@ WRITTEN = {
     "events_quarantine": False,  # only with clinical events
 }
 _PART = "_partition"
+# Written part by part for the end of the scan only (Parquet, never an output file).
+KEPT = ("current", "scores", "practices")
+# The columns of each per-patient frame the summary, the report and the worklist read
+# (None: all of them).
+NARROW: dict[str, list[str] | None] = {
+    "adherence": [s.PATIENT_ID, "drug_class", "pdc", "adherent"],
+    "findings": [s.PATIENT_ID, "rule_id", "severity"],
+    "not_evaluated": [s.PATIENT_ID],
+    "current": None,
+    "practices": None,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +98,8 @@ def _partition_files(folder: Path, index: int) -> Path | None:
 
 
 def run_partition(job: PartitionJob) -> dict[str, pl.DataFrame]:
-    """Scan one partition, write its part of each output; return what stays in memory."""
+    """Scan one partition, write its part of each output and of each per-patient frame the end
+    of the scan reads (`KEPT`); return the counts (small, whatever the population)."""
     dispensing = pl.scan_parquet(job.dispensing, hive_partitioning=False)
     patients = (
         pl.scan_parquet(job.patients, hive_partitioning=False) if job.patients is not None else None
@@ -108,17 +123,67 @@ def run_partition(job: PartitionJob) -> dict[str, pl.DataFrame]:
         frame.write_parquet(folder / f"{job.index:06d}.parquet")
         if with_csv:
             csv_safe(frame).write_csv(folder / f"{job.index:06d}.csv", include_header=False)
-        # What the summary and the report read (narrow columns).
-        if name == "adherence":
-            results[name] = frame.select(s.PATIENT_ID, "drug_class", "pdc", "adherent")
-        elif name in ("findings", "not_evaluated"):
-            columns = (
-                [s.PATIENT_ID, "rule_id", "severity"] if name == "findings" else [s.PATIENT_ID]
-            )
-            results[name] = frame.select(columns)
         del frame
+    # Per-patient frames only the summary, the report and the worklist read: on disk too, so
+    # nothing grows in memory with the number of partitions (`per_patient` reads them back).
     results["current"] = results["current"].select(s.PATIENT_ID).unique()
+    for name in KEPT:
+        folder = job.parts / name
+        folder.mkdir(parents=True, exist_ok=True)
+        results.pop(name).write_parquet(folder / f"{job.index:06d}.parquet")
     return results
+
+
+def per_patient(parts: Path) -> dict[str, pl.DataFrame]:
+    """The per-patient frames of every partition, read back with only the columns kept (the
+    scores stay on disk: `rank_parts` ranks them a slice of scores at a time)."""
+    frames = {}
+    for name, columns in NARROW.items():
+        files = sorted((parts / name).glob("*.parquet"))
+        frames[name] = pl.scan_parquet(files).select(columns or pl.all()).collect()
+    return frames
+
+
+def score_parts(parts: Path) -> list[Path]:
+    """Every partition's worklist scores (before ranking), in partition order."""
+    return sorted((parts / "scores").glob("*.parquet"))
+
+
+def rank_parts(
+    scores: list[Path], practices: pl.DataFrame, folder: Path, slice_rows: int = 200_000
+) -> list[Path]:
+    """The worklist (`worklist.rank`, then each patient's practice) as files in rank order.
+
+    An external sort in bounded memory: the distinct scores are counted and cut into slices of
+    about `slice_rows` patients, highest first; each slice is read from every part, sorted and
+    numbered after the slices above it. A score's ties stay in one slice, so the order is
+    exactly that of one sort (score descending, then patient id).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = pl.scan_parquet(scores)
+    counts = rows.group_by("score").len().sort("score", descending=True).collect()
+    starts = counts["len"].cum_sum() - counts["len"]
+    slices = (
+        counts.with_columns(slice=starts // slice_rows)
+        .group_by("slice", maintain_order=True)
+        .agg(pl.col("score").max().alias("high"), pl.col("score").min().alias("low"))
+    )
+    bounds: list[tuple[float, float] | None] = [(row[1], row[2]) for row in slices.iter_rows()]
+    del counts, starts, slices
+    written, rank = [], 1
+    for index, bound in enumerate(bounds or [None]):
+        chosen = (
+            rows if bound is None else rows.filter(pl.col("score").is_between(bound[1], bound[0]))
+        )
+        ranked = (
+            worklist_rank(chosen, rank)
+            .join(practices.lazy(), on=s.PATIENT_ID, how="left", maintain_order="left")
+            .collect()
+        )
+        written.append(folder / f"{index:06d}.parquet")
+        ranked.write_parquet(written[-1])
+        rank += ranked.height
+    return written
 
 
 def scan_partitions(
@@ -177,7 +242,9 @@ def scan_partitions(
             parts.append(part)
             progress(f"scanned partition {done}/{len(jobs)}")
     shutil.rmtree(inputs, ignore_errors=True)
-    return {name: pl.concat([p[name] for p in parts], how="vertical_relaxed") for name in parts[0]}
+    counts = {n: pl.concat([p[n] for p in parts], how="vertical_relaxed") for n in parts[0]}
+    del parts
+    return {**counts, **per_patient(work / "parts")}
 
 
 def _empty(frame: pl.LazyFrame, path: Path) -> Path:

@@ -242,10 +242,13 @@ def patient_scores(
     ).filter(pl.col("score") > 0)
 
 
-def rank(scores: pl.LazyFrame) -> pl.LazyFrame:
-    """Rank 1 = contact first: highest score, ties by patient id (stable across runs)."""
+def rank(scores: pl.LazyFrame, first: int = 1) -> pl.LazyFrame:
+    """Rank 1 = contact first: highest score, ties by patient id (stable across runs).
+
+    `first`: the rank of the first row (a slice of a worklist ranked a slice at a time).
+    """
     return (
         scores.sort(["score", s.PATIENT_ID], descending=[True, False])
-        .with_row_index("rank", offset=1)
+        .with_row_index("rank", offset=first)
         .select(pl.col("rank").cast(pl.Int64), pl.exclude("rank"))
     )

@@ -134,3 +134,27 @@ def test_best_pdc_next_review_assumes_full_cover_from_now() -> None:
         ("m1", "", D(2025, 8, 30), 30),
     )
     assert row["best_pdc_next_review"] == pytest.approx(180 / 274)
+
+
+@pytest.mark.parametrize("stated_first", [True, False])
+def test_a_same_day_tie_keeps_the_stated_supply_whatever_the_row_order(
+    stated_first: bool,
+) -> None:
+    """Jun 1: 28 days stated and 28 days taken from the quantity: one fill, not a guessed one."""
+    rows = [("stated", "days_supply"), ("guessed", "quantity_as_days")]
+    if not stated_first:
+        rows.reverse()
+    frame = pl.DataFrame(
+        {
+            "patient_id": ["p1"] * 3,
+            "drug_class": ["c"] * 3,
+            "molecule": ["m1"] * 3,
+            "dispensed_on": [D(2025, 6, 1), D(2025, 6, 1), D(2025, 9, 1)],
+            "days_supply": [28, 28, 28],
+            "supply_method": [rows[0][1], rows[1][1], "days_supply"],
+        },
+        schema_overrides={"days_supply": pl.Int32},
+    )
+    row = pdc(frame.lazy(), Period(AS_OF, 365)).collect().row(0, named=True)
+    assert row["fills"] == 2
+    assert row["fills_quantity_as_days"] == 0
