@@ -162,16 +162,23 @@ class Evaluator:
         )
 
 
-def rates(patient_rows: pl.LazyFrame, grid: pl.LazyFrame | None = None) -> pl.LazyFrame:
-    """Numerator, denominator and rate per indicator, date and practice, and for the ICB.
+def practice_counts(patient_rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Denominator and numerator per indicator, date and practice.
 
-    `grid` (indicator_id, on): the ICB row of each is kept even when nobody is counted
-    (denominator 0, rate null).
+    Counts of disjoint sets of patients add up (`rates_from_counts` takes their sum).
     """
-    counts = [pl.len().cast(pl.UInt32).alias("denominator")]
-    counts.append(pl.col("numerator").sum().cast(pl.UInt32).alias("numerator"))
-    practice = patient_rows.group_by("indicator_id", "on", PRACTICE_ID).agg(counts)
-    icb = patient_rows.group_by("indicator_id", "on").agg(counts)
+    return patient_rows.group_by("indicator_id", "on", PRACTICE_ID).agg(
+        pl.len().cast(pl.UInt32).alias("denominator"),
+        pl.col("numerator").sum().cast(pl.UInt32).alias("numerator"),
+    )
+
+
+def rates_from_counts(practice: pl.LazyFrame, grid: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """Rates per indicator, date and practice, and for the ICB, from `practice_counts` (summed
+    over every practice's rows, e.g. several partitions' counts of the same practice)."""
+    summed = [pl.col("denominator", "numerator").sum().cast(pl.UInt32)]
+    practice = practice.group_by("indicator_id", "on", PRACTICE_ID).agg(summed)
+    icb = practice.group_by("indicator_id", "on").agg(summed)
     if grid is not None:
         icb = grid.join(icb, on=["indicator_id", "on"], how="left").with_columns(
             pl.col("denominator", "numerator").fill_null(0)
@@ -191,22 +198,42 @@ def rates(patient_rows: pl.LazyFrame, grid: pl.LazyFrame | None = None) -> pl.La
     )
 
 
-def evaluate(
+def rates(patient_rows: pl.LazyFrame, grid: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """Numerator, denominator and rate per indicator, date and practice, and for the ICB.
+
+    `grid` (indicator_id, on): the ICB row of each is kept even when nobody is counted
+    (denominator 0, rate null).
+    """
+    return rates_from_counts(practice_counts(patient_rows), grid)
+
+
+def patient_rows(
     indicators: IndicatorSet, data: PopulationData, dates: Sequence[datetime.date]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(rates at every date, patient rows at the last date) for every indicator."""
+) -> pl.DataFrame:
+    """Every indicator's denominator patients at every date, numerator true or false."""
     evaluator = Evaluator(data)
-    last = max(dates)
     plans = [evaluator.patients_plan(i, on) for i in indicators.indicators for on in dates]
     frames = pl.collect_all(plans) if plans else []
     empty = pl.DataFrame(schema={"indicator_id": pl.String, "on": pl.Date, "numerator": pl.Boolean})
-    rows = pl.concat(frames) if frames else empty
-    grid = pl.LazyFrame(
+    return pl.concat(frames) if frames else empty
+
+
+def date_grid(indicators: IndicatorSet, dates: Sequence[datetime.date]) -> pl.LazyFrame:
+    """indicator_id, on: every indicator at every date (each has an ICB row)."""
+    return pl.LazyFrame(
         [(i.id, on) for i in indicators.indicators for on in dates],
         schema={"indicator_id": pl.String, "on": pl.Date},
         orient="row",
     )
-    return rates(rows.lazy(), grid).collect(), rows.filter(pl.col("on") == last)
+
+
+def evaluate(
+    indicators: IndicatorSet, data: PopulationData, dates: Sequence[datetime.date]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rates at every date, patient rows at the last date) for every indicator."""
+    rows = patient_rows(indicators, data, dates)
+    rated = rates(rows.lazy(), date_grid(indicators, dates)).collect()
+    return rated, rows.filter(pl.col("on") == max(dates))
 
 
 def gaps(patient_rows: pl.DataFrame, indicators: IndicatorSet) -> pl.DataFrame:

@@ -14,6 +14,7 @@ from typing import Any
 import polars as pl
 
 from medsopt.analytics.biologics import preferred_table, product_table
+from medsopt.analytics.compile import IndicatorSet
 from medsopt.analytics.indicators import evaluate, gaps
 from medsopt.analytics.measures import (
     deciles,
@@ -64,6 +65,81 @@ def month_ends(as_of: datetime.date, months: int) -> list[datetime.date]:
     return [*reversed(ends), as_of]
 
 
+@dataclass(frozen=True, slots=True)
+class AnalyticsPlan:
+    """What the analytics read besides the patients (picklable: a worker can evaluate a
+    partition with it): the indicators, the month ends, the biosimilar tables and prices."""
+
+    indicators: IndicatorSet
+    months: tuple[datetime.date, ...]
+    products: pl.DataFrame
+    preferred: pl.DataFrame
+    prices: pl.DataFrame
+    prices_illustrative: bool
+    prices_file: str | None
+
+
+def plan_analytics(
+    ruleset: RuleSet, as_of: datetime.date, request: AnalyticsRequest
+) -> AnalyticsPlan:
+    """The indicator and price files read and checked; RuleSetError for an invalid one."""
+    indicator_set = read_indicators(request.indicators_dir, ruleset)
+    if not request.include_drafts:
+        active = tuple(i for i in indicator_set.indicators if i.status == "active")
+        indicator_set = type(indicator_set)(active, indicator_set.codelists, indicator_set.files)
+    if request.prices is not None:
+        prices, illustrative = read_prices(request.prices, ruleset)
+    else:
+        prices, illustrative = pl.DataFrame(schema={"code": pl.String}), False
+    return AnalyticsPlan(
+        indicator_set,
+        tuple(month_ends(as_of, request.months)),
+        product_table(ruleset),
+        preferred_table(ruleset),
+        prices,
+        illustrative,
+        str(request.prices) if request.prices else None,
+    )
+
+
+def compared(
+    rates: pl.DataFrame, uptake: pl.DataFrame, indicators: IndicatorSet
+) -> dict[str, pl.DataFrame]:
+    """The practices compared: every measure's monthly series, deciles, outliers and movers."""
+    titles = pl.DataFrame(
+        [(i.id, i.title, i.better) for i in indicators.indicators],
+        schema={"measure_id": pl.String, "title": pl.String, "better": pl.String},
+        orient="row",
+    )
+    series = pl.concat([indicator_series(rates, titles), uptake_series(uptake)])
+    bands = deciles(series)
+    return {
+        "measures": series,
+        "measure_deciles": bands,
+        "measure_outliers": outliers_and_movers(series, bands),
+    }
+
+
+def analytics_summary(plan: AnalyticsPlan) -> dict[str, Any]:
+    """The analytics' part of summary.json."""
+    indicator_set = plan.indicators
+    return {
+        "indicators": [
+            {
+                "id": i.id,
+                "title": i.title,
+                "status": i.status,
+                "target": [i.target.lower, i.target.upper] if i.target else None,
+                "file": indicator_set.files[i.id],
+            }
+            for i in indicator_set.indicators
+        ],
+        "months": [plan.months[0].isoformat(), plan.months[-1].isoformat()],
+        "prices_illustrative": plan.prices_illustrative,
+        "prices": plan.prices_file,
+    }
+
+
 def run_analytics(
     parts: PatientTables,
     tables: ScanTables,
@@ -75,50 +151,16 @@ def run_analytics(
 
     RuleSetError for an invalid indicator or price file.
     """
-    indicator_set = read_indicators(request.indicators_dir, ruleset)
-    if not request.include_drafts:
-        active = tuple(i for i in indicator_set.indicators if i.status == "active")
-        indicator_set = type(indicator_set)(active, indicator_set.codelists, indicator_set.files)
-    inputs = population_inputs(parts, tables, indicator_set)
-    months = month_ends(as_of, request.months)
-    rates, patient_rows = evaluate(indicator_set, inputs.population, months)
-    if request.prices is not None:
-        prices, illustrative = read_prices(request.prices, ruleset)
-    else:
-        prices, illustrative = pl.DataFrame(schema={"code": pl.String}), False
-    items = biologic_items(
-        inputs.fills.lazy(), product_table(ruleset), preferred_table(ruleset), prices
-    )
-    uptake = monthly_uptake(items, months)
-    titles = pl.DataFrame(
-        [(i.id, i.title, i.better) for i in indicator_set.indicators],
-        schema={"measure_id": pl.String, "title": pl.String, "better": pl.String},
-        orient="row",
-    )
-    series = pl.concat([indicator_series(rates, titles), uptake_series(uptake)])
-    bands = deciles(series)
+    plan = plan_analytics(ruleset, as_of, request)
+    inputs = population_inputs(parts, tables, plan.indicators)
+    rates, patient_rows = evaluate(plan.indicators, inputs.population, plan.months)
+    items = biologic_items(inputs.fills.lazy(), plan.products, plan.preferred, plan.prices)
+    uptake = monthly_uptake(items, plan.months)
     frames = {
         "indicators": rates,
-        "indicator_gaps": gaps(patient_rows, indicator_set),
+        "indicator_gaps": gaps(patient_rows, plan.indicators),
         "uptake": uptake,
         "biosimilar_to_switch": patients_to_switch(items, as_of),
-        "measures": series,
-        "measure_deciles": bands,
-        "measure_outliers": outliers_and_movers(series, bands),
+        **compared(rates, uptake, plan.indicators),
     }
-    summary = {
-        "indicators": [
-            {
-                "id": i.id,
-                "title": i.title,
-                "status": i.status,
-                "target": [i.target.lower, i.target.upper] if i.target else None,
-                "file": indicator_set.files[i.id],
-            }
-            for i in indicator_set.indicators
-        ],
-        "months": [months[0].isoformat(), months[-1].isoformat()],
-        "prices_illustrative": illustrative,
-        "prices": str(request.prices) if request.prices else None,
-    }
-    return frames, summary
+    return frames, analytics_summary(plan)
