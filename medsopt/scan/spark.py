@@ -78,6 +78,7 @@ DIGEST = {
     "not_evaluated": (s.PATIENT_ID, "rule_id"),
     "current": (s.PATIENT_ID,),  # the summary counts patients with a current medicine
 }
+DISTINCT = ("current",)  # collected once per patient
 # Small or needed whole by the worklist rank: collected (events_outcomes: with events).
 COLLECTED = (
     "outcomes",
@@ -201,26 +202,29 @@ class SparkScan:
     ) -> dict[str, pl.DataFrame]:
         """Outputs (all columns, or those named; of `patients` only) in the kernel's types.
 
-        One Spark job for all of them.
+        One Spark job per output, so the driver's JVM holds one output's rows at a time (at
+        1 M patients all of them at once outgrew a 3 GiB driver). `current` comes back with
+        one row per patient: the summary counts its patients.
         """
-        staged = self.spark.read.parquet(str(self.work)).where(sf.col(OUTPUT).isin(list(wanted)))
-        if patients is not None:
-            ids = pa.table({s.PATIENT_ID: patients.cast(pl.String).to_arrow().cast(pa.string())})
-            key = sf.coalesce(*(sf.col(f"{name}.{s.PATIENT_ID}") for name in wanted))
-            staged = staged.withColumn(s.PATIENT_ID, key).join(
-                sf.broadcast(self.spark.createDataFrame(ids)), s.PATIENT_ID, "left_semi"
+        ids = (
+            sf.broadcast(
+                self.spark.createDataFrame(
+                    pa.table({s.PATIENT_ID: patients.cast(pl.String).to_arrow().cast(pa.string())})
+                )
             )
-        picked = [
-            sf.struct(*(sf.col(f"{name}.{c}") for c in columns)).alias(name) if columns else name
-            for name, columns in wanted.items()
-        ]
-        both = as_polars(staged.select(OUTPUT, *picked).toArrow())
+            if patients is not None
+            else None
+        )
         frames = {}
-        for name in wanted:
-            columns = wanted[name]
+        for name, columns in wanted.items():
             shape = self.shapes[name].select(columns or self.shapes[name].columns)
-            rows = both.filter(pl.col(OUTPUT) == name).select(pl.col(name).struct.unnest())
-            frames[name] = rows.cast(shape.schema) if rows.height else shape
+            rows = self.output(name).select(*(f"`{c}`" for c in shape.columns))
+            if ids is not None:
+                rows = rows.join(ids, s.PATIENT_ID, "left_semi")
+            if name in DISTINCT:
+                rows = rows.distinct()
+            found = as_polars(rows.toArrow())
+            frames[name] = found.cast(shape.schema) if found.height else shape
         return frames
 
     def write_datasets(self, staging: Path) -> None:
