@@ -197,21 +197,30 @@ class Evaluator:
         )
 
 
-def rates(patient_rows: pl.LazyFrame, grid: pl.LazyFrame | None = None) -> pl.LazyFrame:
-    """Numerator, denominator (after exclusions), excluded and rate per indicator, date and
-    practice, and for the ICB.
+def practice_counts(patient_rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Denominator (after exclusions), numerator and excluded per indicator, date and practice.
+
+    Counts of disjoint sets of patients add up (`rates_from_counts` takes their sum), so
+    partitions of the population can be counted apart.
+    """
+    counted = pl.col("excluded").is_null()
+    return patient_rows.group_by("indicator_id", "on", PRACTICE_ID).agg(
+        counted.sum().cast(pl.UInt32).alias("denominator"),
+        pl.col("numerator").sum().cast(pl.UInt32).alias("numerator"),
+        (~counted).sum().cast(pl.UInt32).alias("excluded"),
+    )
+
+
+def rates_from_counts(practice: pl.LazyFrame, grid: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """Rates per indicator, date and practice, and for the ICB, from `practice_counts` (summed
+    over every practice's rows, e.g. several partitions' counts of the same practice).
 
     `grid` (indicator_id, on): the ICB row of each is kept even when nobody is counted
     (denominator 0, rate null).
     """
-    counted = pl.col("excluded").is_null()
-    counts = [
-        counted.sum().cast(pl.UInt32).alias("denominator"),
-        pl.col("numerator").sum().cast(pl.UInt32).alias("numerator"),
-        (~counted).sum().cast(pl.UInt32).alias("excluded"),
-    ]
-    practice = patient_rows.group_by("indicator_id", "on", PRACTICE_ID).agg(counts)
-    icb = patient_rows.group_by("indicator_id", "on").agg(counts)
+    summed = [pl.col("denominator", "numerator", "excluded").sum().cast(pl.UInt32)]
+    practice = practice.group_by("indicator_id", "on", PRACTICE_ID).agg(summed)
+    icb = practice.group_by("indicator_id", "on").agg(summed)
     if grid is not None:
         icb = grid.join(icb, on=["indicator_id", "on"], how="left").with_columns(
             pl.col("denominator", "numerator", "excluded").fill_null(0)
@@ -231,12 +240,27 @@ def rates(patient_rows: pl.LazyFrame, grid: pl.LazyFrame | None = None) -> pl.La
     )
 
 
-def exclusion_counts(patient_rows: pl.LazyFrame) -> pl.LazyFrame:
-    """Excluded patients per indicator, date, practice (and ICB) and reason."""
+def rates(patient_rows: pl.LazyFrame, grid: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """Numerator, denominator (after exclusions), excluded and rate per indicator, date and
+    practice, and for the ICB (`grid`: see `rates_from_counts`)."""
+    return rates_from_counts(practice_counts(patient_rows), grid)
+
+
+def exclusion_practice_counts(patient_rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Excluded patients per indicator, date, reason and practice (they add up as counts)."""
     excluded = patient_rows.filter(pl.col("excluded").is_not_null()).rename({"excluded": "reason"})
+    return excluded.group_by("indicator_id", "on", "reason", PRACTICE_ID).agg(
+        pl.len().cast(pl.UInt32).alias("patients")
+    )
+
+
+def exclusions_from_counts(practice: pl.LazyFrame) -> pl.LazyFrame:
+    """Excluded patients per indicator, date, practice (and ICB) and reason, from
+    `exclusion_practice_counts` (summed over every practice's rows)."""
     keys = ("indicator_id", "on", "reason")
-    practice = excluded.group_by(*keys, PRACTICE_ID).agg(pl.len().alias("patients"))
-    icb = excluded.group_by(*keys).agg(pl.len().alias("patients"))
+    summed = pl.col("patients").sum().cast(pl.UInt32)
+    practice = practice.group_by(*keys, PRACTICE_ID).agg(summed)
+    icb = practice.group_by(*keys).agg(summed)
     return (
         pl.concat(
             [
@@ -245,10 +269,14 @@ def exclusion_counts(patient_rows: pl.LazyFrame) -> pl.LazyFrame:
             ],
             how="diagonal",
         )
-        .with_columns(pl.col("patients").cast(pl.UInt32))
         .select(list(EXCLUSION_SCHEMA))
         .sort("indicator_id", "on", "level", PRACTICE_ID, "reason")
     )
+
+
+def exclusion_counts(patient_rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Excluded patients per indicator, date, practice (and ICB) and reason."""
+    return exclusions_from_counts(exclusion_practice_counts(patient_rows))
 
 
 def unmeasured_rates(
@@ -266,6 +294,58 @@ def unmeasured_rates(
         for level, place in [*places, ("icb", ICB)]
     ]
     return pl.DataFrame(rows, schema=RATE_SCHEMA, orient="row")
+
+
+def unmeasurable(indicators: IndicatorSet) -> list[tuple[str, str]]:
+    """(indicator id, why) of each indicator that cannot be measured (an empty codelist)."""
+    why = {i.id: not_measurable(i, indicators.codelists) for i in indicators.indicators}
+    return [(i, reason) for i, reason in why.items() if reason is not None]
+
+
+def _measured(indicators: IndicatorSet) -> list[Indicator]:
+    unmeasured = {i for i, _ in unmeasurable(indicators)}
+    return [i for i in indicators.indicators if i.id not in unmeasured]
+
+
+PATIENT_ROW_SCHEMA: dict[str, pl.DataType] = {
+    "indicator_id": pl.String(),
+    "on": pl.Date(),
+    PATIENT_ID: pl.String(),
+    PRACTICE_ID: pl.String(),
+    "numerator": pl.Boolean(),
+    "excluded": pl.String(),
+}
+
+
+def patient_rows(
+    indicators: IndicatorSet, data: PopulationData, dates: Sequence[datetime.date]
+) -> pl.DataFrame:
+    """Every measurable indicator's denominator patients at every date: numerator true or
+    false, and the exclusion that removes them (null: counted)."""
+    evaluator = Evaluator(data)
+    plans = [evaluator.patients_plan(i, on) for i in _measured(indicators) for on in dates]
+    frames = pl.collect_all(plans) if plans else []
+    return pl.concat(frames) if frames else pl.DataFrame(schema=PATIENT_ROW_SCHEMA)
+
+
+def date_grid(indicators: IndicatorSet, dates: Sequence[datetime.date]) -> pl.LazyFrame:
+    """indicator_id, on: every measurable indicator at every date (each has an ICB row)."""
+    return pl.LazyFrame(
+        [(i.id, on) for i in _measured(indicators) for on in dates],
+        schema={"indicator_id": pl.String, "on": pl.Date},
+        orient="row",
+    )
+
+
+def with_unmeasured(
+    rated: pl.DataFrame,
+    indicators: IndicatorSet,
+    practices: pl.Series,
+    dates: Sequence[datetime.date],
+) -> pl.DataFrame:
+    """The measured rates with a not-measurable row for every other indicator."""
+    unmeasured = unmeasured_rates(unmeasurable(indicators), practices, dates)
+    return pl.concat([rated, unmeasured]).sort("indicator_id", "on", "level", PRACTICE_ID)
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,37 +371,13 @@ def evaluate_all(
 ) -> Evaluated:
     """Every indicator at every date; those with an empty codelist are reported not measurable
     (null counts, a reason), never as a rate of 0%."""
-    evaluator = Evaluator(data)
-    last = max(dates)
-    why = {i.id: not_measurable(i, indicators.codelists) for i in indicators.indicators}
-    measured = [i for i in indicators.indicators if why[i.id] is None]
-    plans = [evaluator.patients_plan(i, on) for i in measured for on in dates]
-    frames = pl.collect_all(plans) if plans else []
-    empty = pl.DataFrame(
-        schema={
-            "indicator_id": pl.String,
-            "on": pl.Date,
-            PATIENT_ID: pl.String,
-            PRACTICE_ID: pl.String,
-            "numerator": pl.Boolean,
-            "excluded": pl.String,
-        }
-    )
-    rows = pl.concat(frames) if frames else empty
-    grid = pl.LazyFrame(
-        [(i.id, on) for i in measured for on in dates],
-        schema={"indicator_id": pl.String, "on": pl.Date},
-        orient="row",
-    )
-    unmeasured = [(i, reason) for i, reason in why.items() if reason is not None]
-    table = pl.concat(
-        [
-            rates(rows.lazy(), grid).collect(),
-            unmeasured_rates(unmeasured, data.patients[PRACTICE_ID].drop_nulls(), dates),
-        ]
-    ).sort("indicator_id", "on", "level", PRACTICE_ID)
+    rows = patient_rows(indicators, data, dates)
+    rated = rates(rows.lazy(), date_grid(indicators, dates)).collect()
+    practices = data.patients[PRACTICE_ID].drop_nulls()
     return Evaluated(
-        table, exclusion_counts(rows.lazy()).collect(), rows.filter(pl.col("on") == last)
+        with_unmeasured(rated, indicators, practices, dates),
+        exclusion_counts(rows.lazy()).collect(),
+        rows.filter(pl.col("on") == max(dates)),
     )
 
 

@@ -150,6 +150,14 @@ def _priced_sum(column: str) -> pl.Expr:
 def monthly_uptake(items: pl.LazyFrame, months: Sequence[datetime.date]) -> pl.DataFrame:
     """Per molecule, month, practice and ICB: items and patients by brand kind, switches and
     savings (see the module docstring)."""
+    return uptake_shares(uptake_counts(items, months))
+
+
+def uptake_counts(items: pl.LazyFrame, months: Sequence[datetime.date]) -> pl.LazyFrame:
+    """`monthly_uptake` before its shares: counts and priced sums per `KEYS`.
+
+    Those of disjoint sets of patients add up (`summed_uptake_counts`).
+    """
     month_frame = pl.LazyFrame({"month": list(months)}, schema={"month": pl.Date})
     per_item = (
         _levels(items)
@@ -199,15 +207,31 @@ def monthly_uptake(items: pl.LazyFrame, months: Sequence[datetime.date]) -> pl.D
             (current & (pl.col("latest_role") == "originator")).sum().alias("patients_to_switch"),
         )
     )
+    counts = ["items", "items_best_value", "items_originator", "items_price_unknown"]
+    return per_patient.join(per_item, on=list(KEYS), how="left", nulls_equal=True).with_columns(
+        pl.col(counts).fill_null(0).cast(pl.UInt32)
+    )
+
+
+def summed_uptake_counts(parts: pl.LazyFrame) -> pl.LazyFrame:
+    """`uptake_counts` of disjoint sets of patients (e.g. partitions) as those of all of them."""
+    names = parts.collect_schema().names()
+    priced = [n for n in names if n.endswith("_priced_gbp")]
+    counted = [n for n in names if n not in (*KEYS, *priced)]
+    summed = parts.group_by(KEYS).agg(
+        pl.col(counted).sum().cast(pl.UInt32), *(_priced_sum(n).alias(n) for n in priced)
+    )
+    return summed.select(names)
+
+
+def uptake_shares(counts: pl.LazyFrame) -> pl.DataFrame:
+    """`uptake_counts` with the best-value shares of items and of patients, sorted."""
     share = pl.when(pl.col("items") > 0).then(100.0 * pl.col("items_best_value") / pl.col("items"))
     patient_share = pl.when(pl.col("patients") > 0).then(
         100.0 * pl.col("patients_best_value") / pl.col("patients")
     )
-    counts = ["items", "items_best_value", "items_originator", "items_price_unknown"]
     return (
-        per_patient.join(per_item, on=list(KEYS), how="left", nulls_equal=True)
-        .with_columns(pl.col(counts).fill_null(0).cast(pl.UInt32))
-        .with_columns(share_items_best_value=share, share_patients_best_value=patient_share)
+        counts.with_columns(share_items_best_value=share, share_patients_best_value=patient_share)
         .sort("molecule_name", "month", "level", PRACTICE_ID)
         .collect()
     )

@@ -208,10 +208,6 @@ def _run(
         progress("checking inputs")
         files.check_output_dir(out)
         extras = extras or Extras()
-        if engine is Engine.SPARK and (extras.events is not None or extras.analytics is not None):
-            raise inputs.ScanInputError(
-                "--events and --indicators run on the polars engine only (not yet on Spark)"
-            )
         if engine is Engine.POLARS:
             inputs.read_dispensing(dispensing)
             if patients is not None:
@@ -226,10 +222,22 @@ def _run(
         read = {"dispensing": str(dispensing), "patients": str(patients) if patients else None}
         read["events"] = str(extras.events) if extras.events else None
         if engine is Engine.SPARK:
-            from medsopt.scan.spark import scan_to
+            from medsopt.cli.scan_analytics import publish
+            from medsopt.scan.analytics_run import plan_analytics
+            from medsopt.scan.spark import SparkJob, scan_to
 
+            plan = plan_analytics(ruleset, as_of, extras.analytics) if extras.analytics else None
+            spark_job = SparkJob(
+                dispensing,
+                patients,
+                tables,
+                params,
+                extras.events,
+                extras.events_complete_from,
+                plan,
+            )
             progress("scanning on Spark")
-            summary = scan_to(out, dispensing, patients, tables, params, read, watch, render_report)
+            summary = scan_to(out, spark_job, read, watch, render_report, publish)
         else:
             job = files.ScanJob(
                 dispensing, patients, tables, params, workers, partition_rows, extras

@@ -32,28 +32,35 @@ def analytics_step(
     def step(
         parts: PatientTables, results: dict[str, pl.DataFrame]
     ) -> tuple[dict[str, pl.DataFrame], dict[str, str], dict[str, Any]]:
-        """(frames, pages, summary); the worklist gains `indicator_gaps` (the active
-        indicators' reasons for each patient) and `biosimilar_to_switch` (molecule, brand and
-        exception of each originator still to switch)."""
-        from medsopt.reports.analytics import render_analytics
+        """(frames, pages, summary), as `publish` gives them."""
         from medsopt.scan.analytics_run import run_analytics
 
         progress("analytics: indicators and biosimilar uptake by month")
         frames, summary = run_analytics(parts, tables, ruleset, as_of, request)
-        reasons = (
-            frames["indicator_gaps"]
-            .filter(pl.col("status") == "active")
-            .group_by("patient_id")
-            .agg(pl.col("reason").sort().str.join("; ").alias("indicator_gaps"))
-        )
-        from medsopt.analytics.switching import worklist_reasons
-
-        switches = worklist_reasons(frames["biosimilar_to_switch"])
-        results["worklist"] = (
-            results["worklist"]
-            .join(reasons, on="patient_id", how="left", maintain_order="left")
-            .join(switches, on="patient_id", how="left", maintain_order="left")
-        )
-        return frames, {"analytics.html": render_analytics(frames, summary)}, summary
+        return publish(frames, summary, results)
 
     return step
+
+
+def publish(
+    frames: dict[str, pl.DataFrame], summary: dict[str, Any], results: dict[str, pl.DataFrame]
+) -> tuple[dict[str, pl.DataFrame], dict[str, str], dict[str, Any]]:
+    """(frames, pages, summary) of computed analytics; the worklist in `results` gains
+    `indicator_gaps` (the active indicators' reasons for each patient) and
+    `biosimilar_to_switch` (molecule, brand and exception of each originator still to switch)."""
+    from medsopt.analytics.switching import worklist_reasons
+    from medsopt.reports.analytics import render_analytics
+
+    reasons = (
+        frames["indicator_gaps"]
+        .filter(pl.col("status") == "active")
+        .group_by("patient_id")
+        .agg(pl.col("reason").sort().str.join("; ").alias("indicator_gaps"))
+    )
+    switches = worklist_reasons(frames["biosimilar_to_switch"])
+    results["worklist"] = (
+        results["worklist"]
+        .join(reasons, on="patient_id", how="left", maintain_order="left")
+        .join(switches, on="patient_id", how="left", maintain_order="left")
+    )
+    return frames, {"analytics.html": render_analytics(frames, summary)}, summary

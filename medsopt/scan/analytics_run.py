@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from medsopt.analytics.biologics import preferred_table, product_table
-from medsopt.analytics.compile import not_measurable
+from medsopt.analytics.compile import IndicatorSet, not_measurable
 from medsopt.analytics.indicators import evaluate_all, gaps
 from medsopt.analytics.measures import (
     deciles,
@@ -69,53 +69,65 @@ def month_ends(as_of: datetime.date, months: int) -> list[datetime.date]:
     return [*reversed(ends), as_of]
 
 
-def run_analytics(
-    parts: PatientTables,
-    tables: ScanTables,
-    ruleset: RuleSet,
-    as_of: datetime.date,
-    request: AnalyticsRequest,
-) -> tuple[dict[str, pl.DataFrame], dict[str, Any]]:
-    """Every analytics output and its summary, from every patient's tables (all partitions).
+@dataclass(frozen=True, slots=True)
+class AnalyticsPlan:
+    """What the analytics read besides the patients (picklable: a worker can evaluate a
+    partition with it): the indicators, the month ends, the biosimilar tables and prices."""
 
-    RuleSetError for an invalid indicator or price file.
-    """
+    indicators: IndicatorSet
+    months: tuple[datetime.date, ...]
+    products: pl.DataFrame
+    preferred: pl.DataFrame
+    prices: pl.DataFrame
+    prices_illustrative: bool
+    prices_file: str | None
+
+
+def plan_analytics(
+    ruleset: RuleSet, as_of: datetime.date, request: AnalyticsRequest
+) -> AnalyticsPlan:
+    """The indicator and price files read and checked; RuleSetError for an invalid one."""
     indicator_set = read_indicators(request.indicators_dir, ruleset)
     if not request.include_drafts:
         active = tuple(i for i in indicator_set.indicators if i.status == "active")
         indicator_set = dataclasses.replace(indicator_set, indicators=active)
-    inputs = population_inputs(parts, tables, indicator_set)
-    months = month_ends(as_of, request.months)
-    evaluated = evaluate_all(indicator_set, inputs.population, months)
-    rates = evaluated.rates
     if request.prices is not None:
         prices, illustrative = read_prices(request.prices, ruleset)
     else:
         prices, illustrative = pl.DataFrame(schema={"code": pl.String}), False
-    items = biologic_items(
-        inputs.fills.lazy(), product_table(ruleset), preferred_table(ruleset), prices
+    return AnalyticsPlan(
+        indicator_set,
+        tuple(month_ends(as_of, request.months)),
+        product_table(ruleset),
+        preferred_table(ruleset),
+        prices,
+        illustrative,
+        str(request.prices) if request.prices else None,
     )
-    uptake = monthly_uptake(items, months)
-    to_switch = to_switch_by_month(items, months)
+
+
+def compared(
+    rates: pl.DataFrame, uptake: pl.DataFrame, indicators: IndicatorSet
+) -> dict[str, pl.DataFrame]:
+    """The practices compared: every measure's monthly series, deciles, outliers and movers."""
     titles = pl.DataFrame(
-        [(i.id, i.title, i.better) for i in indicator_set.indicators],
+        [(i.id, i.title, i.better) for i in indicators.indicators],
         schema={"measure_id": pl.String, "title": pl.String, "better": pl.String},
         orient="row",
     )
     series = pl.concat([indicator_series(rates, titles), uptake_series(uptake)])
     bands = deciles(series)
-    frames = {
-        "indicators": rates,
-        "indicator_exclusions": evaluated.exclusions,
-        "indicator_gaps": gaps(evaluated.patient_rows, indicator_set),
-        "uptake": uptake,
-        "biosimilar_to_switch": to_switch.filter(pl.col("month") == as_of),
-        "biosimilar_to_switch_counts": to_switch_counts(to_switch),
+    return {
         "measures": series,
         "measure_deciles": bands,
         "measure_outliers": outliers_and_movers(series, bands),
     }
-    summary = {
+
+
+def analytics_summary(plan: AnalyticsPlan) -> dict[str, Any]:
+    """The analytics' part of summary.json."""
+    indicator_set = plan.indicators
+    return {
         "indicators": [
             {
                 "id": i.id,
@@ -130,8 +142,36 @@ def run_analytics(
             }
             for i in indicator_set.indicators
         ],
-        "months": [months[0].isoformat(), months[-1].isoformat()],
-        "prices_illustrative": illustrative,
-        "prices": str(request.prices) if request.prices else None,
+        "months": [plan.months[0].isoformat(), plan.months[-1].isoformat()],
+        "prices_illustrative": plan.prices_illustrative,
+        "prices": plan.prices_file,
     }
-    return frames, summary
+
+
+def run_analytics(
+    parts: PatientTables,
+    tables: ScanTables,
+    ruleset: RuleSet,
+    as_of: datetime.date,
+    request: AnalyticsRequest,
+) -> tuple[dict[str, pl.DataFrame], dict[str, Any]]:
+    """Every analytics output and its summary, from every patient's tables (all partitions).
+
+    RuleSetError for an invalid indicator or price file.
+    """
+    plan = plan_analytics(ruleset, as_of, request)
+    inputs = population_inputs(parts, tables, plan.indicators)
+    evaluated = evaluate_all(plan.indicators, inputs.population, plan.months)
+    items = biologic_items(inputs.fills.lazy(), plan.products, plan.preferred, plan.prices)
+    uptake = monthly_uptake(items, plan.months)
+    to_switch = to_switch_by_month(items, plan.months)
+    frames = {
+        "indicators": evaluated.rates,
+        "indicator_exclusions": evaluated.exclusions,
+        "indicator_gaps": gaps(evaluated.patient_rows, plan.indicators),
+        "uptake": uptake,
+        "biosimilar_to_switch": to_switch.filter(pl.col("month") == as_of),
+        "biosimilar_to_switch_counts": to_switch_counts(to_switch),
+        **compared(evaluated.rates, uptake, plan.indicators),
+    }
+    return frames, analytics_summary(plan)

@@ -175,6 +175,12 @@ def finish(combined: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
 # The top of the worklist, more than a pharmacist works through between scans; the full
 # lists are in Parquet and CSV (an xlsx cell costs ~15 µs to write, 10,000 patients ~10 s).
 XLSX_PATIENTS = 1_000
+# The workbook's detail sheets, in patient order whatever order their rows were read in (a
+# semi join keeps no order; partitions and Spark buckets give rows in their own order).
+SHEET_ORDER = {
+    "findings": (s.PATIENT_ID, "rule_id", "codes"),
+    "adherence": (s.PATIENT_ID, "drug_class"),
+}
 
 
 def workbook_sheets(results: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
@@ -183,8 +189,10 @@ def workbook_sheets(results: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFra
     chosen = top.select(s.PATIENT_ID)
     return {
         "worklist": top,
-        "findings": results["findings"].join(chosen, on=s.PATIENT_ID, how="semi"),
-        "adherence": results["adherence"].join(chosen, on=s.PATIENT_ID, how="semi"),
+        **{
+            name: results[name].join(chosen, on=s.PATIENT_ID, how="semi").sort(order)
+            for name, order in SHEET_ORDER.items()
+        },
     }
 
 
@@ -328,9 +336,9 @@ def scan_to_directory(
         results["worklist"] = top  # what the report and the workbook read
         chosen = top.select(s.PATIENT_ID).lazy()
         sheets = {"worklist": top}
-        for name in ("findings", "adherence"):
+        for name, order in SHEET_ORDER.items():
             whole = pl.scan_parquet(staging / f"{name}.parquet")
-            sheets[name] = whole.join(chosen, on=s.PATIENT_ID, how="semi").collect()
+            sheets[name] = whole.join(chosen, on=s.PATIENT_ID, how="semi").sort(order).collect()
         write_workbook(staging / "worklist.xlsx", sheets)
         for name, frame in frames.items():
             frame.write_parquet(staging / f"{name}.parquet")

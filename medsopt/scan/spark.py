@@ -1,16 +1,19 @@
 """`medsopt scan --engine spark`: the per-partition kernel on Apache Spark, through Arrow.
 
 Spark reads the inputs (`spark_io`), hashes patient ids into buckets and hands each bucket's
-dispensing and patient rows to `core.scan_partition` as Arrow tables (`cogroup(...)
-.applyInArrow`); the kernel is the only evaluation logic. Its outputs come back as one Arrow
-table of tagged struct columns (one per output), staged once as Parquet and split: the
-per-patient tables become Parquet (and CSV) datasets written by Spark; what the summary, the
-worklist rank and the report read is collected, and the driver finishes them exactly as the
-polars engine does (`files.finish`, `summary.summarise`, `files.workbook_sheets`).
+dispensing, patient and clinical event rows to the polars engine's kernel as one Arrow table
+(`groupBy(bucket).applyInArrow`, `spark_kernel`); the kernel is the only evaluation logic. Its
+outputs come back as one Arrow table of tagged struct columns (one per output), staged once as
+Parquet and split: the per-patient tables become Parquet (and CSV) datasets written by Spark;
+what the summary, the worklist rank and the report read is collected, and the driver finishes
+them exactly as the polars engine does (`files.finish`, `summary.summarise`,
+`files.workbook_sheets`). With indicators, each bucket also returns its share of the analytics
+(counts per practice and month, its patients' gaps: `analytics_parts`), summed on the driver.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import shutil
@@ -21,7 +24,6 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
-from pyspark import Broadcast
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
 from pyspark.sql.pandas.types import to_arrow_schema
@@ -30,7 +32,10 @@ from pyspark.sql.types import StringType, StructField, StructType
 from medsopt.reports.spreadsheet import csv_safe, write_workbook
 from medsopt.scan import files
 from medsopt.scan import schema as s
-from medsopt.scan.core import OUTPUTS, ScanParams, scan_partition
+from medsopt.scan.analytics_parts import PARTS, combined
+from medsopt.scan.analytics_run import AnalyticsPlan, analytics_summary
+from medsopt.scan.core import ScanParams
+from medsopt.scan.events import EVENTS_REQUIRED
 from medsopt.scan.spark_io import (
     BUCKET,
     as_polars,
@@ -41,14 +46,31 @@ from medsopt.scan.spark_io import (
     session,
     spark_schema,
 )
+from medsopt.scan.spark_kernel import (
+    DISPENSING,
+    EVENTS,
+    INPUT,
+    NUMBERED,
+    OUTPUT,
+    PATIENTS,
+    Kernel,
+    Work,
+    task,
+)
 from medsopt.scan.summary import Stopwatch, summarise
 from medsopt.scan.tables import ScanTables
 
-TAG = "_output"
 CSV_TABLES = ("adherence", "findings", "not_evaluated", "worklist")  # also written as CSV
-ROWS_PER_BUCKET = 1_000_000  # dispensing rows one kernel call holds (~0.5 GiB of worker memory)
-# Per-patient tables: written by Spark, never collected whole.
-DATASETS = ("adherence", "findings", "not_evaluated", "quarantine", "patients_quarantine")
+ROWS_PER_BUCKET = 1_000_000  # input rows one kernel call holds (~0.5 GiB of worker memory)
+# Per-patient tables: written by Spark, never collected whole (events_quarantine: with events).
+DATASETS = (
+    "adherence",
+    "findings",
+    "not_evaluated",
+    "quarantine",
+    "patients_quarantine",
+    "events_quarantine",
+)
 # Of those, the columns the summary, the report and the ordering read (the driver holds these).
 DIGEST = {
     "adherence": (s.PATIENT_ID, "drug_class", "pdc", "adherent"),
@@ -56,58 +78,53 @@ DIGEST = {
     "not_evaluated": (s.PATIENT_ID, "rule_id"),
     "current": (s.PATIENT_ID,),  # the summary counts patients with a current medicine
 }
-# Small or needed whole by the worklist rank: collected.
-COLLECTED = ("outcomes", "supply_methods", "patient_outcomes", "scores", "practices")
+DISTINCT = ("current",)  # collected once per patient
+# Small or needed whole by the worklist rank: collected (events_outcomes: with events).
+COLLECTED = (
+    "outcomes",
+    "supply_methods",
+    "patient_outcomes",
+    "scores",
+    "practices",
+    "events_outcomes",
+)
 
 Report = Callable[[Mapping[str, Any], Mapping[str, pl.DataFrame]], str]
+# The analytics' frames and summary, and the scan's results (whose worklist it may extend) ->
+# (frames written as Parquet and CSV, HTML pages, summary); as `files.Analytics` ends.
+Publish = Callable[
+    [dict[str, pl.DataFrame], dict[str, Any], dict[str, pl.DataFrame]],
+    tuple[dict[str, pl.DataFrame], dict[str, str], dict[str, Any]],
+]
 
 
 @dataclass(frozen=True, slots=True)
-class Kernel:
-    """What every Spark task needs to run `scan_partition` (the tables are broadcast once)."""
+class SparkJob:
+    """A whole scan on Spark, as the command runs it."""
 
-    tables: Broadcast[ScanTables]
+    dispensing: Path
+    patients: Path | None
+    tables: ScanTables
     params: ScanParams
-    shape: pa.Schema  # the tagged table Spark expects back
+    events: Path | None = None
+    events_complete_from: datetime.date | None = None
+    analytics: AnalyticsPlan | None = None
 
-    def run(self, dispensing: pa.Table, patients: pa.Table | None) -> pa.Table:
-        """One bucket's outputs as tagged rows."""
-        rows = as_polars(dispensing).drop(BUCKET)
-        rows = rows.with_columns(pl.col(s.SOURCE_ROW).cast(pl.get_index_type()))
-        people = as_polars(patients).drop(BUCKET).lazy() if patients is not None else None
-        results = scan_partition(rows.lazy(), people, self.tables.value, self.params)
-        return tagged(results, self.shape)
+    def inputs(self) -> dict[str, Path]:
+        """Each given input's path (`spark_kernel` names)."""
+        given = {DISPENSING: self.dispensing, PATIENTS: self.patients, EVENTS: self.events}
+        return {name: path for name, path in given.items() if path is not None}
 
-
-def tagged(results: Mapping[str, pl.DataFrame], shape: pa.Schema) -> pa.Table:
-    """Every output's rows in one table: `_output` names the output, its struct column holds it."""
-    pieces = []
-    for name, frame in results.items():
-        if frame.height == 0:
-            continue
-        kind = shape.field(name).type
-        values = frame.to_arrow().cast(pa.schema(list(kind))).combine_chunks().to_struct_array()
-        columns = [pa.repeat(pa.scalar(name), frame.height)]
-        columns += [
-            values if other == name else pa.nulls(frame.height, shape.field(other).type)
-            for other in OUTPUTS
-        ]
-        pieces.append(pa.Table.from_arrays(columns, schema=shape))
-    return pa.concat_tables(pieces) if pieces else shape.empty_table()
+    def work(self) -> Work:
+        """What every bucket's kernel call needs."""
+        return Work(self.tables, self.params, self.events_complete_from, self.analytics)
 
 
-def _with_patients(kernel: Kernel) -> Callable[[pa.Table, pa.Table], pa.Table]:
-    def evaluate(dispensing: pa.Table, patients: pa.Table) -> pa.Table:
-        return kernel.run(dispensing, patients)
-
-    return evaluate
-
-
-def _dispensing_only(kernel: Kernel) -> Callable[[pa.Table], pa.Table]:
-    def evaluate(dispensing: pa.Table) -> pa.Table:
-        return kernel.run(dispensing, None)
-
-    return evaluate
+_READ = {
+    DISPENSING: (s.DISPENSING_REQUIRED, (s.CODE, s.PATIENT_ID)),
+    PATIENTS: (s.PATIENTS_REQUIRED, (s.PATIENT_ID,)),
+    EVENTS: (EVENTS_REQUIRED, (s.CODE, s.PATIENT_ID)),
+}
 
 
 def _csv_safe(
@@ -126,28 +143,27 @@ def _csv_safe(
 class SparkScan:
     """A scan on Spark: evaluate every bucket, write the datasets, collect what the driver needs."""
 
-    def __init__(
-        self, spark: SparkSession, tables: ScanTables, params: ScanParams, work: Path
-    ) -> None:
+    def __init__(self, spark: SparkSession, job: SparkJob, work: Path) -> None:
         self.spark = spark
-        self.tables = tables
-        self.params = params
+        self.job = job
         self.work = work  # the staged kernel outputs (removed by `scan_to`)
         self.shapes: dict[str, pl.DataFrame] = {}  # each output's columns, no rows
 
-    def evaluate(self, dispensing: Path, patients: Path | None) -> None:
+    def evaluate(self) -> None:
         """Run the kernel over every bucket; its tagged outputs are staged in `work`."""
-        raw = read(self.spark, dispensing, s.DISPENSING_REQUIRED, (s.CODE, s.PATIENT_ID))
-        rows, count = numbered(raw, dispensing)
-        people = (
-            read(self.spark, patients, s.PATIENTS_REQUIRED, (s.PATIENT_ID,))
-            if patients is not None
-            else None
-        )
-        self.shapes = self._shapes(rows, people)
+        frames: dict[str, DataFrame] = {}
+        rows = 0
+        for name, path in self.job.inputs().items():
+            frame = read(self.spark, path, *_READ[name])
+            if name in NUMBERED:
+                frame, count = numbered(frame, path)
+                rows += count
+            frames[name] = frame
+        work = self.job.work()
+        self.shapes = work.outputs({n: empty_frame(f.schema) for n, f in frames.items()})
         spark_types = StructType(
             [
-                StructField(TAG, StringType()),
+                StructField(OUTPUT, StringType()),
                 *(
                     StructField(n, StructType(list(spark_schema(f))))
                     for n, f in self.shapes.items()
@@ -155,70 +171,65 @@ class SparkScan:
             ]
         )
         kernel = Kernel(
-            self.spark.sparkContext.broadcast(self.tables),
-            self.params,
-            to_arrow_schema(spark_types),
+            self.spark.sparkContext.broadcast(work), tuple(frames), to_arrow_schema(spark_types)
         )
-        buckets = max(
-            self.spark.sparkContext.defaultParallelism, math.ceil(count / ROWS_PER_BUCKET)
-        )
-        grouped = rows.withColumn(BUCKET, bucket(buckets)).groupBy(BUCKET)
-        if people is None:
-            result = grouped.applyInArrow(_dispensing_only(kernel), spark_types)
-        else:
-            other = people.withColumn(BUCKET, bucket(buckets)).groupBy(BUCKET)
-            result = grouped.cogroup(other).applyInArrow(_with_patients(kernel), spark_types)
+        buckets = max(self.spark.sparkContext.defaultParallelism, math.ceil(rows / ROWS_PER_BUCKET))
+        tagged: DataFrame | None = None
+        for name, frame in frames.items():
+            one = frame.select(
+                bucket(buckets),
+                sf.lit(name).alias(INPUT),
+                sf.struct(*(sf.col(f"`{c}`") for c in frame.columns)).alias(name),
+            )
+            tagged = one if tagged is None else tagged.unionByName(one, allowMissingColumns=True)
+        assert tagged is not None
+        result = tagged.groupBy(BUCKET).applyInArrow(task(kernel), spark_types)
         # About one bucket per shuffle partition; the session's own setting is put back.
         previous = self.spark.conf.get("spark.sql.shuffle.partitions")
         self.spark.conf.set("spark.sql.shuffle.partitions", str(buckets))
         try:
-            result.write.partitionBy(TAG).parquet(str(self.work))
+            result.write.partitionBy(OUTPUT).parquet(str(self.work))
         finally:
             self.spark.conf.set("spark.sql.shuffle.partitions", str(previous))
-
-    def _shapes(self, rows: DataFrame, people: DataFrame | None) -> dict[str, pl.DataFrame]:
-        """Each output's columns: the kernel run on no rows with the inputs' columns."""
-        dispensing = empty_frame(rows.schema).with_columns(
-            pl.col(s.SOURCE_ROW).cast(pl.get_index_type())
-        )
-        patients = empty_frame(people.schema).lazy() if people is not None else None
-        return scan_partition(dispensing.lazy(), patients, self.tables, self.params)
 
     def output(self, name: str) -> DataFrame:
         """One output, as Spark reads it back from the staged kernel outputs."""
         staged = self.spark.read.parquet(str(self.work))
-        return staged.where(sf.col(TAG) == name).select(f"{name}.*")
+        return staged.where(sf.col(OUTPUT) == name).select(f"{name}.*")
 
     def collect(
         self, wanted: Mapping[str, tuple[str, ...] | None], patients: pl.Series | None = None
     ) -> dict[str, pl.DataFrame]:
         """Outputs (all columns, or those named; of `patients` only) in the kernel's types.
 
-        One Spark job for all of them.
+        One Spark job per output, so the driver's JVM holds one output's rows at a time (at
+        1 M patients all of them at once outgrew a 3 GiB driver). `current` comes back with
+        one row per patient: the summary counts its patients.
         """
-        staged = self.spark.read.parquet(str(self.work)).where(sf.col(TAG).isin(list(wanted)))
-        if patients is not None:
-            ids = pa.table({s.PATIENT_ID: patients.cast(pl.String).to_arrow().cast(pa.string())})
-            key = sf.coalesce(*(sf.col(f"{name}.{s.PATIENT_ID}") for name in wanted))
-            staged = staged.withColumn(s.PATIENT_ID, key).join(
-                sf.broadcast(self.spark.createDataFrame(ids)), s.PATIENT_ID, "left_semi"
+        ids = (
+            sf.broadcast(
+                self.spark.createDataFrame(
+                    pa.table({s.PATIENT_ID: patients.cast(pl.String).to_arrow().cast(pa.string())})
+                )
             )
-        picked = [
-            sf.struct(*(sf.col(f"{name}.{c}") for c in columns)).alias(name) if columns else name
-            for name, columns in wanted.items()
-        ]
-        both = as_polars(staged.select(TAG, *picked).toArrow())
+            if patients is not None
+            else None
+        )
         frames = {}
-        for name in wanted:
-            columns = wanted[name]
+        for name, columns in wanted.items():
             shape = self.shapes[name].select(columns or self.shapes[name].columns)
-            rows = both.filter(pl.col(TAG) == name).select(pl.col(name).struct.unnest())
-            frames[name] = rows.cast(shape.schema) if rows.height else shape
+            rows = self.output(name).select(*(f"`{c}`" for c in shape.columns))
+            if ids is not None:
+                rows = rows.join(ids, s.PATIENT_ID, "left_semi")
+            if name in DISTINCT:
+                rows = rows.distinct()
+            found = as_polars(rows.toArrow())
+            frames[name] = found.cast(shape.schema) if found.height else shape
         return frames
 
     def write_datasets(self, staging: Path) -> None:
         """The per-patient tables as Parquet datasets (and CSV ones, for spreadsheets)."""
-        for name in DATASETS:
+        for name in (n for n in DATASETS if n in self.shapes):
             frame = self.output(name)
             frame.write.parquet(str(staging / f"{name}.parquet"))
             if name in CSV_TABLES:
@@ -230,37 +241,49 @@ class SparkScan:
 
     def population(self) -> dict[str, pl.DataFrame]:
         """What summary.json and report.html read, finished as the polars engine finishes."""
-        return files.finish(self.collect({**dict.fromkeys(COLLECTED), **DIGEST}))
+        wanted = {**{n: None for n in COLLECTED if n in self.shapes}, **DIGEST}
+        return files.finish(self.collect(wanted))
+
+    def analytics(self, plan: AnalyticsPlan) -> dict[str, pl.DataFrame]:
+        """The analytics outputs: every bucket's parts, combined."""
+        return combined(self.collect(dict.fromkeys(PARTS)), plan)
 
     def workbook(self, worklist: pl.DataFrame) -> dict[str, pl.DataFrame]:
         """The workbook's sheets: the top of the worklist, those patients' findings, adherence."""
         top = worklist[s.PATIENT_ID].head(files.XLSX_PATIENTS)
-        details = self.collect({"findings": None, "adherence": None}, top)
-        details["findings"] = details["findings"].sort(s.PATIENT_ID, "rule_id", "codes")
-        details["adherence"] = details["adherence"].sort(s.PATIENT_ID, "drug_class")
+        details = self.collect(dict.fromkeys(files.SHEET_ORDER), top)
         return files.workbook_sheets({"worklist": worklist, **details})
 
 
 def scan_to(
     out: Path,
-    dispensing: Path,
-    patients: Path | None,
-    tables: ScanTables,
-    params: ScanParams,
+    job: SparkJob,
     inputs: Mapping[str, str | None],
     watch: Stopwatch,
     report: Report,
+    publish: Publish | None = None,
 ) -> dict[str, Any]:
-    """Scan on Spark and publish every output in OUT as `files.scan_to_directory` does."""
+    """Scan on Spark and publish every output in OUT as `files.scan_to_directory` does.
+
+    With `job.analytics`, `publish` finishes the analytics' outputs (and extends the worklist).
+    """
     spark, started = session()
     try:
         with files.staged(out) as staging:
             work = staging / "kernel"  # a name Spark reads (it skips names starting . or _)
-            scan = SparkScan(spark, tables, params, work)
+            scan = SparkScan(spark, job, work)
+            frames: dict[str, pl.DataFrame] = {}
+            pages: dict[str, str] = {}
+            analysed: dict[str, Any] = {}
             try:
-                scan.evaluate(dispensing, patients)
+                scan.evaluate()
                 scan.write_datasets(staging)
                 population = scan.population()
+                if job.analytics is not None and publish is not None:
+                    found = scan.analytics(job.analytics)
+                    frames, pages, analysed = publish(
+                        found, analytics_summary(job.analytics), population
+                    )
                 sheets = scan.workbook(population["worklist"])
             finally:
                 shutil.rmtree(work, ignore_errors=True)
@@ -269,8 +292,15 @@ def scan_to(
             worklist.write_parquet(staging / "worklist.parquet")
             csv_safe(worklist).write_csv(staging / "worklist.csv")
             write_workbook(staging / "worklist.xlsx", sheets)
+            for name, frame in frames.items():
+                frame.write_parquet(staging / f"{name}.parquet")
+                csv_safe(frame).write_csv(staging / f"{name}.csv")
+            for name, page in pages.items():
+                (staging / name).write_text(page, encoding="utf-8")
             watch.lap("write")
-            summary = summarise(population, tables, params, inputs, watch.timings)
+            summary = summarise(population, job.tables, job.params, inputs, watch.timings)
+            if analysed:
+                summary["analytics"] = analysed
             (staging / "report.html").write_text(report(summary, population), encoding="utf-8")
             (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     finally:

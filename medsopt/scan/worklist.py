@@ -54,6 +54,17 @@ class Weights:
         return cls(**values)
 
 
+def _divided(value: pl.Expr, by: float) -> pl.Expr:
+    """`value / by`, the same to the last bit however polars runs the plan.
+
+    polars divides a column by a literal as a product with the literal's inverse on some paths
+    (two rows or more, in memory) and as a true division on others (one row; the streaming
+    engine), so one patient could score 1 ulp apart by partition or Spark bucket and swap
+    places in the worklist. A product with the inverse has one result on every path.
+    """
+    return value * (1.0 / by)
+
+
 def _two_decimals(value: pl.Expr) -> pl.Expr:
     """0.543 -> '0.54' (floored, so a PDC shown as 0.79 is never really 0.80)."""
     hundredths = (value * 100).floor().cast(pl.Int32)
@@ -82,7 +93,7 @@ def patient_scores(
         adherence.filter(pl.col("pdc") < ADHERENT_AT)
         .join(labels, on="drug_class", how="left")
         .with_columns(
-            gap=(ADHERENT_AT - pl.col("pdc")) / ADHERENT_AT,
+            gap=_divided(ADHERENT_AT - pl.col("pdc"), ADHERENT_AT),
             part=pl.col("label")
             + pl.lit(" PDC ")
             + _two_decimals(pl.col("pdc"))
@@ -141,7 +152,7 @@ def patient_scores(
     safety = (
         named.group_by(s.PATIENT_ID)
         .agg(
-            (pl.col("weight").sum() / 100).clip(upper_bound=1.0).alias("safety"),
+            _divided(pl.col("weight").sum(), 100).clip(upper_bound=1.0).alias("safety"),
             pl.len().alias("findings"),
             pl.col("severity_rank").min().alias("worst_rank"),
         )
@@ -174,7 +185,7 @@ def patient_scores(
         )
         .with_columns(
             recoverability=pl.when(pl.col("adherence_gap") > 0)
-            .then((pl.col("best").fill_null(0.0) / ADHERENT_AT).clip(upper_bound=1.0))
+            .then(_divided(pl.col("best").fill_null(0.0), ADHERENT_AT).clip(upper_bound=1.0))
             .otherwise(0.0)
         )
     )
