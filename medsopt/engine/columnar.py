@@ -16,7 +16,15 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from medsopt.engine.clauses.base import KEY, NO_TEXTS, PATIENT_ID, TEXTS, Lookups, Population
+from medsopt.engine.clauses.base import (
+    KEY,
+    NO_TEXTS,
+    PATIENT_ID,
+    TEXTS,
+    Filter,
+    Lookups,
+    Population,
+)
 from medsopt.engine.clauses.concerns import merge_concerns_plan
 from medsopt.engine.clauses.conditions import filter_present
 from medsopt.engine.clauses.registry import FILTERS, GENERATORS, FilterPlan
@@ -94,9 +102,7 @@ def evaluate(population: Population, rules: Sequence[RuleIR], lookups: Lookups) 
     # The filters read the key, medicines and facts only: the generators' values (mostly null)
     # wait aside and join back on the findings that are kept.
     values = [c for c in candidates.columns if c not in (*KEY, "refs", "missing")]
-    judged = _judge(
-        candidates.lazy().select(*KEY, "refs", "missing"), population, lookups, by_kind
-    ).collect()
+    judged = _judge(candidates.select(*KEY, "refs", "missing"), population, lookups, by_kind)
     facts = [c for c in population.facts.columns if c != PATIENT_ID]
     judged = judged.select(*KEY, "refs", "missing", *(c for c in facts if c in judged.columns))
     fired = judged.filter(pl.col("missing").list.len() == 0)
@@ -198,26 +204,63 @@ def _candidates(
 
 
 def _judge(
-    candidates: pl.LazyFrame,
+    candidates: pl.DataFrame,
     population: Population,
     lookups: Lookups,
     by_kind: dict[type, list[tuple[str, Clause]]],
-) -> pl.LazyFrame:
-    """Candidates that no filtering clause fails, with everything they lack."""
-    chain = candidates.join(population.facts.lazy(), on=PATIENT_ID, how="left")
-    fails: pl.Expr = pl.lit(False)
-    missing = [pl.col("missing")]
+) -> pl.DataFrame:
+    """Candidates that no filtering clause fails, with everything they lack.
+
+    The candidates are split by the set of filters their rule has; each part is judged by those
+    filters only, in `FILTERS` order (so the missing data is listed in one order for every
+    rule), and the rules with no filter pass as generated.
+    """
+    narrowed: list[Filter] = []
+    has: dict[str, list[int]] = {}
     filters: list[tuple[type, FilterPlan]] = [*FILTERS.items(), (CheckedConditions, filter_present)]
     for kind, make in filters:
         pairs = by_kind.get(kind)
         if not pairs:
             continue
-        narrowed = make(pairs, population, lookups)
-        for frame, on in narrowed.joins:
-            chain = chain.join(frame, on=list(on), how="left")
-        fails = fails | narrowed.fails
-        missing.append(narrowed.missing)
-    return chain.filter(~fails).with_columns(missing=pl.concat_list(missing))
+        for rule_id in dict.fromkeys(rule_id for rule_id, _ in pairs):
+            has.setdefault(rule_id, []).append(len(narrowed))
+        narrowed.append(make(pairs, population, lookups))
+    chain = candidates.join(population.facts, on=PATIENT_ID, how="left")
+    if not has or chain.is_empty():
+        return chain
+    # Each filter's frames are worked out once, however many parts read them.
+    frames = iter(pl.collect_all([frame for f in narrowed for frame, _ in f.joins]))
+    narrowed = [
+        Filter(tuple((next(frames).lazy(), on) for _, on in f.joins), f.fails, f.missing)
+        for f in narrowed
+    ]
+    signatures = sorted({tuple(used) for used in has.values()})
+    parts = chain.join(
+        pl.DataFrame(
+            [(rule_id, signatures.index(tuple(used))) for rule_id, used in has.items()],
+            schema={"rule_id": pl.String, "signature": pl.UInt32},
+            orient="row",
+        ),
+        on="rule_id",
+        how="left",
+    ).partition_by("signature", as_dict=True, include_key=False)
+    judged = []
+    for (signature,), part in parts.items():
+        if signature is None:
+            judged.append(part.lazy())
+            continue
+        plan = part.lazy()
+        fails: pl.Expr = pl.lit(False)
+        missing = [pl.col("missing")]
+        for index in signatures[int(signature)]:
+            for frame, on in narrowed[index].joins:
+                plan = plan.join(frame, on=list(on), how="left")
+            fails = fails | narrowed[index].fails
+            missing.append(narrowed[index].missing)
+        judged.append(
+            plan.filter(~fails).with_columns(missing=pl.concat_list(missing)).select(chain.columns)
+        )
+    return pl.concat(pl.collect_all(judged))
 
 
 def _texts(

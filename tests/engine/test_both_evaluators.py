@@ -166,3 +166,45 @@ def test_both_evaluators_agree_at_the_edges(bundled: RuleSet, lookups: Lookups) 
     # The edges matter: the answers differ across them.
     assert answers[1] != answers[0] and answers[3] != answers[2]
     assert len(set(answers[4:])) > 1
+
+
+def test_both_evaluators_agree_when_several_filters_lack_data(
+    bundled: RuleSet, lookups: Lookups
+) -> None:
+    """The columnar filters judge each rule's candidates apart (only the filters the rule has):
+    what a rule lacks is still listed in the engine's order, and one patient's data gaps do not
+    reach another patient's rules."""
+    atrial_fibrillation, bisoprolol, apixaban = "49436004", "42371511000001109", "42206511000001102"
+    unknown = "99999991000001109"  # a well-formed dm+d id that does not resolve
+    batch = [
+        CheckRequest(
+            tuple(MedicationEntry(f"m{i}", code) for i, code in enumerate(codes)),
+            PatientContext(age_years=age, condition_codes=(atrial_fibrillation,)),
+            as_of=AS_OF,
+        )
+        for codes, age in (
+            ((bisoprolol, unknown), None),  # lacks resolvable codes and age
+            ((bisoprolol, unknown), 75),  # lacks resolvable codes
+            ((bisoprolol,), None),  # lacks age
+            ((bisoprolol,), 75),  # fires
+            ((bisoprolol,), 40),  # outside the age limit
+            ((apixaban, unknown), None),  # treated: fails whatever it lacks
+        )
+    ]
+    columnar = columnar_answers_for(batch, bundled, lookups)
+    answers = [point_of_care_answer(check(request, bundled)) for request in batch]
+    assert [columnar[i] for i in range(len(batch))] == answers
+
+    def start_a1(answer: tuple[frozenset[tuple[object, ...]], ...]) -> tuple[object, ...]:
+        fired = {row[0] for row in answer[0]}
+        waiting = {row[0]: row[2] for row in answer[1]}
+        return ("START-V2-A1" in fired, waiting.get("START-V2-A1"))
+
+    assert [start_a1(a) for a in answers] == [
+        (False, ("resolvable codes for every medicine", "age_years")),
+        (False, ("resolvable codes for every medicine",)),
+        (False, ("age_years",)),
+        (True, None),
+        (False, None),
+        (False, None),
+    ]
