@@ -274,11 +274,6 @@ def exclusions_from_counts(practice: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def exclusion_counts(patient_rows: pl.LazyFrame) -> pl.LazyFrame:
-    """Excluded patients per indicator, date, practice (and ICB) and reason."""
-    return exclusions_from_counts(exclusion_practice_counts(patient_rows))
-
-
 def unmeasured_rates(
     unmeasured: Sequence[tuple[str, str]], practices: pl.Series, dates: Sequence[datetime.date]
 ) -> pl.DataFrame:
@@ -303,8 +298,7 @@ def unmeasurable(indicators: IndicatorSet) -> list[tuple[str, str]]:
 
 
 def _measured(indicators: IndicatorSet) -> list[Indicator]:
-    unmeasured = {i for i, _ in unmeasurable(indicators)}
-    return [i for i in indicators.indicators if i.id not in unmeasured]
+    return [i for i in indicators.indicators if not_measurable(i, indicators.codelists) is None]
 
 
 PATIENT_ROW_SCHEMA: dict[str, pl.DataType] = {
@@ -376,7 +370,7 @@ def evaluate_all(
     practices = data.patients[PRACTICE_ID].drop_nulls()
     return Evaluated(
         with_unmeasured(rated, indicators, practices, dates),
-        exclusion_counts(rows.lazy()).collect(),
+        exclusions_from_counts(exclusion_practice_counts(rows.lazy())).collect(),
         rows.filter(pl.col("on") == max(dates)),
     )
 
