@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 from medsopt.authoring.diagnostics import RuleSetError
 from medsopt.committee.cases import parse_cases
@@ -17,6 +19,29 @@ from medsopt.store.activate import CommitteeTestsFailedError, Locations, compile
 EXIT_OK = 0
 EXIT_INVALID = 1  # the rule set does not compile, or its committee tests fail or miss a rule
 # 2 is the option parser's (typer/click) "bad option"; a failed check must never look like one.
+
+
+class CaseReport(Protocol):
+    """What a run of committee cases reports (rule cases, indicator cases)."""
+
+    @property
+    def passed(self) -> int: ...
+    @property
+    def failures(self) -> Sequence[object]: ...
+    @property
+    def coverage_problems(self) -> Sequence[object]: ...
+
+
+def print_case_report(report: CaseReport, label: str = "") -> None:
+    """Each failure and coverage problem, then the counts (`label` names what was tested)."""
+    for failure in report.failures:
+        print(failure)
+    for problem in report.coverage_problems:
+        print(problem)
+    print(
+        f"{label}{report.passed} passed, {len(report.failures)} failed; "
+        f"{len(report.coverage_problems)} coverage problem(s)"
+    )
 
 
 def _compile(
@@ -66,14 +91,7 @@ def run_rules_test(locations: Locations, include_drafts: bool = False) -> int:
     if problems:
         return EXIT_INVALID
     report = run_all(cases, compiled.ruleset)
-    for failure in report.failures:
-        print(failure)
-    for problem in report.coverage_problems:
-        print(problem)
-    print(
-        f"{report.passed} passed, {len(report.failures)} failed; "
-        f"{len(report.coverage_problems)} coverage problem(s)"
-    )
+    print_case_report(report)
     from medsopt.cli.indicators import check_indicators
 
     indicators = check_indicators(locations, compiled.ruleset, run_cases=True)

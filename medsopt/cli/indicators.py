@@ -22,6 +22,7 @@ def check_indicators(
 
     `quiet`: print nothing when all is well (publishing says only what it published).
     """
+    from medsopt.cli.committee import print_case_report
     from medsopt.scan.analytics_inputs import read_indicators
     from medsopt.scan.indicator_cases import read_indicator_cases, run_indicator_cases
 
@@ -49,12 +50,5 @@ def check_indicators(
     report = run_indicator_cases(cases, indicators, ruleset, locations)
     if quiet and report.ok:
         return EXIT_OK
-    for failure in report.failures:
-        print(failure)
-    for diagnostic in report.coverage_problems:
-        print(diagnostic)
-    print(
-        f"indicators: {report.passed} passed, {len(report.failures)} failed; "
-        f"{len(report.coverage_problems)} coverage problem(s)"
-    )
+    print_case_report(report, "indicators: ")
     return EXIT_OK if report.ok else EXIT_INVALID
