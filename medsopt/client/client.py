@@ -104,7 +104,10 @@ class MedsoptClient:
         proposed_only: bool = False,
         deadline_seconds: float | None = None,
     ) -> Answer:
-        """Check one patient's medicines; raises a MedsoptError subclass when there is no answer."""
+        """Check one patient's medicines; raises a MedsoptError subclass when there is no answer.
+
+        The first answer from a rule set the client does not keep is followed by one
+        GetRuleContent call (kept, and named in later checks so their cards are smaller)."""
         request_id = request_id or uuid.uuid4().hex
         message = request_message(
             tuple(medications), patient or Patient(), request_id, as_of, proposed_only
