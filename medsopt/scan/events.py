@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from medsopt.scan import schema as s
+from medsopt.scan.quarantine import parsed_date
 from medsopt.scan.sctid import code_problem_expr
 
 # Input columns (docs/scan.md, "Clinical events").
@@ -23,7 +24,6 @@ VALUE = "value"
 UNIT = "unit"
 EVENTS_REQUIRED = (s.PATIENT_ID, s.CODE, RECORDED_ON)
 EVENTS_OPTIONAL = (VALUE, UNIT)
-ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 # Clean events: what monitoring rules and indicators read.
 CLEAN_EVENTS: dict[str, pl.DataType] = {
@@ -66,20 +66,6 @@ def _text(column: str, names: list[str]) -> pl.Expr:
     return pl.col(column).cast(pl.String).str.strip_chars()
 
 
-def _date(dtype: pl.DataType | None) -> pl.Expr:
-    column = pl.col(RECORDED_ON)
-    if dtype == pl.Date:
-        return column
-    if isinstance(dtype, pl.Datetime):
-        return column.dt.date()
-    text = column.cast(pl.String).str.strip_chars()
-    return (
-        pl.when(text.str.contains(ISO_DATE))
-        .then(text.str.to_date("%Y-%m-%d", strict=False))
-        .otherwise(pl.lit(None, dtype=pl.Date))
-    )
-
-
 def annotate_events(raw: pl.LazyFrame, as_of: datetime.date) -> pl.LazyFrame:
     """Raw event rows (input columns + `source_row`) with parsed `_` columns and `_reason`."""
     schema = raw.collect_schema()
@@ -90,7 +76,7 @@ def annotate_events(raw: pl.LazyFrame, as_of: datetime.date) -> pl.LazyFrame:
     parsed = raw.with_columns(
         _patient_id=_text(s.PATIENT_ID, names),
         _code=_text(s.CODE, names),
-        _recorded_on=_date(schema.get(RECORDED_ON)),
+        _recorded_on=parsed_date(RECORDED_ON, schema.get(RECORDED_ON)),
         _value=value_text.cast(pl.Float64, strict=False),
         _value_given=value_text.is_not_null() & (value_text != ""),
         _unit=pl.when(unit_text != "").then(unit_text),

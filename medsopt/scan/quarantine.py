@@ -46,8 +46,10 @@ def _as_string(column: str, dtype: pl.DataType) -> pl.Expr:
     return pl.col(column).cast(pl.String)
 
 
-def _date(dtype: pl.DataType) -> pl.Expr:
-    column = pl.col(s.DISPENSED_ON)
+def parsed_date(name: str, dtype: pl.DataType | None) -> pl.Expr:
+    """Column `name` as a Date: a date column as it is, a datetime's date, text only in ISO
+    form (YYYY-MM-DD, a real date); anything else null (the row is then quarantined)."""
+    column = pl.col(name)
     if dtype == pl.Date:
         return column
     if isinstance(dtype, pl.Datetime):
@@ -91,7 +93,7 @@ def annotate(raw: pl.LazyFrame, as_of: datetime.date, codes: pl.LazyFrame) -> pl
     annotated = raw.with_columns(
         _patient_id=patient.str.strip_chars(),
         _code=code,
-        _dispensed_on=_date(schema[s.DISPENSED_ON]),
+        _dispensed_on=parsed_date(s.DISPENSED_ON, schema[s.DISPENSED_ON]),
         _quantity=quantity,
         _days_supply=supply,
         _supply_given=supply_given,
