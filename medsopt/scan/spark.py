@@ -89,7 +89,6 @@ COLLECTED = (
     "events_outcomes",
 )
 
-Report = Callable[[Mapping[str, Any], Mapping[str, pl.DataFrame]], str]
 # The analytics' frames and summary, and the scan's results (whose worklist it may extend) ->
 # (frames written as Parquet and CSV, HTML pages, summary); as `files.Analytics` ends.
 Publish = Callable[
@@ -260,7 +259,7 @@ def scan_to(
     job: SparkJob,
     inputs: Mapping[str, str | None],
     watch: Stopwatch,
-    report: Report,
+    report: files.Report,
     publish: Publish | None = None,
 ) -> dict[str, Any]:
     """Scan on Spark and publish every output in OUT as `files.scan_to_directory` does.
