@@ -16,7 +16,16 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from medsopt.service.server import SERVICE_NAME
+from medsopt.v1 import medsopt_pb2 as pb
 
+# An older patient on warfarin with naproxen: PINCER-D fires (what the e2e tests send).
+WARFARIN_NAPROXEN = pb.CheckMedicationsRequest(
+    patient=pb.PatientContext(age_years=78, egfr=60),
+    medications=[
+        pb.Medication(ref="w", code="319733000"),
+        pb.Medication(ref="n", code="329806007"),
+    ],
+)
 STARTUP_SECONDS = 60
 
 

@@ -11,18 +11,10 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from medsopt.service.listeners import SERVICE_NAME
-from medsopt.v1 import medsopt_pb2 as pb
 from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
-from tests.e2e.server_process import start_server
+from tests.e2e.server_process import WARFARIN_NAPROXEN, start_server
 
 pytestmark = pytest.mark.e2e
-REQUEST = pb.CheckMedicationsRequest(
-    patient=pb.PatientContext(age_years=78, egfr=60),
-    medications=[
-        pb.Medication(ref="w", code="319733000"),
-        pb.Medication(ref="n", code="329806007"),
-    ],
-)
 DRAIN_SECONDS = 4  # long enough for the checks below on a busy machine; nothing is timed
 
 
@@ -31,7 +23,7 @@ def test_sigterm_says_not_serving_keeps_answering_then_exits_0() -> None:
     with grpc.insecure_channel(server.target) as channel:
         health = health_pb2_grpc.HealthStub(channel)
         stub = pb_grpc.MedicinesOptimisationStub(channel)
-        stub.CheckMedications(REQUEST, timeout=10)
+        stub.CheckMedications(WARFARIN_NAPROXEN, timeout=10)
         server.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + DRAIN_SECONDS
         status = health_pb2.HealthCheckResponse.SERVING
@@ -41,7 +33,7 @@ def test_sigterm_says_not_serving_keeps_answering_then_exits_0() -> None:
             ).status
         assert status == health_pb2.HealthCheckResponse.NOT_SERVING
         # The listener is open and answers: a load balancer has time to stop sending.
-        answer = stub.CheckMedications(REQUEST, timeout=10)
+        answer = stub.CheckMedications(WARFARIN_NAPROXEN, timeout=10)
         assert {"PINCER-D"} <= {f.rule_id for f in answer.findings}
         overall = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5).status
         assert overall == health_pb2.HealthCheckResponse.NOT_SERVING

@@ -19,17 +19,10 @@ import pytest
 from medsopt.store.activate import BUNDLED_RULES, Locations
 from medsopt.v1 import medsopt_pb2 as pb
 from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
-from tests.e2e.server_process import ServerProcess, start_server
+from tests.e2e.server_process import WARFARIN_NAPROXEN, ServerProcess, start_server
 from tests.store.publishing import seal
 
 pytestmark = pytest.mark.e2e
-REQUEST = pb.CheckMedicationsRequest(
-    patient=pb.PatientContext(age_years=78, egfr=60),
-    medications=[
-        pb.Medication(ref="w", code="319733000"),
-        pb.Medication(ref="n", code="329806007"),
-    ],
-)
 
 
 class RulesDir:
@@ -78,7 +71,7 @@ def server(rules: RulesDir) -> Iterator[ServerProcess]:
 
 
 def version(stub: pb_grpc.MedicinesOptimisationStub) -> str:
-    answer: pb.CheckMedicationsResponse = stub.CheckMedications(REQUEST, timeout=10)
+    answer: pb.CheckMedicationsResponse = stub.CheckMedications(WARFARIN_NAPROXEN, timeout=10)
     return answer.rule_set.version
 
 

@@ -12,16 +12,9 @@ import pytest
 
 from medsopt.v1 import medsopt_pb2 as pb
 from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
-from tests.e2e.server_process import start_server
+from tests.e2e.server_process import WARFARIN_NAPROXEN, start_server
 
 pytestmark = pytest.mark.e2e
-REQUEST = pb.CheckMedicationsRequest(
-    patient=pb.PatientContext(age_years=78, egfr=60),
-    medications=[
-        pb.Medication(ref="w", code="319733000"),
-        pb.Medication(ref="n", code="329806007"),
-    ],
-)
 FLOODERS = 16
 PATIENT_CALLS = 40
 GENEROUS_DEADLINE = 10.0  # seconds per call; before: 2 patient calls completed in 20 s of flood
@@ -55,7 +48,7 @@ def test_a_reload_flood_does_not_starve_patient_calls() -> None:
             # complete well within its deadline, none may fail.
             while answered < PATIENT_CALLS or outcomes["RESOURCE_EXHAUSTED"] < FLOODERS:
                 assert time.monotonic() < give_up, outcomes
-                answer = stub.CheckMedications(REQUEST, timeout=GENEROUS_DEADLINE)
+                answer = stub.CheckMedications(WARFARIN_NAPROXEN, timeout=GENEROUS_DEADLINE)
                 assert "PINCER-D" in {f.rule_id for f in answer.findings}
                 answered += 1
     finally:

@@ -15,17 +15,10 @@ import pytest
 from medsopt.service.tokens import ADMIN_SCOPE, PATIENT_SCOPE
 from medsopt.v1 import medsopt_pb2 as pb
 from medsopt.v1 import medsopt_pb2_grpc as pb_grpc
-from tests.e2e.server_process import ServerProcess, channel, start_server
+from tests.e2e.server_process import WARFARIN_NAPROXEN, ServerProcess, channel, start_server
 from tests.service.credentials import Issuer, Pki, bearer
 
 pytestmark = pytest.mark.e2e
-REQUEST = pb.CheckMedicationsRequest(
-    patient=pb.PatientContext(age_years=78, egfr=60),
-    medications=[
-        pb.Medication(ref="w", code="319733000"),
-        pb.Medication(ref="n", code="329806007"),
-    ],
-)
 SERVE = [sys.executable, "-m", "medsopt", "serve", "--port", "0", "--no-watch"]
 
 
@@ -52,7 +45,7 @@ def code_of(target: str, credentials: grpc.ChannelCredentials | None, token: str
     with channel(target, credentials) as to_server:
         try:
             pb_grpc.MedicinesOptimisationStub(to_server).CheckMedications(
-                REQUEST, timeout=10, metadata=bearer(token) if token else None
+                WARFARIN_NAPROXEN, timeout=10, metadata=bearer(token) if token else None
             )
         except grpc.RpcError as error:
             return str(error.code().name)
