@@ -5,7 +5,7 @@ Coordinates are rounded to 0.1 px; the templates print them as they are.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 BELOW_COLOUR = "#ef8a62"  # bins under the adherence threshold
@@ -71,11 +71,11 @@ class BarChart:
     rows: tuple[BarRow, ...]
 
 
-def histogram(title: str, values: Sequence[float], threshold: float) -> Histogram:
-    """PDC in ten bins; bars under `threshold` in orange."""
+def histogram(title: str, counted: Iterable[tuple[float, int]], threshold: float) -> Histogram:
+    """PDC in ten bins from (value, patients) pairs; bars under `threshold` in orange."""
     bins = [0] * BINS
-    for v in values:
-        bins[min(int(v * BINS), BINS - 1)] += 1
+    for v, patients in counted:
+        bins[min(int(v * BINS), BINS - 1)] += patients
     width, height, left, bottom = 340, 170, 36, 28
     plot_w, plot_h = width - left - 8, height - bottom - 24
     top = max(bins) or 1
@@ -97,7 +97,7 @@ def histogram(title: str, values: Sequence[float], threshold: float) -> Histogra
     threshold_x = left + plot_w * threshold
     return Histogram(
         title=title,
-        n=len(values),
+        n=sum(bins),
         width=width,
         height=height,
         left=left,

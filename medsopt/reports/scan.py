@@ -85,16 +85,19 @@ def _counts(label: str, counts: Mapping[str, int]) -> pl.DataFrame:
     )
 
 
-def _histograms(adherence: pl.DataFrame) -> tuple[Histogram, ...]:
-    groups = sorted(adherence.group_by("drug_class"), key=lambda g: str(g[0]))
+def _histograms(adherence_counts: pl.DataFrame) -> tuple[Histogram, ...]:
+    counted = adherence_counts.drop_nulls("pdc")
+    groups = sorted(counted.group_by("drug_class"), key=lambda g: str(g[0]))
     return tuple(
-        histogram(str(cls), group["pdc"].drop_nulls().to_list(), ADHERENT_AT)
+        histogram(str(cls), group.select("pdc", "patients").iter_rows(), ADHERENT_AT)
         for (cls,), group in groups
     )
 
 
-def _by_rule(findings: pl.DataFrame) -> BarChart:
-    counts = findings.group_by("rule_id", "severity").len()
+def _by_rule(finding_counts: pl.DataFrame) -> BarChart:
+    counts = finding_counts.group_by("rule_id", "severity").agg(
+        pl.col("findings").sum().alias("len")
+    )
     counts = counts.sort(["len", "rule_id"], descending=[True, False]).head(TOP_BARS)
     rows = [
         (rule, n, SEVERITY_COLOUR.get(severity, UNKNOWN_SEVERITY_COLOUR))
@@ -103,11 +106,10 @@ def _by_rule(findings: pl.DataFrame) -> BarChart:
     return bar_chart(rows, "findings by rule")
 
 
-def _by_practice(findings: pl.DataFrame, practices: pl.DataFrame) -> BarChart:
+def _by_practice(finding_counts: pl.DataFrame) -> BarChart:
     counts = (
-        findings.join(practices, on=s.PATIENT_ID, how="left")
-        .group_by(pl.col(s.PRACTICE_ID).fill_null("(no practice)"))
-        .len()
+        finding_counts.group_by(pl.col(s.PRACTICE_ID).fill_null("(no practice)"))
+        .agg(pl.col("findings").sum().alias("len"))
         .sort(["len", s.PRACTICE_ID], descending=[True, False])
         .head(TOP_BARS)
     )
@@ -115,8 +117,8 @@ def _by_practice(findings: pl.DataFrame, practices: pl.DataFrame) -> BarChart:
 
 
 def scan_page(summary: Mapping[str, Any], results: Mapping[str, pl.DataFrame]) -> ScanPage:
-    """The page's content from summary.json's dict and the scan's result frames."""
-    findings = results["findings"]
+    """The page's content from summary.json's dict, the scan's digests (`digest.DIGESTS`) and
+    the top of its worklist."""
     top = (
         results["worklist"]
         .head(TOP_PATIENTS)
@@ -142,10 +144,10 @@ def scan_page(summary: Mapping[str, Any], results: Mapping[str, pl.DataFrame]) -
         ),
         top_patients=TOP_PATIENTS,
         worklist=table(top, {"rank", "score"}),
-        histograms=_histograms(results["adherence"]),
+        histograms=_histograms(results["adherence_counts"]),
         legend=tuple(SEVERITY_COLOUR.items()),
-        by_rule=_by_rule(findings),
-        by_practice=_by_practice(findings, results["practices"]),
+        by_rule=_by_rule(results["finding_counts"]),
+        by_practice=_by_practice(results["finding_counts"]),
         rows_in=summary["rows_in"],
         rows_used=summary["rows_used"],
         rows_quarantined=summary["rows_quarantined"],

@@ -38,7 +38,7 @@ from medsopt.scan.sharded import (
 )
 from medsopt.scan.summary import Stopwatch, summarise
 from medsopt.scan.tables import ScanTables, build_tables
-from medsopt.scan.worklist import rank
+from medsopt.scan.worklist import rank, worklist_rows
 from medsopt.store.activate import Locations, build
 from medsopt.store.adherence import load_adherence_classes
 
@@ -164,11 +164,8 @@ def finish(combined: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     combined["findings"] = combined["findings"].sort(sort)
     combined["not_evaluated"] = combined["not_evaluated"].sort(s.PATIENT_ID)
     if "scores" in combined:  # else ranked on disk (`sharded.rank_parts`)
-        combined["worklist"] = (
-            rank(combined.pop("scores").lazy())
-            .join(combined["practices"].lazy(), on=s.PATIENT_ID, how="left", maintain_order="left")
-            .collect()
-        )
+        rows = worklist_rows(combined.pop("scores"), combined["practices"])
+        combined["worklist"] = rank(rows.lazy()).collect()
     return combined
 
 
@@ -318,7 +315,7 @@ def scan_to_directory(
         scores = score_parts(work / "parts")
         if analytics is not None and extras.analytics is not None:
             # The analytics extend the worklist in memory: ranked whole.
-            results = finish({**results, "scores": pl.read_parquet(scores)})
+            results["worklist"] = rank(pl.scan_parquet(scores)).collect()
             watch.lap("scan")
             frames, pages, analysed = analytics(read_patient_tables(work / "parts"), results)
             watch.lap("analytics")
@@ -326,7 +323,7 @@ def scan_to_directory(
             results["worklist"].write_parquet(ranked[0])
         else:
             # Ranked a slice at a time from disk: memory does not grow with the population.
-            ranked = rank_parts(scores, results["practices"], work / "worklist")
+            ranked = rank_parts(scores, work / "worklist")
             watch.lap("scan")
         progress("writing outputs")
         assemble(work / "parts", staging)

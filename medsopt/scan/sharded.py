@@ -30,14 +30,15 @@ from pathlib import Path
 import polars as pl
 
 from medsopt.reports.spreadsheet import csv_safe
-from medsopt.scan import schema as s
 from medsopt.scan.analytics_inputs import patient_tables
 from medsopt.scan.core import ScanParams, partition_number, scan_partition
+from medsopt.scan.digest import DIGESTS, digest, summed
 from medsopt.scan.events import ClinicalEvents
 from medsopt.scan.extras import Extras, partition_events, write_patient_tables
 from medsopt.scan.inputs import read_events
 from medsopt.scan.tables import ScanTables
 from medsopt.scan.worklist import rank as worklist_rank
+from medsopt.scan.worklist import worklist_rows
 
 PARTITION_ROWS = 2_000_000  # dispensing rows per partition: bounds each partition's memory
 # Outputs written part by part (Parquet, and CSV where the contract has one).
@@ -50,17 +51,9 @@ WRITTEN = {
     "events_quarantine": False,  # only with clinical events
 }
 _PART = "_partition"
-# Written part by part for the end of the scan only (Parquet, never an output file).
-KEPT = ("current", "scores", "practices")
-# The columns of each per-patient frame the summary, the report and the worklist read
-# (None: all of them).
-NARROW: dict[str, list[str] | None] = {
-    "adherence": [s.PATIENT_ID, "drug_class", "pdc", "adherent"],
-    "findings": [s.PATIENT_ID, "rule_id", "severity"],
-    "not_evaluated": [s.PATIENT_ID],
-    "current": None,
-    "practices": None,
-}
+# Written part by part for the end of the scan only (Parquet, never an output file): each
+# patient's worklist row before ranking, with the patient's practice.
+KEPT = ("scores",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +107,8 @@ def run_partition(job: PartitionJob) -> dict[str, pl.DataFrame]:
     if job.analytics:
         mine = patient_tables(dispensing, patients, events, job.tables, as_of)
         write_patient_tables(mine, job.parts, job.index)
+    # The summary and the report read counts, summed across partitions.
+    results |= digest(results)
     for name, with_csv in WRITTEN.items():
         if name not in results:
             continue
@@ -124,24 +119,15 @@ def run_partition(job: PartitionJob) -> dict[str, pl.DataFrame]:
         if with_csv:
             csv_safe(frame).write_csv(folder / f"{job.index:06d}.csv", include_header=False)
         del frame
-    # Per-patient frames only the summary, the report and the worklist read: on disk too, so
-    # nothing grows in memory with the number of partitions (`per_patient` reads them back).
-    results["current"] = results["current"].select(s.PATIENT_ID).unique()
+    # Only the worklist needs every patient: its rows go to disk too, so nothing grows in
+    # memory with the number of partitions.
+    results["scores"] = worklist_rows(results["scores"], results.pop("practices"))
     for name in KEPT:
         folder = job.parts / name
         folder.mkdir(parents=True, exist_ok=True)
         results.pop(name).write_parquet(folder / f"{job.index:06d}.parquet")
+    del results["current"]
     return results
-
-
-def per_patient(parts: Path) -> dict[str, pl.DataFrame]:
-    """The per-patient frames of every partition, read back with only the columns kept (the
-    scores stay on disk: `rank_parts` ranks them a slice of scores at a time)."""
-    frames = {}
-    for name, columns in NARROW.items():
-        files = sorted((parts / name).glob("*.parquet"))
-        frames[name] = pl.scan_parquet(files).select(columns or pl.all()).collect()
-    return frames
 
 
 def score_parts(parts: Path) -> list[Path]:
@@ -149,10 +135,8 @@ def score_parts(parts: Path) -> list[Path]:
     return sorted((parts / "scores").glob("*.parquet"))
 
 
-def rank_parts(
-    scores: list[Path], practices: pl.DataFrame, folder: Path, slice_rows: int = 200_000
-) -> list[Path]:
-    """The worklist (`worklist.rank`, then each patient's practice) as files in rank order.
+def rank_parts(scores: list[Path], folder: Path, slice_rows: int = 200_000) -> list[Path]:
+    """The worklist (`worklist.rank` of rows with their practice) as files in rank order.
 
     An external sort in bounded memory: the distinct scores are counted and cut into slices of
     about `slice_rows` patients, highest first; each slice is read from every part, sorted and
@@ -175,11 +159,7 @@ def rank_parts(
         chosen = (
             rows if bound is None else rows.filter(pl.col("score").is_between(bound[1], bound[0]))
         )
-        ranked = (
-            worklist_rank(chosen, rank)
-            .join(practices.lazy(), on=s.PATIENT_ID, how="left", maintain_order="left")
-            .collect()
-        )
+        ranked = worklist_rank(chosen, rank).collect()
         written.append(folder / f"{index:06d}.parquet")
         ranked.write_parquet(written[-1])
         rank += ranked.height
@@ -197,9 +177,9 @@ def scan_partitions(
     progress: Callable[[str], None] = lambda _: None,
     extras: Extras | None = None,
 ) -> dict[str, pl.DataFrame]:
-    """Every partition scanned into `work` (parts of each output); the in-memory results.
+    """Every partition scanned into `work` (parts of each output); the counts and digests.
 
-    `dispensing` carries `source_row`. Returns the frames `run_partition` keeps, combined.
+    `dispensing` carries `source_row`. Returns the counts `run_partition` keeps, combined.
     With `extras.analytics`, each partition also writes its patients' tables for the analytics
     (`extras.read_patient_tables(work / "parts")`).
     """
@@ -242,9 +222,12 @@ def scan_partitions(
             parts.append(part)
             progress(f"scanned partition {done}/{len(jobs)}")
     shutil.rmtree(inputs, ignore_errors=True)
-    counts = {n: pl.concat([p[n] for p in parts], how="vertical_relaxed") for n in parts[0]}
-    del parts
-    return {**counts, **per_patient(work / "parts")}
+    return {
+        n: summed(n, [p[n] for p in parts])
+        if n in DIGESTS
+        else pl.concat([p[n] for p in parts], how="vertical_relaxed")
+        for n in parts[0]
+    }
 
 
 def _empty(frame: pl.LazyFrame, path: Path) -> Path:

@@ -5,10 +5,12 @@ dispensing, patient and clinical event rows to the polars engine's kernel as one
 (`groupBy(bucket).applyInArrow`, `spark_kernel`); the kernel is the only evaluation logic. Its
 outputs come back as one Arrow table of tagged struct columns (one per output), staged once as
 Parquet and split: the per-patient tables become Parquet (and CSV) datasets written by Spark;
-what the summary, the worklist rank and the report read is collected, and the driver finishes
-them exactly as the polars engine does (`files.finish`, `summary.summarise`,
-`files.workbook_sheets`). With indicators, each bucket also returns its share of the analytics
-(counts per practice and month, its patients' gaps: `analytics_parts`), summed on the driver.
+the worklist is ranked inside Spark (`spark_rank`) and written the same way. The driver
+collects only counts and digests (`digest`: whose size does not grow with the population) and
+the top of the worklist, and finishes the summary, the report and the workbook exactly as the
+polars engine does (`summary.summarise`, `files.workbook_sheets`). With indicators, each bucket
+also returns its share of the analytics (counts per practice and month, its patients' gaps:
+`analytics_parts`), summed on the driver, and the worklist they extend is collected whole.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ from medsopt.scan import schema as s
 from medsopt.scan.analytics_parts import PARTS, combined
 from medsopt.scan.analytics_run import AnalyticsPlan, analytics_summary
 from medsopt.scan.core import ScanParams
+from medsopt.scan.digest import DIGESTS, summed
 from medsopt.scan.events import EVENTS_REQUIRED
+from medsopt.scan.files import totals
 from medsopt.scan.spark_io import (
     BUCKET,
     as_polars,
@@ -57,6 +61,7 @@ from medsopt.scan.spark_kernel import (
     Work,
     task,
 )
+from medsopt.scan.spark_rank import ranked
 from medsopt.scan.summary import Stopwatch, summarise
 from medsopt.scan.tables import ScanTables
 
@@ -71,23 +76,15 @@ DATASETS = (
     "patients_quarantine",
     "events_quarantine",
 )
-# Of those, the columns the summary, the report and the ordering read (the driver holds these).
-DIGEST = {
-    "adherence": (s.PATIENT_ID, "drug_class", "pdc", "adherent"),
-    "findings": (s.PATIENT_ID, "rule_id", "codes", "severity"),
-    "not_evaluated": (s.PATIENT_ID, "rule_id"),
-    "current": (s.PATIENT_ID,),  # the summary counts patients with a current medicine
-}
-DISTINCT = ("current",)  # collected once per patient
-# Small or needed whole by the worklist rank: collected (events_outcomes: with events).
+# Small whatever the population (counts and digests): collected and summed on the driver.
 COLLECTED = (
     "outcomes",
     "supply_methods",
     "patient_outcomes",
-    "scores",
-    "practices",
     "events_outcomes",
+    *DIGESTS,
 )
+WORKLIST = "scores"  # every patient's worklist row: ranked and written by Spark
 
 # The analytics' frames and summary, and the scan's results (whose worklist it may extend) ->
 # (frames written as Parquet and CSV, HTML pages, summary); as `files.Analytics` ends.
@@ -201,9 +198,7 @@ class SparkScan:
     ) -> dict[str, pl.DataFrame]:
         """Outputs (all columns, or those named; of `patients` only) in the kernel's types.
 
-        One Spark job per output, so the driver's JVM holds one output's rows at a time (at
-        1 M patients all of them at once outgrew a 3 GiB driver). `current` comes back with
-        one row per patient: the summary counts its patients.
+        One Spark job per output, so the driver's JVM holds one output's rows at a time.
         """
         ids = (
             sf.broadcast(
@@ -220,8 +215,6 @@ class SparkScan:
             rows = self.output(name).select(*(f"`{c}`" for c in shape.columns))
             if ids is not None:
                 rows = rows.join(ids, s.PATIENT_ID, "left_semi")
-            if name in DISTINCT:
-                rows = rows.distinct()
             found = as_polars(rows.toArrow())
             frames[name] = found.cast(shape.schema) if found.height else shape
         return frames
@@ -239,9 +232,35 @@ class SparkScan:
                 ).write.options(header=True, escape='"').csv(str(staging / f"{name}.csv"))
 
     def population(self) -> dict[str, pl.DataFrame]:
-        """What summary.json and report.html read, finished as the polars engine finishes."""
-        wanted = {**{n: None for n in COLLECTED if n in self.shapes}, **DIGEST}
-        return files.finish(self.collect(wanted))
+        """What summary.json and report.html read (counts, digests), summed on the driver."""
+        found = self.collect({n: None for n in COLLECTED if n in self.shapes})
+        return totals({n: summed(n, [f]) if n in DIGESTS else f for n, f in found.items()})
+
+    def worklist(self, stage: Path) -> tuple[DataFrame, int]:
+        """The worklist, ranked inside Spark (`stage` holds its sort); its number of patients."""
+        rows = self.output(WORKLIST)
+        shape = self.shapes[WORKLIST]
+        return ranked(rows.select(*(f"`{c}`" for c in shape.columns)), stage)
+
+    def collected(self, worklist: DataFrame, limit: int | None = None) -> pl.DataFrame:
+        """The ranked worklist (its top `limit` rows) on the driver, in the kernel's types."""
+        rows = worklist if limit is None else worklist.where(sf.col("rank") <= limit)
+        found = as_polars(rows.orderBy("rank").toArrow())
+        shape = self.ranked_shape()
+        return found.cast(shape.schema) if found.height else shape
+
+    def ranked_shape(self) -> pl.DataFrame:
+        """The ranked worklist's columns, no rows."""
+        return pl.DataFrame(schema={"rank": pl.Int64, **self.shapes[WORKLIST].schema})
+
+    def write_worklist(self, worklist: DataFrame, staging: Path) -> None:
+        """worklist.parquet and .csv as datasets, in rank order."""
+        worklist.write.parquet(str(staging / "worklist.parquet"))
+        shape = self.ranked_shape()
+        safe = spark_schema(csv_safe(shape))
+        worklist.mapInArrow(_csv_safe(shape.schema, to_arrow_schema(safe)), safe).write.options(
+            header=True, escape='"'
+        ).csv(str(staging / "worklist.csv"))
 
     def analytics(self, plan: AnalyticsPlan) -> dict[str, pl.DataFrame]:
         """The analytics outputs: every bucket's parts, combined."""
@@ -278,18 +297,25 @@ def scan_to(
                 scan.evaluate()
                 scan.write_datasets(staging)
                 population = scan.population()
+                ranked_rows, on_worklist = scan.worklist(work.with_name("ranking"))
                 if job.analytics is not None and publish is not None:
+                    # The analytics extend the worklist on the driver: collected whole.
+                    population["worklist"] = scan.collected(ranked_rows)
                     found = scan.analytics(job.analytics)
                     frames, pages, analysed = publish(
                         found, analytics_summary(job.analytics), population
                     )
+                    worklist = population["worklist"]
+                    worklist.write_parquet(staging / "worklist.parquet")
+                    csv_safe(worklist).write_csv(staging / "worklist.csv")
+                else:
+                    scan.write_worklist(ranked_rows, staging)
+                    population["worklist"] = scan.collected(ranked_rows, files.XLSX_PATIENTS)
                 sheets = scan.workbook(population["worklist"])
             finally:
                 shutil.rmtree(work, ignore_errors=True)
+                shutil.rmtree(work.with_name("ranking"), ignore_errors=True)
             watch.lap("scan")
-            worklist = population["worklist"]
-            worklist.write_parquet(staging / "worklist.parquet")
-            csv_safe(worklist).write_csv(staging / "worklist.csv")
             write_workbook(staging / "worklist.xlsx", sheets)
             for name, frame in frames.items():
                 frame.write_parquet(staging / f"{name}.parquet")
@@ -298,6 +324,7 @@ def scan_to(
                 (staging / name).write_text(page, encoding="utf-8")
             watch.lap("write")
             summary = summarise(population, job.tables, job.params, inputs, watch.timings)
+            summary["worklist_patients"] = on_worklist
             if analysed:
                 summary["analytics"] = analysed
             (staging / "report.html").write_text(report(summary, population), encoding="utf-8")

@@ -24,7 +24,7 @@ from medsopt.scan import schema as s
 from medsopt.scan.inputs import ScanInputError, check_columns
 
 BUCKET = "_bucket"
-_UNIT, _POSITION, _OFFSET = "_unit", "_position", "_offset"
+UNIT, POSITION, _OFFSET, PLACE = "_unit", "_position", "_offset", "_place"
 # monotonically_increasing_id() holds the Spark partition index above bit 33, the row below.
 _PARTITION_SHIFT = 33
 _CSV = (".csv", ".txt")
@@ -86,24 +86,35 @@ def numbered(frame: DataFrame, path: Path) -> tuple[DataFrame, int]:
     """
     columns = [sf.col(f"`{name}`") for name in frame.columns]
     if path.suffix.lower() in _CSV:
-        unit: Column = sf.spark_partition_id()
-        position = sf.monotonically_increasing_id() - sf.shiftleft(
-            unit.cast("long"), _PARTITION_SHIFT
-        )
+        unit, position = within_partition()
         unit_type = "int"
     else:
         unit = sf.col("_metadata.file_path")
         position = sf.col("_metadata.row_index")
         unit_type = "string"
-    keyed = frame.select(*columns, unit.alias(_UNIT), position.alias(_POSITION))
+    keyed = frame.select(*columns, unit.alias(UNIT), position.alias(POSITION))
+    placed, total = placed_rows(keyed, unit_type)
+    return placed.select(sf.col(PLACE).alias(s.SOURCE_ROW), *columns), total
+
+
+def within_partition() -> tuple[Column, Column]:
+    """(unit, position): a row's Spark partition and its index there, in the partition's order."""
+    unit = sf.spark_partition_id()
+    position = sf.monotonically_increasing_id() - sf.shiftleft(unit.cast("long"), _PARTITION_SHIFT)
+    return unit, position
+
+
+def placed_rows(keyed: DataFrame, unit_type: str) -> tuple[DataFrame, int]:
+    """Rows keyed by `_unit` and `_position` with `_place`: the position plus the rows of the
+    units before (in unit order); and the number of rows. The units are counted once."""
     offsets, total = [], 0
-    for unit_value, rows in sorted(keyed.groupBy(_UNIT).count().collect()):
+    for unit_value, rows in sorted(keyed.groupBy(UNIT).count().collect()):
         offsets.append((unit_value, total))
         total += int(rows)
-    spark = frame.sparkSession
-    starts = spark.createDataFrame(offsets, f"{_UNIT} {unit_type}, {_OFFSET} long")
-    source_row = (sf.col(_OFFSET) + sf.col(_POSITION)).alias(s.SOURCE_ROW)
-    return keyed.join(sf.broadcast(starts), _UNIT).select(source_row, *columns), total
+    spark = keyed.sparkSession
+    starts = spark.createDataFrame(offsets, f"{UNIT} {unit_type}, {_OFFSET} long")
+    place = (sf.col(_OFFSET) + sf.col(POSITION)).alias(PLACE)
+    return keyed.join(sf.broadcast(starts), UNIT).select(place, "*"), total
 
 
 def bucket(count: int) -> Column:

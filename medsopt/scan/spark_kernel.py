@@ -22,10 +22,12 @@ from medsopt.scan.analytics_inputs import patient_tables
 from medsopt.scan.analytics_parts import analytics_parts
 from medsopt.scan.analytics_run import AnalyticsPlan
 from medsopt.scan.core import ScanParams, scan_partition
+from medsopt.scan.digest import digest
 from medsopt.scan.events import ClinicalEvents
 from medsopt.scan.extras import partition_events
 from medsopt.scan.spark_io import as_polars
 from medsopt.scan.tables import ScanTables
+from medsopt.scan.worklist import worklist_rows
 
 INPUT = "_input"
 OUTPUT = "_output"
@@ -61,6 +63,11 @@ class Work:
             )
         results = scan_partition(dispensing, patients, self.tables, self.params, events)
         results |= counted
+        # What the driver reads are counts (`digest`); each patient's worklist row, with their
+        # practice, is ranked inside Spark (`spark_rank`).
+        results |= digest(results)
+        results["scores"] = worklist_rows(results["scores"], results.pop("practices"))
+        del results["current"]
         if self.analytics is not None:
             mine = patient_tables(dispensing, patients, events, self.tables, as_of)
             results |= analytics_parts(mine, self.tables, self.analytics)

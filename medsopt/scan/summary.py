@@ -8,8 +8,8 @@ from typing import Any
 
 import polars as pl
 
-from medsopt.scan import schema as s
 from medsopt.scan.core import ScanParams
+from medsopt.scan.digest import weighted_median
 from medsopt.scan.tables import ScanTables
 
 
@@ -20,24 +20,26 @@ def summarise(
     inputs: Mapping[str, str | None],
     timings: Mapping[str, float],
 ) -> dict[str, Any]:
-    """summary.json: the row invariant, patients, classes, findings, timings."""
+    """summary.json: the row invariant, patients, classes, findings, timings (from the counts
+    and the digests, `digest.DIGESTS`)."""
     outcomes = dict(results["outcomes"].iter_rows())
     rows_used = int(outcomes.pop("used", 0))
     by_reason = {reason: int(outcomes.get(reason, 0)) for reason in sorted(outcomes)}
     rows_quarantined = sum(by_reason.values())
     patient_outcomes = dict(results["patient_outcomes"].iter_rows())
     patients_used = int(patient_outcomes.pop("used", 0))
-    adherence = results["adherence"]
+    adherence = results["adherence_counts"]
     classes = {
         cls: {
-            "patients": int(group.height),
-            "eligible": int(group["pdc"].is_not_null().sum()),
-            "adherent": int(group["adherent"].sum() or 0),
-            "median_pdc": group["pdc"].median(),
+            "patients": int(group["patients"].sum()),
+            "eligible": int(group.filter(pl.col("pdc").is_not_null())["patients"].sum()),
+            "adherent": int(group.filter(pl.col("adherent"))["patients"].sum()),
+            "median_pdc": weighted_median(group["pdc"], group["patients"]),
         }
         for (cls,), group in sorted(adherence.group_by("drug_class"), key=lambda g: str(g[0]))
     }
-    findings = results["findings"]
+    findings = results["finding_counts"]
+    counts = results["patient_counts"].row(0, named=True)
     return {
         "inputs": dict(inputs),
         "ruleset": tables.ruleset,
@@ -54,14 +56,17 @@ def summarise(
             k: int(v) for k, v in sorted(patient_outcomes.items())
         },
         "supply_methods": {k: int(v) for k, v in results["supply_methods"].iter_rows()},
-        "patients": int(results["practices"].height),
-        "patients_with_current_medicines": int(results["current"][s.PATIENT_ID].n_unique()),
+        "patients": int(counts["patients"]),
+        "patients_with_current_medicines": int(counts["patients_with_current_medicines"]),
         "classes": classes,
-        "findings": int(findings.height),
+        "findings": int(findings["findings"].sum()),
         "findings_by_rule": dict(
-            sorted((k, int(v)) for k, v in findings.group_by("rule_id").len().iter_rows())
+            sorted(
+                (k, int(v))
+                for k, v in findings.group_by("rule_id").agg(pl.col("findings").sum()).iter_rows()
+            )
         ),
-        "not_evaluated": int(results["not_evaluated"].height),
+        "not_evaluated": int(counts["not_evaluated"]),
         "worklist_patients": int(results["worklist"].height),
         "weights": {
             "safety": params.weights.safety,

@@ -263,3 +263,13 @@ def rank(scores: pl.LazyFrame, first: int = 1) -> pl.LazyFrame:
         .with_row_index("rank", offset=first)
         .select(pl.col("rank").cast(pl.Int64), pl.exclude("rank"))
     )
+
+
+def worklist_rows(scores: pl.DataFrame, practices: pl.DataFrame) -> pl.DataFrame:
+    """Each patient's worklist row before ranking (`patient_scores`), with their practice."""
+    return scores.join(
+        practices.select(s.PATIENT_ID, s.PRACTICE_ID),
+        on=s.PATIENT_ID,
+        how="left",
+        maintain_order="left",
+    )

@@ -12,7 +12,8 @@ from tests.reports.markup import HOSTILE, assert_inert, parse
 
 
 def hostile_scan() -> tuple[dict[str, Any], dict[str, pl.DataFrame]]:
-    """A one-patient scan whose patient, practice, class, rule and reason are all HOSTILE."""
+    """A one-patient scan whose patient, practice, class, rule and reason are all HOSTILE (its
+    digests, `digest.DIGESTS`, and the top of its worklist)."""
     summary = {
         "as_of": "2026-06-30",
         "period_start": "2025-07-01",
@@ -28,11 +29,17 @@ def hostile_scan() -> tuple[dict[str, Any], dict[str, pl.DataFrame]]:
         "worklist_patients": 1,
     }
     results = {
-        "adherence": pl.DataFrame({"drug_class": [HOSTILE, HOSTILE], "pdc": [0.5, 0.95]}),
-        "findings": pl.DataFrame(
-            {s.PATIENT_ID: [HOSTILE], "rule_id": [HOSTILE], "severity": ["severe"]}
+        "adherence_counts": pl.DataFrame(
+            {"drug_class": [HOSTILE, HOSTILE], "pdc": [0.5, 0.95], "patients": [1, 1]}
         ),
-        "practices": pl.DataFrame({s.PATIENT_ID: [HOSTILE], s.PRACTICE_ID: [HOSTILE]}),
+        "finding_counts": pl.DataFrame(
+            {
+                "rule_id": [HOSTILE],
+                "severity": ["severe"],
+                s.PRACTICE_ID: [HOSTILE],
+                "findings": [1],
+            }
+        ),
         "worklist": pl.DataFrame(
             {
                 "rank": [1],

@@ -12,6 +12,7 @@ from benchmarks.generate_dispensing import generate, pools
 from medsopt.rules.ruleset import RuleSet
 from medsopt.scan import schema as s
 from medsopt.scan.core import ScanParams
+from medsopt.scan.digest import DIGESTS
 from medsopt.scan.inputs import read_dispensing, read_patients
 from medsopt.scan.pdc import Period
 from medsopt.scan.sharded import KEPT, WRITTEN, rank_parts, scan_partitions, score_parts
@@ -42,23 +43,20 @@ def test_partitions_keep_counts_in_memory_and_patients_on_disk(
     assert partitions > 3
     for name in (*KEPT, *(n for n in WRITTEN if n != "events_quarantine")):
         assert len(list((work / "parts" / name).glob("*.parquet"))) == partitions, name
-    # Read back once, the per-patient frames hold every patient of every partition, once.
-    dispensed = set(dispensing[s.PATIENT_ID])
-    assert set(results["practices"][s.PATIENT_ID]) <= dispensed
-    assert results["practices"].height == len(set(results["practices"][s.PATIENT_ID]))
-    assert "scores" not in results  # ranked from disk
-    assert set(results["current"][s.PATIENT_ID]) <= set(results["practices"][s.PATIENT_ID])
-    rows = results["outcomes"].group_by("outcome").agg(pl.col("rows").sum())["rows"].sum()
-    assert rows == dispensing.height  # every row used or quarantined, counted once
-    # The worklist ranked a slice of scores at a time is the worklist ranked whole.
+    # In memory: counts and digests only; every patient's worklist row is on disk, once.
+    assert set(results) <= {"outcomes", "supply_methods", "patient_outcomes", *DIGESTS}
     scores = score_parts(work / "parts")
-    sliced = rank_parts(scores, results["practices"], tmp_path / "ranked", slice_rows=20)
+    rows = pl.read_parquet(scores)
+    assert rows[s.PATIENT_ID].is_unique().all()
+    assert set(rows[s.PATIENT_ID]) <= set(dispensing[s.PATIENT_ID]) | set(people[s.PATIENT_ID])
+    assert 0 < results["patient_counts"]["patients"].item() <= dispensing[s.PATIENT_ID].n_unique()
+    assert s.PRACTICE_ID in rows.columns
+    used = results["outcomes"].group_by("outcome").agg(pl.col("rows").sum())["rows"].sum()
+    assert used == dispensing.height  # every row used or quarantined, counted once
+    # The worklist ranked a slice of scores at a time is the worklist ranked whole.
+    sliced = rank_parts(scores, tmp_path / "ranked", slice_rows=20)
     assert len(sliced) > 3
-    whole = (
-        rank(pl.read_parquet(scores).lazy())
-        .join(results["practices"].lazy(), on=s.PATIENT_ID, how="left", maintain_order="left")
-        .collect()
-    )
+    whole = rank(rows.lazy()).collect()
     assert pl.read_parquet(sliced).equals(whole)
     assert whole["rank"].to_list() == list(range(1, whole.height + 1))
 
