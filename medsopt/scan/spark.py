@@ -136,6 +136,16 @@ def _csv_safe(
     return safe
 
 
+def _write_dataset(frame: DataFrame, shape: pl.DataFrame, staging: Path, name: str) -> None:
+    """Output `name` as a Parquet dataset (and a CSV one, for spreadsheets, if it has one)."""
+    frame.write.parquet(str(staging / f"{name}.parquet"))
+    if name in CSV_TABLES:
+        safe = spark_schema(csv_safe(shape))
+        frame.mapInArrow(_csv_safe(shape.schema, to_arrow_schema(safe)), safe).write.options(
+            header=True, escape='"'
+        ).csv(str(staging / f"{name}.csv"))
+
+
 class SparkScan:
     """A scan on Spark: evaluate every bucket, write the datasets, collect what the driver needs."""
 
@@ -222,14 +232,7 @@ class SparkScan:
     def write_datasets(self, staging: Path) -> None:
         """The per-patient tables as Parquet datasets (and CSV ones, for spreadsheets)."""
         for name in (n for n in DATASETS if n in self.shapes):
-            frame = self.output(name)
-            frame.write.parquet(str(staging / f"{name}.parquet"))
-            if name in CSV_TABLES:
-                shape = self.shapes[name]
-                safe = spark_schema(csv_safe(shape))
-                frame.mapInArrow(
-                    _csv_safe(shape.schema, to_arrow_schema(safe)), safe
-                ).write.options(header=True, escape='"').csv(str(staging / f"{name}.csv"))
+            _write_dataset(self.output(name), self.shapes[name], staging, name)
 
     def population(self) -> dict[str, pl.DataFrame]:
         """What summary.json and report.html read (counts, digests), summed on the driver."""
@@ -255,12 +258,7 @@ class SparkScan:
 
     def write_worklist(self, worklist: DataFrame, staging: Path) -> None:
         """worklist.parquet and .csv as datasets, in rank order."""
-        worklist.write.parquet(str(staging / "worklist.parquet"))
-        shape = self.ranked_shape()
-        safe = spark_schema(csv_safe(shape))
-        worklist.mapInArrow(_csv_safe(shape.schema, to_arrow_schema(safe)), safe).write.options(
-            header=True, escape='"'
-        ).csv(str(staging / "worklist.csv"))
+        _write_dataset(worklist, self.ranked_shape(), staging, "worklist")
 
     def analytics(self, plan: AnalyticsPlan) -> dict[str, pl.DataFrame]:
         """The analytics outputs: every bucket's parts, combined."""
