@@ -12,6 +12,7 @@ import enum
 
 import polars as pl
 
+from medsopt.scan import keys
 from medsopt.scan import schema as s
 from medsopt.scan.sctid import code_problem_expr
 from medsopt.scan.vocabulary import RESOLVED_OK
@@ -69,16 +70,19 @@ def _number(column: str, dtype: pl.DataType) -> pl.Expr:
     return expr.cast(pl.Float64, strict=False)
 
 
-def annotate(raw: pl.LazyFrame, as_of: datetime.date, codes: pl.LazyFrame) -> pl.LazyFrame:
-    """Raw rows (input columns + `source_row`) with parsed columns, `reason` and `detail`.
+def annotate(
+    raw: pl.LazyFrame | pl.DataFrame, as_of: datetime.date, codes: pl.LazyFrame
+) -> pl.LazyFrame:
+    """Raw rows (input columns + `source_row`) with parsed columns and `_reason` (null: used).
 
     `codes` is `vocabulary.resolution_table` (code, resolution, ...). Parsed columns are
-    prefixed `_`; `split` turns the result into clean rows and quarantined originals.
+    prefixed `_`. Materialised here, once: every later branch reads the result, and the
+    duplicates are found on the parsed rows (a lazy plan would parse them once per branch).
     """
-    schema = raw.collect_schema()
+    frame = raw.collect() if isinstance(raw, pl.LazyFrame) else raw
+    schema = frame.schema
     original = [c for c in schema.names() if c != s.SOURCE_ROW]
     patient = _as_string(s.PATIENT_ID, schema[s.PATIENT_ID])
-    code = _as_string(s.CODE, schema[s.CODE])
     quantity = _number(s.QUANTITY, schema[s.QUANTITY])
     if s.DAYS_SUPPLY in schema:
         supply_raw = pl.col(s.DAYS_SUPPLY)
@@ -89,21 +93,29 @@ def annotate(raw: pl.LazyFrame, as_of: datetime.date, codes: pl.LazyFrame) -> pl
     else:
         supply = pl.lit(None, dtype=pl.Float64)
         supply_given = pl.lit(False)
-    problems = _code_problems(raw.select(code.alias("_code")).unique(), codes)
-    annotated = raw.with_columns(
+    parsed = frame.with_columns(
         _patient_id=patient.str.strip_chars(),
-        _code=code,
+        _code=_as_string(s.CODE, schema[s.CODE]),
         _dispensed_on=parsed_date(s.DISPENSED_ON, schema[s.DISPENSED_ON]),
         _quantity=quantity,
         _days_supply=supply,
         _supply_given=supply_given,
-    ).join(problems.select("_code", "_code_reason"), on="_code", how="left", nulls_equal=True)
+    )
+    # Each distinct code is checked once, then looked up by position (no join of every row).
+    problems = _code_problems(
+        keys.distinct(parsed.get_column("_code")).to_frame("_code").lazy(), codes
+    ).collect()
+    code_reason = (
+        pl.when(pl.col("_code").is_null())
+        .then(pl.lit(Reason.MALFORMED_CODE.value))
+        .otherwise(keys.lookup(pl.col("_code"), problems["_code"], problems["_code_reason"]))
+    )
     checks = [
         (
             pl.col("_patient_id").is_null() | (pl.col("_patient_id") == ""),
             pl.lit(Reason.MISSING_PATIENT_ID.value),
         ),
-        (pl.col("_code_reason").is_not_null(), pl.col("_code_reason")),
+        (code_reason.is_not_null(), code_reason),
         (pl.col("_dispensed_on").is_null(), pl.lit(Reason.BAD_DATE.value)),
         (pl.col("_dispensed_on") > pl.lit(as_of), pl.lit(Reason.FUTURE_DATE.value)),
         (
@@ -125,28 +137,36 @@ def annotate(raw: pl.LazyFrame, as_of: datetime.date, codes: pl.LazyFrame) -> pl
     reason: pl.Expr = pl.lit(None, dtype=pl.String)
     for condition, why in reversed(checks):
         reason = pl.when(condition).then(why).otherwise(reason)
-    # One hash per column, combined: identical rows hash alike (a struct hash of every column
-    # is several times slower); equal hashes are then compared in full.
+    parsed = parsed.with_columns(_reason=reason)
+    repeated = _repeated_rows(parsed, original)
+    if repeated.is_empty():
+        return parsed.lazy()
+    return parsed.with_columns(
+        _reason=pl.when(pl.col(s.SOURCE_ROW).is_in(repeated.implode()))
+        .then(pl.lit(Reason.DUPLICATE.value))
+        .otherwise(pl.col("_reason"))
+    ).lazy()
+
+
+def _repeated_rows(parsed: pl.DataFrame, original: list[str]) -> pl.Series:
+    """`source_row` of each otherwise valid row identical to an earlier one (input columns).
+
+    Identical rows are equally valid or invalid, so "first of its kind" only matters for
+    valid rows; the first is the lowest source_row. One hash per column, combined (a struct
+    hash of every column is several times slower); rows are compared in full only where
+    their hash repeats, which is rare and cheap.
+    """
     row_hash = pl.col(original[0]).hash(seed=0)
     for seed, column in enumerate(original[1:], start=1):
         row_hash = row_hash.xor(pl.col(column).hash(seed=seed))
-    with_reason = annotated.with_columns(_reason=reason, _row_hash=row_hash).drop("_code_reason")
-    # Identical rows are equally valid or invalid, so "first of its kind" only matters for
-    # otherwise valid rows; the first is the lowest source_row (joins may reorder rows). Rows
-    # are compared in full only where their hash repeats, which is rare and cheap.
-    repeats = (
-        with_reason.filter(pl.col("_reason").is_null() & pl.col("_row_hash").is_duplicated())
-        .filter(pl.col(s.SOURCE_ROW) != pl.col(s.SOURCE_ROW).min().over(original))
-        .select(s.SOURCE_ROW, _duplicate=pl.lit(True))
-    )
+    hashes = parsed.select(row_hash.filter(pl.col("_reason").is_null()).sort()).to_series()
+    repeats = hashes.filter(hashes == hashes.shift(1)).unique()
+    if repeats.is_empty():
+        return pl.Series(s.SOURCE_ROW, [], dtype=parsed.schema[s.SOURCE_ROW])
     return (
-        with_reason.join(repeats, on=s.SOURCE_ROW, how="left")
-        .with_columns(
-            _reason=pl.when(pl.col("_duplicate").fill_null(False))
-            .then(pl.lit(Reason.DUPLICATE.value))
-            .otherwise(pl.col("_reason")),
-        )
-        .drop("_row_hash", "_duplicate")
+        parsed.filter(pl.col("_reason").is_null() & row_hash.is_in(repeats.implode()))
+        .filter(pl.col(s.SOURCE_ROW) != pl.col(s.SOURCE_ROW).min().over(original))
+        .get_column(s.SOURCE_ROW)
     )
 
 

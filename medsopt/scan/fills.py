@@ -1,0 +1,176 @@
+"""The dispensing a scan uses: clean rows resolved, days' supply derived, keyed by integers.
+
+Patients, codes and practices are positions in their sorted distinct values (`keys`), so the
+stages after it (PDC, current medicines, practices) sort and group integers, and look each
+code's facts up once per distinct code instead of joining every row to the tables.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+import polars as pl
+
+from medsopt.scan import keys
+from medsopt.scan import schema as s
+from medsopt.scan.current import current_filter
+from medsopt.scan.supply import (
+    METHODS,
+    SupplyMethod,
+    derived_days,
+    derived_method,
+    method_name,
+    units_per_day,
+)
+from medsopt.scan.tables import ScanTables
+
+_DAY_OFFSET = 1 << 31  # makes any Int32 day number non-negative, for packing with a value
+
+
+@dataclass(frozen=True, slots=True)
+class Fills:
+    """Used dispensing rows (patient, code, practice as positions) and what they index."""
+
+    rows: pl.DataFrame  # patient, code, practice (UInt32), dispensed_on, days_supply,
+    # supply_method (UInt8: a position in `supply.METHODS`)
+    patients: pl.Series  # patient_id at each patient position
+    codes: pl.DataFrame  # code, concept_code, molecule at each code position
+    practices: pl.Series  # practice_id at each practice position
+
+
+def keyed_fills(annotated: pl.DataFrame, tables: ScanTables) -> Fills:
+    """The clean rows of `quarantine.annotate`, resolved, with days' supply and its method."""
+    names = annotated.columns
+    clean = annotated.filter(pl.col("_reason").is_null()).select(
+        pl.col("_patient_id").alias(s.PATIENT_ID),
+        pl.col("_code").alias(s.CODE),
+        pl.col("_dispensed_on").alias(s.DISPENSED_ON),
+        pl.col("_quantity").alias(s.QUANTITY),
+        pl.col("_days_supply").cast(pl.Int32).alias(s.DAYS_SUPPLY),
+        *(
+            pl.col(c).cast(pl.String) if c in names else pl.lit(None, dtype=pl.String).alias(c)
+            for c in (s.DOSE_TEXT, s.PRACTICE_ID)
+        ),
+    )
+    patients, codes, practices, texts = (
+        keys.distinct(clean[c]) for c in (s.PATIENT_ID, s.CODE, s.PRACTICE_ID, s.DOSE_TEXT)
+    )
+    facts = _code_facts(codes, tables)
+    per_day = units_per_day(pl.lit(texts))
+    instructions = pl.select(per_day).to_series() if len(texts) else texts.cast(pl.Float64)
+    looked_up = clean.select(
+        patient=keys.position(pl.col(s.PATIENT_ID), patients),
+        code=keys.position(pl.col(s.CODE), codes),
+        practice=keys.position(pl.col(s.PRACTICE_ID), practices),
+        dispensed_on=s.DISPENSED_ON,
+        explicit=s.DAYS_SUPPLY,
+        quantity=s.QUANTITY,
+        stated=keys.lookup(pl.col(s.DOSE_TEXT), texts, instructions),
+    ).with_columns(default=pl.lit(facts["default"]).gather(pl.col("code")))
+    explicit, stated, default = pl.col("explicit"), pl.col("stated"), pl.col("default")
+    rows = looked_up.select(
+        "patient",
+        "code",
+        "practice",
+        "dispensed_on",
+        days_supply=derived_days(explicit, stated, default, pl.col("quantity")),
+        supply_method=derived_method(explicit, stated, default),
+    )
+    return Fills(rows, patients, facts.select("code", "concept_code", "molecule"), practices)
+
+
+def _code_facts(codes: pl.Series, tables: ScanTables) -> pl.DataFrame:
+    """Per distinct code (in `codes` order): concept, molecule and default daily dose (an AMP
+    uses its VMP's default)."""
+    doses = tables.doses.select("code", "daily_units")
+    return (
+        codes.to_frame("code")
+        .join(
+            tables.resolution.select("code", "concept_code", "vmp", "molecule"),
+            on="code",
+            how="left",
+            validate="m:1",
+            maintain_order="left",
+        )
+        .join(
+            doses.rename({"code": "concept_code", "daily_units": "_by_concept"}),
+            on="concept_code",
+            how="left",
+            validate="m:1",
+            maintain_order="left",
+        )
+        .join(
+            doses.rename({"code": "vmp", "daily_units": "_by_vmp"}),
+            on="vmp",
+            how="left",
+            validate="m:1",
+            maintain_order="left",
+        )
+        .with_columns(default=pl.coalesce("_by_concept", "_by_vmp"))
+    )
+
+
+def supply_methods(fills: Fills) -> pl.DataFrame:
+    """supply_method, rows: how each used row's days' supply was found."""
+    counts = fills.rows.group_by("supply_method").agg(pl.len().alias("rows"))
+    return counts.with_columns(method_name(pl.col("supply_method")))
+
+
+def class_fills(fills: Fills, tables: ScanTables) -> tuple[pl.DataFrame, pl.Series]:
+    """The fills of codes in an adherence class, for `pdc.keyed_pdc`, and the class names
+    at each class position (a code in two classes counts in each)."""
+    facts = fills.codes.drop("code").with_row_index("code")
+    classes = keys.distinct(tables.classes["drug_class"])
+    molecules = keys.distinct(facts["molecule"])
+    members = facts.join(tables.classes, on="concept_code", maintain_order="left").select(
+        pl.col("code").cast(pl.UInt32),
+        drug_class=keys.position(pl.col("drug_class"), classes),
+        molecule=keys.position(pl.col("molecule"), molecules).fill_null(len(molecules)),
+    )
+    keyed = fills.rows.join(members, on="code").select(
+        "patient",
+        "drug_class",
+        "molecule",
+        d=pl.col("dispensed_on").cast(pl.Int32),
+        ds=pl.col("days_supply").cast(pl.Int64),
+        guessed=pl.col("supply_method") == METHODS.index(SupplyMethod.QUANTITY_AS_DAYS.value),
+    )
+    return keyed, classes
+
+
+def current_medicines(fills: Fills, as_of: datetime.date, current_days: int) -> pl.DataFrame:
+    """patient_id, code, start_date, last_dispensed_on for every current medicine
+    (`current.current_medicines` over integer keys)."""
+    day = pl.col("dispensed_on").cast(pl.Int32).cast(pl.Int64) + _DAY_OFFSET
+    # The last fill's supply: of the latest day's fills, the longest (one packed maximum).
+    last = (day * (1 << 32) + pl.col("days_supply")).max()
+    per_code = fills.rows.group_by("patient", "code").agg(
+        pl.col("dispensed_on").min().alias("start_date"),
+        pl.col("dispensed_on").max().alias("last_dispensed_on"),
+        (last % (1 << 32)).cast(pl.Int32).alias("last_days_supply"),
+    )
+    return per_code.filter(current_filter(as_of, current_days)).select(
+        keys.lookup_position(pl.col("patient"), fills.patients).alias(s.PATIENT_ID),
+        keys.lookup_position(pl.col("code"), fills.codes["code"]).alias(s.CODE),
+        "start_date",
+        "last_dispensed_on",
+    )
+
+
+def latest_practices(fills: Fills) -> pl.DataFrame:
+    """Each patient's practice on their latest dispensing (null when never given); of
+    several on that day, the last in text order (`core.dispensing_practices`)."""
+    day = pl.col("dispensed_on").cast(pl.Int32).cast(pl.Int64) + _DAY_OFFSET
+    size = len(fills.practices) + 1
+    latest = (day * size + pl.col("practice").cast(pl.Int64)).max()
+    return (
+        fills.rows.group_by("patient")
+        .agg(latest.alias("latest"))
+        .select(
+            keys.lookup_position(pl.col("patient"), fills.patients).alias(s.PATIENT_ID),
+            keys.lookup_position((pl.col("latest") % size).cast(pl.UInt32), fills.practices).alias(
+                "dispensing_practice"
+            ),
+        )
+    )
