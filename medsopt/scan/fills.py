@@ -41,33 +41,39 @@ class Fills:
 
 def keyed_fills(annotated: pl.DataFrame, tables: ScanTables) -> Fills:
     """The clean rows of `quarantine.annotate`, resolved, with days' supply and its method."""
-    names = annotated.columns
-    clean = annotated.filter(pl.col("_reason").is_null()).select(
-        pl.col("_patient_id").alias(s.PATIENT_ID),
-        pl.col("_code").alias(s.CODE),
-        pl.col("_dispensed_on").alias(s.DISPENSED_ON),
-        pl.col("_quantity").alias(s.QUANTITY),
-        pl.col("_days_supply").cast(pl.Int32).alias(s.DAYS_SUPPLY),
-        *(
-            pl.col(c).cast(pl.String) if c in names else pl.lit(None, dtype=pl.String).alias(c)
-            for c in (s.DOSE_TEXT, s.PRACTICE_ID)
-        ),
-    )
+    missing = [c for c in (s.DOSE_TEXT, s.PRACTICE_ID) if c not in annotated.columns]
+    annotated = annotated.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing)
+    text = {
+        s.PATIENT_ID: pl.col("_patient_id"),
+        s.CODE: pl.col("_code"),
+        **{c: pl.col(c).cast(pl.String) for c in (s.DOSE_TEXT, s.PRACTICE_ID)},
+    }
+    # Keys are encoded on every row and the used rows kept after (filtering integers is
+    # cheaper than filtering text); a quarantined row's values only widen the dictionaries.
     patients, codes, practices, texts = (
-        keys.distinct(clean[c]) for c in (s.PATIENT_ID, s.CODE, s.PRACTICE_ID, s.DOSE_TEXT)
+        keys.distinct(annotated.select(text[c]).to_series())
+        for c in (s.PATIENT_ID, s.CODE, s.PRACTICE_ID, s.DOSE_TEXT)
     )
     facts = _code_facts(codes, tables)
     per_day = units_per_day(pl.lit(texts))
     instructions = pl.select(per_day).to_series() if len(texts) else texts.cast(pl.Float64)
-    looked_up = clean.select(
-        patient=keys.position(pl.col(s.PATIENT_ID), patients),
-        code=keys.position(pl.col(s.CODE), codes),
-        practice=keys.position(pl.col(s.PRACTICE_ID), practices),
-        dispensed_on=s.DISPENSED_ON,
-        explicit=s.DAYS_SUPPLY,
-        quantity=s.QUANTITY,
-        stated=keys.lookup(pl.col(s.DOSE_TEXT), texts, instructions),
-    ).with_columns(default=pl.lit(facts["default"]).gather(pl.col("code")))
+    looked_up = (
+        annotated.select(
+            patient=keys.position(text[s.PATIENT_ID], patients),
+            code=keys.position(text[s.CODE], codes),
+            practice=keys.position(text[s.PRACTICE_ID], practices),
+            dispensed_on="_dispensed_on",
+            explicit="_days_supply",
+            quantity="_quantity",
+            stated=keys.lookup(text[s.DOSE_TEXT], texts, instructions),
+            used=pl.col("_reason").is_null(),
+        )
+        .filter("used")
+        .with_columns(
+            pl.col("explicit").cast(pl.Int32),
+            default=pl.lit(facts["default"]).gather(pl.col("code")),
+        )
+    )
     explicit, stated, default = pl.col("explicit"), pl.col("stated"), pl.col("default")
     rows = looked_up.select(
         "patient",
@@ -145,14 +151,17 @@ def current_medicines(fills: Fills, as_of: datetime.date, current_days: int) -> 
     day = pl.col("dispensed_on").cast(pl.Int32).cast(pl.Int64) + _DAY_OFFSET
     # The last fill's supply: of the latest day's fills, the longest (one packed maximum).
     last = (day * (1 << 32) + pl.col("days_supply")).max()
-    per_code = fills.rows.group_by("patient", "code").agg(
+    size = max(len(fills.codes), 1)
+    per_code = fills.rows.group_by(
+        key=pl.col("patient").cast(pl.UInt64) * size + pl.col("code")
+    ).agg(
         pl.col("dispensed_on").min().alias("start_date"),
         pl.col("dispensed_on").max().alias("last_dispensed_on"),
         (last % (1 << 32)).cast(pl.Int32).alias("last_days_supply"),
     )
     return per_code.filter(current_filter(as_of, current_days)).select(
-        keys.lookup_position(pl.col("patient"), fills.patients).alias(s.PATIENT_ID),
-        keys.lookup_position(pl.col("code"), fills.codes["code"]).alias(s.CODE),
+        keys.lookup_position(pl.col("key") // size, fills.patients).alias(s.PATIENT_ID),
+        keys.lookup_position(pl.col("key") % size, fills.codes["code"]).alias(s.CODE),
         "start_date",
         "last_dispensed_on",
     )

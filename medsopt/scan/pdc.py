@@ -122,19 +122,17 @@ def keyed_pdc(
     ) * n_molecule + pl.col("molecule")
     # 1. Same molecule, same day: the longest supply; at equal supply a stated one is kept
     # rather than a quantity taken as days, whatever order the rows arrived in.
-    best = (pl.col("ds") * 2 + (~pl.col("guessed")).cast(pl.Int64)).max()
-    ordered = (
-        in_period.group_by(key=molecule_key * days + (pl.col("d") - start))
-        .agg(best.alias("best"))
-        .sort("key")
-        .select(
-            pl.col("key") // days // n_molecule,
-            (pl.col("key") // days).alias("molecule_no"),
-            d=(pl.col("key") % days + start).cast(pl.Int32),
-            ds=pl.col("best") // 2,
-            guessed=pl.col("best") % 2 == 0,
-        )
-        .rename({"key": "class_key"})
+    # Sorted by key, then supply: the last row of each key's run is the one kept.
+    by_key = in_period.select(
+        key=molecule_key * days + (pl.col("d") - start),
+        best=pl.col("ds") * 2 + (~pl.col("guessed")).cast(pl.Int64),
+    ).sort("key", "best")
+    ordered = by_key.filter((pl.col("key") != pl.col("key").shift(-1)).fill_null(True)).select(
+        (pl.col("key") // days // n_molecule).alias("class_key"),
+        (pl.col("key") // days).alias("molecule_no"),
+        d=(pl.col("key") % days + start).cast(pl.Int32),
+        ds=pl.col("best") // 2,
+        guessed=pl.col("best") % 2 == 0,
     )
     new_class = (pl.col("class_key") != pl.col("class_key").shift(1)).fill_null(True)
     new_molecule = (pl.col("molecule_no") != pl.col("molecule_no").shift(1)).fill_null(True)

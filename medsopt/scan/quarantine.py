@@ -38,6 +38,7 @@ class Reason(enum.Enum):
 
 
 REASONS = tuple(r.value for r in Reason)
+_REASON_NAMES = pl.Series("reason", REASONS)
 
 
 def _as_string(column: str, dtype: pl.DataType) -> pl.Expr:
@@ -80,6 +81,9 @@ def annotate(
     duplicates are found on the parsed rows (a lazy plan would parse them once per branch).
     """
     frame = raw.collect() if isinstance(raw, pl.LazyFrame) else raw
+    # One chunk: columns looked up by position come out whole, and every later step would
+    # otherwise re-align (copy) the input's row-group chunks to them.
+    frame = frame.rechunk()
     schema = frame.schema
     original = [c for c in schema.names() if c != s.SOURCE_ROW]
     patient = _as_string(s.PATIENT_ID, schema[s.PATIENT_ID])
@@ -93,36 +97,35 @@ def annotate(
     else:
         supply = pl.lit(None, dtype=pl.Float64)
         supply_given = pl.lit(False)
+    # Each distinct code is checked once, then looked up by position (no join of every row).
+    code = _as_string(s.CODE, schema[s.CODE])
+    problems = _code_problems(
+        keys.distinct(frame.select(code).to_series()).to_frame("_code").lazy(), codes
+    ).collect()
     parsed = frame.with_columns(
         _patient_id=patient.str.strip_chars(),
-        _code=_as_string(s.CODE, schema[s.CODE]),
-        _dispensed_on=parsed_date(s.DISPENSED_ON, schema[s.DISPENSED_ON]),
+        _code=code,
+        _dispensed_on=_distinct_dates(frame, s.DISPENSED_ON),
         _quantity=quantity,
         _days_supply=supply,
         _supply_given=supply_given,
+        _code_reason=pl.when(code.is_null())
+        .then(pl.lit(REASONS.index(Reason.MALFORMED_CODE.value), dtype=pl.UInt32))
+        .otherwise(keys.lookup(code, problems["_code"], _reason_positions(problems))),
     )
-    # Each distinct code is checked once, then looked up by position (no join of every row).
-    problems = _code_problems(
-        keys.distinct(parsed.get_column("_code")).to_frame("_code").lazy(), codes
-    ).collect()
-    code_reason = (
-        pl.when(pl.col("_code").is_null())
-        .then(pl.lit(Reason.MALFORMED_CODE.value))
-        .otherwise(keys.lookup(pl.col("_code"), problems["_code"], problems["_code_reason"]))
-    )
-    checks = [
+    code_reason = pl.col("_code_reason")
+    # Reasons as positions in REASONS (a text column built at every step of the chain costs
+    # several times more), named once at the end.
+    checks: list[tuple[pl.Expr, Reason | pl.Expr]] = [
         (
             pl.col("_patient_id").is_null() | (pl.col("_patient_id") == ""),
-            pl.lit(Reason.MISSING_PATIENT_ID.value),
+            Reason.MISSING_PATIENT_ID,
         ),
         (code_reason.is_not_null(), code_reason),
-        (pl.col("_dispensed_on").is_null(), pl.lit(Reason.BAD_DATE.value)),
-        (pl.col("_dispensed_on") > pl.lit(as_of), pl.lit(Reason.FUTURE_DATE.value)),
-        (
-            pl.col("_quantity").is_null() | ~pl.col("_quantity").is_finite(),
-            pl.lit(Reason.BAD_QUANTITY.value),
-        ),
-        (pl.col("_quantity") <= 0, pl.lit(Reason.NON_POSITIVE_QUANTITY.value)),
+        (pl.col("_dispensed_on").is_null(), Reason.BAD_DATE),
+        (pl.col("_dispensed_on") > pl.lit(as_of), Reason.FUTURE_DATE),
+        (pl.col("_quantity").is_null() | ~pl.col("_quantity").is_finite(), Reason.BAD_QUANTITY),
+        (pl.col("_quantity") <= 0, Reason.NON_POSITIVE_QUANTITY),
         (
             pl.col("_supply_given")
             & (
@@ -131,21 +134,30 @@ def annotate(
                 | (pl.col("_days_supply") < 1)
                 | (pl.col("_days_supply") > MAX_DAYS_SUPPLY)
             ),
-            pl.lit(Reason.BAD_DAYS_SUPPLY.value),
+            Reason.BAD_DAYS_SUPPLY,
         ),
     ]
-    reason: pl.Expr = pl.lit(None, dtype=pl.String)
+    chain: pl.Expr = pl.lit(None, dtype=pl.UInt32)
     for condition, why in reversed(checks):
-        reason = pl.when(condition).then(why).otherwise(reason)
-    parsed = parsed.with_columns(_reason=reason)
-    repeated = _repeated_rows(parsed, original)
-    if repeated.is_empty():
-        return parsed.lazy()
-    return parsed.with_columns(
-        _reason=pl.when(pl.col(s.SOURCE_ROW).is_in(repeated.implode()))
-        .then(pl.lit(Reason.DUPLICATE.value))
-        .otherwise(pl.col("_reason"))
-    ).lazy()
+        position = (
+            pl.lit(REASONS.index(why.value), dtype=pl.UInt32) if isinstance(why, Reason) else why
+        )
+        chain = pl.when(condition).then(position).otherwise(chain)
+    parsed = parsed.with_columns(_reason=chain)
+    reason = pl.col("_reason")
+    repeated = _repeated_rows(parsed.drop("_code_reason"), original)
+    if not repeated.is_empty():
+        duplicate = pl.lit(REASONS.index(Reason.DUPLICATE.value), dtype=pl.UInt32)
+        reason = (
+            pl.when(pl.col(s.SOURCE_ROW).is_in(repeated.implode()))
+            .then(duplicate)
+            .otherwise(reason)
+        )
+    return (
+        parsed.with_columns(_reason=keys.lookup_position(reason, _REASON_NAMES))
+        .drop("_code_reason")
+        .lazy()
+    )
 
 
 def _repeated_rows(parsed: pl.DataFrame, original: list[str]) -> pl.Series:
@@ -159,15 +171,34 @@ def _repeated_rows(parsed: pl.DataFrame, original: list[str]) -> pl.Series:
     row_hash = pl.col(original[0]).hash(seed=0)
     for seed, column in enumerate(original[1:], start=1):
         row_hash = row_hash.xor(pl.col(column).hash(seed=seed))
-    hashes = parsed.select(row_hash.filter(pl.col("_reason").is_null()).sort()).to_series()
-    repeats = hashes.filter(hashes == hashes.shift(1)).unique()
+    hashes = parsed.select(row_hash.alias("_row_hash"), valid=pl.col("_reason").is_null())
+    valid = hashes.filter("valid").get_column("_row_hash").sort()
+    repeats = valid.filter(valid == valid.shift(1)).unique()
     if repeats.is_empty():
         return pl.Series(s.SOURCE_ROW, [], dtype=parsed.schema[s.SOURCE_ROW])
+    candidates = hashes.select(pl.col("valid") & pl.col("_row_hash").is_in(repeats.implode()))
     return (
-        parsed.filter(pl.col("_reason").is_null() & row_hash.is_in(repeats.implode()))
+        parsed.filter(candidates.to_series())
         .filter(pl.col(s.SOURCE_ROW) != pl.col(s.SOURCE_ROW).min().over(original))
         .get_column(s.SOURCE_ROW)
     )
+
+
+def _reason_positions(problems: pl.DataFrame) -> pl.Series:
+    """`_code_reason` of `_code_problems` as positions in REASONS."""
+    return problems.get_column("_code_reason").replace_strict(
+        REASONS, range(len(REASONS)), default=None, return_dtype=pl.UInt32
+    )
+
+
+def _distinct_dates(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """`parsed_date` of column `name`, parsed once per distinct text (dates repeat)."""
+    dtype = frame.schema[name]
+    if dtype != pl.String:
+        return parsed_date(name, dtype)
+    texts = keys.distinct(frame.get_column(name))
+    dates = texts.to_frame(name).select(parsed_date(name, dtype)).to_series()
+    return keys.lookup(pl.col(name), texts, dates)
 
 
 def _code_problems(distinct: pl.LazyFrame, codes: pl.LazyFrame) -> pl.LazyFrame:
