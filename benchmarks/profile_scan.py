@@ -31,6 +31,7 @@ def main() -> None:
         current_medicines,
         keyed_fills,
         latest_practices,
+        medicines,
         supply_methods,
     )
     from medsopt.scan.inputs import read_dispensing, read_patients
@@ -70,7 +71,6 @@ def main() -> None:
         ]
     )
     fills = keyed_fills(annotated.collect(), tables)
-    latest_practices(fills)
     supply_methods(fills)
     lap("code mapping, days' supply, quarantine rows, practices")
     annotated_people = patient_facts.annotate_patients(people_raw).collect().lazy()
@@ -79,8 +79,10 @@ def main() -> None:
     in_classes, classes = class_fills(fills, tables)
     adherence = named(keyed_pdc(in_classes, params.period), fills.patients, classes)
     lap("PDC")
-    current = current_medicines(fills, AS_OF, params.current_days)
-    lap("current medicines")
+    dispensed = medicines(fills)
+    current = current_medicines(fills, dispensed, AS_OF, params.current_days)
+    latest_practices(fills, dispensed)
+    lap("current medicines, practices")
     screened = screen(current, people, unresolved, tables, AS_OF)
     lap("safety rules")
     patient_scores(

@@ -22,7 +22,7 @@ from medsopt.scan import quarantine
 from medsopt.scan import schema as s
 from medsopt.scan.current import CURRENT_DAYS
 from medsopt.scan.events import ClinicalEvents, monitoring_results
-from medsopt.scan.fills import class_fills, keyed_fills, latest_practices
+from medsopt.scan.fills import class_fills, keyed_fills, latest_practices, medicines
 from medsopt.scan.fills import current_medicines as keyed_current
 from medsopt.scan.fills import supply_methods as supply_counts
 from medsopt.scan.pdc import Period, keyed_pdc, named
@@ -135,7 +135,8 @@ def scan_partition(
     )
     fills = keyed_fills(annotated.collect(), tables)
     del annotated  # the raw rows are no longer needed: release them before the next stages
-    seen = latest_practices(fills)
+    dispensed = medicines(fills)
+    seen = latest_practices(fills, dispensed)
     if patients is None:
         people = patient_facts.empty_patients().collect()
         patient_outcomes = pl.DataFrame(schema={"outcome": pl.String, "rows": pl.UInt32})
@@ -158,7 +159,8 @@ def scan_partition(
         classes,
     )
     del in_classes
-    current = keyed_current(fills, as_of, params.current_days)
+    current = keyed_current(fills, dispensed, as_of, params.current_days)
+    del dispensed
     supply_methods = supply_counts(fills)
     del fills
     screened = screen(

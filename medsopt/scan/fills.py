@@ -25,7 +25,7 @@ from medsopt.scan.supply import (
 )
 from medsopt.scan.tables import ScanTables
 
-_DAY_OFFSET = 1 << 31  # makes any Int32 day number non-negative, for packing with a value
+_DAY_OFFSET = 1 << 31  # makes any Int32 day number non-negative (below 2**32), for packing
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,21 +145,34 @@ def class_fills(fills: Fills, tables: ScanTables) -> tuple[pl.DataFrame, pl.Seri
     return keyed, classes
 
 
-def current_medicines(fills: Fills, as_of: datetime.date, current_days: int) -> pl.DataFrame:
-    """patient_id, code, start_date, last_dispensed_on for every current medicine
-    (`current.current_medicines` over integer keys)."""
-    day = pl.col("dispensed_on").cast(pl.Int32).cast(pl.Int64) + _DAY_OFFSET
+def medicines(fills: Fills) -> pl.DataFrame:
+    """Per patient and code dispensed (`key`: patient * code count + code): first and last
+    day, the last fill's supply and the latest practice (packed, for `latest_practices`)."""
+    day = (pl.col("dispensed_on").cast(pl.Int64) + _DAY_OFFSET).cast(pl.UInt64)
     # The last fill's supply: of the latest day's fills, the longest (one packed maximum).
-    last = (day * (1 << 32) + pl.col("days_supply")).max()
-    size = max(len(fills.codes), 1)
-    per_code = fills.rows.group_by(
-        key=pl.col("patient").cast(pl.UInt64) * size + pl.col("code")
-    ).agg(
-        pl.col("dispensed_on").min().alias("start_date"),
-        pl.col("dispensed_on").max().alias("last_dispensed_on"),
-        (last % (1 << 32)).cast(pl.Int32).alias("last_days_supply"),
+    last = (day * (1 << 32) + pl.col("days_supply").cast(pl.UInt64)).max()
+    size, practices = max(len(fills.codes), 1), len(fills.practices) + 1
+    # Lazy: the eager group_by takes about half as long again for the same plan.
+    return (
+        fills.rows.lazy()
+        .group_by(key=pl.col("patient").cast(pl.UInt64) * size + pl.col("code"))
+        .agg(
+            pl.col("dispensed_on").min().alias("start_date"),
+            pl.col("dispensed_on").max().alias("last_dispensed_on"),
+            (last % (1 << 32)).cast(pl.Int32).alias("last_days_supply"),
+            (day * practices + pl.col("practice")).max().alias("latest_practice"),
+        )
+        .collect()
     )
-    return per_code.filter(current_filter(as_of, current_days)).select(
+
+
+def current_medicines(
+    fills: Fills, dispensed: pl.DataFrame, as_of: datetime.date, current_days: int
+) -> pl.DataFrame:
+    """patient_id, code, start_date, last_dispensed_on for every current medicine
+    (`current.current_medicines` over integer keys); `dispensed` is `medicines(fills)`."""
+    size = max(len(fills.codes), 1)
+    return dispensed.filter(current_filter(as_of, current_days)).select(
         keys.lookup_position(pl.col("key") // size, fills.patients).alias(s.PATIENT_ID),
         keys.lookup_position(pl.col("key") % size, fills.codes["code"]).alias(s.CODE),
         "start_date",
@@ -167,19 +180,19 @@ def current_medicines(fills: Fills, as_of: datetime.date, current_days: int) -> 
     )
 
 
-def latest_practices(fills: Fills) -> pl.DataFrame:
+def latest_practices(fills: Fills, dispensed: pl.DataFrame) -> pl.DataFrame:
     """Each patient's practice on their latest dispensing (null when never given); of
     several on that day, the last in text order (`core.dispensing_practices`)."""
-    day = pl.col("dispensed_on").cast(pl.Int32).cast(pl.Int64) + _DAY_OFFSET
-    size = len(fills.practices) + 1
-    latest = (day * size + pl.col("practice").cast(pl.Int64)).max()
+    size, practices = max(len(fills.codes), 1), len(fills.practices) + 1
     return (
-        fills.rows.group_by("patient")
-        .agg(latest.alias("latest"))
+        dispensed.lazy()
+        .group_by(patient=pl.col("key") // size)
+        .agg(pl.col("latest_practice").max())
         .select(
             keys.lookup_position(pl.col("patient"), fills.patients).alias(s.PATIENT_ID),
-            keys.lookup_position((pl.col("latest") % size).cast(pl.UInt32), fills.practices).alias(
+            keys.lookup_position(pl.col("latest_practice") % practices, fills.practices).alias(
                 "dispensing_practice"
             ),
         )
+        .collect()
     )

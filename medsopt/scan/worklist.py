@@ -166,16 +166,25 @@ def patient_scores(
             pl.col("recommendation").alias("what_to_do"),
         )
     )
-    # A worst finding with no codes explodes to no row: its patient has no top finding.
-    worst_codes = (
-        worst.explode("codes")
+    # A worst finding with no codes explodes to no row: its patient has no top finding. Its
+    # medicines by name: most findings name one code, whose name is the text as it is.
+    chosen = worst.collect().lazy()
+    listed = (
+        chosen.select(s.PATIENT_ID, "codes")
+        .explode("codes")
         .join(names.rename({"code": "codes"}), on="codes", how="left")
-        .group_by(s.PATIENT_ID)
-        .agg(
-            pl.col("rule_id", "severity", "top_finding", "what_to_do").first(),
-            pl.col("molecule_name").str.to_lowercase().unique().sort().str.join(" + "),
-        )
+        .with_columns(_codes=pl.len().over(s.PATIENT_ID))
     )
+    molecules = pl.col("molecule_name").str.to_lowercase()
+    named_codes = pl.concat(
+        [
+            listed.filter(pl.col("_codes") == 1).select(s.PATIENT_ID, molecules.fill_null("")),
+            listed.filter(pl.col("_codes") > 1)
+            .group_by(s.PATIENT_ID)
+            .agg(molecules.unique().sort().str.join(" + ")),
+        ]
+    )
+    worst_codes = chosen.drop("codes").join(named_codes, on=s.PATIENT_ID, how="inner")
     safety = named.group_by(s.PATIENT_ID).agg(
         _divided(pl.col("weight").sum(), 100).clip(upper_bound=1.0).alias("safety"),
         pl.len().alias("findings"),
@@ -196,11 +205,8 @@ def patient_scores(
     )
     safety_frame = safety_frame.join(worst_frame, on=s.PATIENT_ID, how="left")
     parts = (
-        pl.concat([x.select(s.PATIENT_ID) for x in (gaps_frame, safety_frame)])
-        .unique()
-        .lazy()
-        .join(gaps_frame.lazy(), on=s.PATIENT_ID, how="left")
-        .join(safety_frame.lazy(), on=s.PATIENT_ID, how="left")
+        gaps_frame.lazy()
+        .join(safety_frame.lazy(), on=s.PATIENT_ID, how="full", coalesce=True)
         .join(on_list_frame.lazy(), on=s.PATIENT_ID, how="left")
         .join(unknown_frame.lazy(), on=s.PATIENT_ID, how="left")
         .with_columns(
