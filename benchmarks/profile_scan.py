@@ -24,16 +24,18 @@ AS_OF = datetime.date(2026, 6, 30)
 def main() -> None:
     from medsopt.scan import patients as patient_facts
     from medsopt.scan import quarantine
-    from medsopt.scan.core import (
-        ScanParams,
-        dispensing_practices,
-        fills_plan,
-        unresolved_patients,
-    )
-    from medsopt.scan.current import current_medicines
+    from medsopt.scan.core import ScanParams, unresolved_patients
     from medsopt.scan.files import load_tables
+    from medsopt.scan.fills import (
+        class_fills,
+        current_medicines,
+        keyed_fills,
+        latest_practices,
+        medicines,
+        supply_methods,
+    )
     from medsopt.scan.inputs import read_dispensing, read_patients
-    from medsopt.scan.pdc import Period, pdc
+    from medsopt.scan.pdc import Period, keyed_pdc, named
     from medsopt.scan.screening import screen
     from medsopt.scan.worklist import patient_scores
     from medsopt.store.activate import Locations
@@ -59,26 +61,28 @@ def main() -> None:
         started = now
 
     codes = tables.resolution.lazy()
-    annotated = quarantine.annotate(raw.lazy(), AS_OF, codes).collect(engine="streaming").lazy()
+    annotated = quarantine.annotate(raw, AS_OF, codes)
     lap("validate / quarantine annotation")
-    fills, _, _, _, unresolved = pl.collect_all(
+    _, _, unresolved = pl.collect_all(
         [
-            fills_plan(annotated, tables),
             quarantine.quarantined_rows(annotated, AS_OF, codes),
             quarantine.reason_counts(annotated),
-            dispensing_practices(annotated),
             unresolved_patients(annotated, AS_OF, params.current_days),
         ]
     )
+    fills = keyed_fills(annotated.collect(), tables)
+    supply_methods(fills)
     lap("code mapping, days' supply, quarantine rows, practices")
     annotated_people = patient_facts.annotate_patients(people_raw).collect().lazy()
     people = patient_facts.clean_patients(annotated_people).collect()
     lap("patient facts")
-    class_fills = fills.lazy().join(tables.classes.lazy(), on="concept_code")
-    adherence = pdc(class_fills, params.period).collect()
+    in_classes, classes = class_fills(fills, tables)
+    adherence = named(keyed_pdc(in_classes, params.period), fills.patients, classes)
     lap("PDC")
-    current = current_medicines(fills.lazy(), AS_OF, params.current_days).collect()
-    lap("current medicines")
+    dispensed = medicines(fills)
+    current = current_medicines(fills, dispensed, AS_OF, params.current_days)
+    latest_practices(fills, dispensed)
+    lap("current medicines, practices")
     screened = screen(current, people, unresolved, tables, AS_OF)
     lap("safety rules")
     patient_scores(

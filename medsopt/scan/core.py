@@ -20,11 +20,13 @@ import polars as pl
 from medsopt.scan import patients as patient_facts
 from medsopt.scan import quarantine
 from medsopt.scan import schema as s
-from medsopt.scan.current import CURRENT_DAYS, current_medicines
+from medsopt.scan.current import CURRENT_DAYS
 from medsopt.scan.events import ClinicalEvents, monitoring_results
-from medsopt.scan.pdc import Period, pdc
+from medsopt.scan.fills import class_fills, keyed_fills, latest_practices, medicines
+from medsopt.scan.fills import current_medicines as keyed_current
+from medsopt.scan.fills import supply_methods as supply_counts
+from medsopt.scan.pdc import Period, keyed_pdc, named
 from medsopt.scan.screening import screen
-from medsopt.scan.supply import with_days_supply
 from medsopt.scan.tables import ScanTables
 from medsopt.scan.worklist import Weights, patient_scores
 
@@ -75,13 +77,6 @@ def partition(count: int, index: int) -> pl.Expr:
     return partition_number(count) == index
 
 
-def fills_plan(annotated: pl.LazyFrame, tables: ScanTables) -> pl.LazyFrame:
-    """Clean rows resolved, with days' supply and how it was derived."""
-    resolution = tables.resolution.lazy().select("code", "concept_code", "vmp", "molecule")
-    clean = quarantine.clean_rows(annotated).join(resolution, on=s.CODE, how="left")
-    return with_days_supply(clean, tables.doses.lazy()).select(_FILL_COLUMNS)
-
-
 def dispensing_practices(annotated: pl.LazyFrame) -> pl.LazyFrame:
     """Each patient's practice on their latest dispensing (null when never given)."""
     clean = quarantine.clean_rows(annotated)
@@ -128,18 +123,20 @@ def scan_partition(
     """
     as_of = params.period.as_of
     codes = tables.resolution.lazy()
-    # Materialised once: every branch below reads it (a lazy plan would re-run it per branch).
-    annotated = quarantine.annotate(dispensing, as_of, codes).collect(engine="streaming").lazy()
-    fills, quarantined, outcomes, seen, unresolved = pl.collect_all(
+    # Materialised once (every branch below reads it); the detail text is made only for the
+    # quarantined rows.
+    annotated = quarantine.annotate(dispensing, as_of, codes)
+    quarantined, outcomes, unresolved = pl.collect_all(
         [
-            fills_plan(annotated, tables),
             quarantine.quarantined_rows(annotated, as_of, codes),
             quarantine.reason_counts(annotated),
-            dispensing_practices(annotated),
             unresolved_patients(annotated, as_of, params.current_days),
         ]
     )
+    fills = keyed_fills(annotated.collect(), tables)
     del annotated  # the raw rows are no longer needed: release them before the next stages
+    dispensed = medicines(fills)
+    seen = latest_practices(fills, dispensed)
     if patients is None:
         people = patient_facts.empty_patients().collect()
         patient_outcomes = pl.DataFrame(schema={"outcome": pl.String, "rows": pl.UInt32})
@@ -155,14 +152,16 @@ def scan_partition(
                 patient_facts.quarantined_patients(annotated_patients),
             ]
         )
-    class_fills = fills.lazy().join(tables.classes.lazy(), on="concept_code")
-    adherence, current, supply_methods = pl.collect_all(
-        [
-            pdc(class_fills, params.period, params.late_grace_days, params.horizon_days),
-            current_medicines(fills.lazy(), as_of, params.current_days),
-            fills.lazy().group_by("supply_method").agg(pl.len().alias("rows")),
-        ]
+    in_classes, classes = class_fills(fills, tables)
+    adherence = named(
+        keyed_pdc(in_classes, params.period, params.late_grace_days, params.horizon_days),
+        fills.patients,
+        classes,
     )
+    del in_classes
+    current = keyed_current(fills, dispensed, as_of, params.current_days)
+    del dispensed
+    supply_methods = supply_counts(fills)
     del fills
     screened = screen(
         current,

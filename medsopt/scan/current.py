@@ -23,8 +23,6 @@ def current_medicines(
 
     `fills`: clean fills with `days_supply` derived (`supply.with_days_supply`).
     """
-    recent_from = as_of - datetime.timedelta(days=current_days - 1)
-    last = pl.col("last_dispensed_on")
     return (
         fills.group_by(s.PATIENT_ID, s.CODE)
         .agg(
@@ -35,9 +33,15 @@ def current_medicines(
             .last()
             .alias("last_days_supply"),
         )
-        .filter(
-            (last >= pl.lit(recent_from))
-            | ((last + pl.duration(days=pl.col("last_days_supply"))) > pl.lit(as_of))
-        )
+        .filter(current_filter(as_of, current_days))
         .select(s.PATIENT_ID, s.CODE, "start_date", "last_dispensed_on")
+    )
+
+
+def current_filter(as_of: datetime.date, current_days: int) -> pl.Expr:
+    """Whether a medicine is current, from its last_dispensed_on and last_days_supply."""
+    recent_from = as_of - datetime.timedelta(days=current_days - 1)
+    last = pl.col("last_dispensed_on")
+    return (last >= pl.lit(recent_from)) | (
+        (last + pl.duration(days=pl.col("last_days_supply"))) > pl.lit(as_of)
     )

@@ -12,6 +12,7 @@ import enum
 import polars as pl
 
 from medsopt.engine.validation import MAX_AGE, MAX_EGFR
+from medsopt.scan import keys
 from medsopt.scan import schema as s
 from medsopt.scan.sctid import code_problem_expr
 
@@ -33,6 +34,22 @@ class PatientReason(enum.Enum):
     MALFORMED_CONDITION_CODE = "malformed_condition_code"
 
 
+_MISSING_ID, _DUPLICATE = PatientReason.MISSING_PATIENT_ID, PatientReason.DUPLICATE_PATIENT
+_BAD_AGE, _BAD_SEX, _BAD_EGFR = PatientReason.BAD_AGE, PatientReason.BAD_SEX, PatientReason.BAD_EGFR
+_BAD_PREGNANT, _BAD_CODES = PatientReason.BAD_PREGNANT, PatientReason.MALFORMED_CONDITION_CODE
+_ORDER = list(PatientReason)
+_REASON_NAMES = pl.Series("reason", [r.value for r in _ORDER])
+_FIXED_DETAILS = {
+    _MISSING_ID: "patient_id is empty",
+    _DUPLICATE: "patient_id appears more than once",
+    _BAD_AGE: f"age_years must be a whole number 0-{MAX_AGE}",
+    _BAD_SEX: "sex must be female, male, other or unknown",
+    _BAD_EGFR: f"egfr must be a number 0-{MAX_EGFR:g}",
+    _BAD_PREGNANT: "pregnant must be true/false, yes/no or 1/0",
+}
+_DETAILS = pl.Series("detail", [_FIXED_DETAILS.get(r) for r in _ORDER], dtype=pl.String)
+
+
 def _text(column: str, names: list[str]) -> pl.Expr:
     if column not in names:
         return pl.lit(None, dtype=pl.String)
@@ -52,9 +69,13 @@ def _conditions(schema: pl.Schema) -> pl.Expr:
     )
 
 
-def annotate_patients(raw: pl.LazyFrame) -> pl.LazyFrame:
-    """Raw patient rows with parsed `_` columns and `_reason`/`_detail` (null when clean)."""
-    schema = raw.collect_schema()
+def annotate_patients(raw: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
+    """Raw patient rows with parsed `_` columns and `_reason`/`_detail` (null when clean).
+
+    Materialised here, once (every later branch reads it).
+    """
+    frame = (raw.collect() if isinstance(raw, pl.LazyFrame) else raw).rechunk()
+    schema = frame.schema
     names = schema.names()
     patient = _text(s.PATIENT_ID, names)
     age_text, sex_text = _text(s.AGE_YEARS, names), _text(s.SEX, names)
@@ -66,7 +87,7 @@ def annotate_patients(raw: pl.LazyFrame) -> pl.LazyFrame:
         "egfr": egfr_text.is_not_null() & (egfr_text != ""),
         "pregnant": pregnant_text.is_not_null() & (pregnant_text != ""),
     }
-    parsed = raw.with_columns(
+    parsed = frame.with_columns(
         _patient_id=patient,
         _age=age,
         _sex=sex_text.fill_null("").str.to_lowercase(),
@@ -76,11 +97,8 @@ def annotate_patients(raw: pl.LazyFrame) -> pl.LazyFrame:
         _age_given=given["age"],
         _egfr_given=given["egfr"],
         _pregnant_given=given["pregnant"],
-    ).with_row_index("_row")
-    parsed = parsed.join(_bad_codes(parsed), on="_row", how="left", maintain_order="left")
-    parsed = parsed.with_columns(
-        pl.col("_bad_codes").fill_null(pl.lit([], dtype=pl.List(pl.String)))
-    ).drop("_row")
+    )
+    parsed = parsed.with_columns(_bad_codes=_bad_codes(parsed.get_column("_conditions")))
     bad_age = pl.col("_age_given") & (
         pl.col("_age").is_null()
         | (pl.col("_age") != pl.col("_age").floor())
@@ -92,56 +110,39 @@ def annotate_patients(raw: pl.LazyFrame) -> pl.LazyFrame:
         | ~pl.col("_egfr").is_between(0, MAX_EGFR)
     )
     checks = [
-        (
-            pl.col("_patient_id").is_null() | (pl.col("_patient_id") == ""),
-            PatientReason.MISSING_PATIENT_ID,
-            pl.lit("patient_id is empty"),
-        ),
-        (
-            pl.col("_patient_id").is_duplicated(),
-            PatientReason.DUPLICATE_PATIENT,
-            pl.lit("patient_id appears more than once"),
-        ),
-        (bad_age, PatientReason.BAD_AGE, pl.lit(f"age_years must be a whole number 0-{MAX_AGE}")),
-        (
-            ~pl.col("_sex").is_in(list(_SEXES)),
-            PatientReason.BAD_SEX,
-            pl.lit("sex must be female, male, other or unknown"),
-        ),
-        (bad_egfr, PatientReason.BAD_EGFR, pl.lit(f"egfr must be a number 0-{MAX_EGFR:g}")),
-        (
-            pl.col("_pregnant_given") & ~pl.col("_pregnant").is_in(list(_BOOLEANS)),
-            PatientReason.BAD_PREGNANT,
-            pl.lit("pregnant must be true/false, yes/no or 1/0"),
-        ),
-        (
-            pl.col("_bad_codes").list.len() > 0,
-            PatientReason.MALFORMED_CONDITION_CODE,
-            pl.lit("malformed condition code(s): ") + pl.col("_bad_codes").list.join(";"),
-        ),
+        (pl.col("_patient_id").is_null() | (pl.col("_patient_id") == ""), _MISSING_ID),
+        (pl.col("_patient_id").is_duplicated(), _DUPLICATE),
+        (bad_age, _BAD_AGE),
+        (~pl.col("_sex").is_in(list(_SEXES)), _BAD_SEX),
+        (bad_egfr, _BAD_EGFR),
+        (pl.col("_pregnant_given") & ~pl.col("_pregnant").is_in(list(_BOOLEANS)), _BAD_PREGNANT),
+        (pl.col("_bad_codes").list.len() > 0, _BAD_CODES),
     ]
-    reason: pl.Expr = pl.lit(None, dtype=pl.String)
-    detail: pl.Expr = pl.lit(None, dtype=pl.String)
-    for condition, why, text in reversed(checks):
-        reason = pl.when(condition).then(pl.lit(why.value)).otherwise(reason)
-        detail = pl.when(condition).then(text).otherwise(detail)
-    return parsed.with_columns(_reason=reason, _detail=detail)
+    # The reason as its position in PatientReason (text built at every step of the chain
+    # costs several times more); reason and detail are named once at the end.
+    position: pl.Expr = pl.lit(None, dtype=pl.UInt32)
+    for condition, why in reversed(checks):
+        position = (
+            pl.when(condition).then(pl.lit(_ORDER.index(why), dtype=pl.UInt32)).otherwise(position)
+        )
+    parsed = parsed.with_columns(_reason=position)
+    listed = pl.lit("malformed condition code(s): ") + pl.col("_bad_codes").list.join(";")
+    return parsed.with_columns(
+        _reason=keys.lookup_position(pl.col("_reason"), _REASON_NAMES),
+        _detail=pl.when(pl.col("_reason") == _ORDER.index(_BAD_CODES))
+        .then(listed)
+        .otherwise(keys.lookup_position(pl.col("_reason"), _DETAILS)),
+    ).lazy()
 
 
-def _bad_codes(parsed: pl.LazyFrame) -> pl.LazyFrame:
-    """_row -> its malformed condition codes, in order; each distinct code checked once."""
-    listed = parsed.select("_row", pl.col("_conditions").alias("_code")).explode("_code")
-    problems = (
-        listed.select("_code")
-        .drop_nulls()
-        .unique()
-        .filter(code_problem_expr(pl.col("_code")).is_not_null())
-    )
-    return (
-        listed.join(problems, on="_code", maintain_order="left")
-        .group_by("_row", maintain_order=True)
-        .agg(pl.col("_code").alias("_bad_codes"))
-    )
+def _bad_codes(conditions: pl.Series) -> pl.Expr:
+    """Each row's malformed condition codes, in order; each distinct code checked once."""
+    distinct = keys.distinct(conditions.explode())
+    problems = distinct.to_frame("_code").filter(code_problem_expr(pl.col("_code")).is_not_null())
+    bad = problems.get_column("_code")
+    if bad.is_empty():
+        return pl.lit([], dtype=pl.List(pl.String))
+    return pl.col("_conditions").list.eval(pl.element().filter(pl.element().is_in(bad.implode())))
 
 
 def clean_patients(annotated: pl.LazyFrame) -> pl.LazyFrame:

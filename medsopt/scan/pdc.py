@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from medsopt.scan import keys
 from medsopt.scan import schema as s
 
 ADHERENT_AT = 0.80  # PQA threshold: PDC below 0.80 is non-adherent
@@ -68,39 +69,77 @@ def pdc(
 
     `fills`: patient_id, drug_class, molecule, dispensed_on (Date), days_supply (Int) and
     optionally supply_method. `horizon_days` sets the look-ahead of `best_pdc_next_review`.
+    Text keys are dictionary-encoded here and the work done by `keyed_pdc`.
     """
-    start, end = _day(period.start), _day(period.as_of) + 1  # end is exclusive
     names = fills.collect_schema().names()
     guessed = (
         (pl.col("supply_method") == "quantity_as_days")
         if "supply_method" in names
         else pl.lit(False)
     )
-    day = pl.col(s.DISPENSED_ON).cast(pl.Int32)
-    in_period = fills.select(
-        s.PATIENT_ID,
-        "drug_class",
-        "molecule",
-        day.alias("d"),
-        pl.col(s.DAYS_SUPPLY).cast(pl.Int64).alias("ds"),
-        guessed.alias("guessed"),
-    ).filter(pl.col("d").is_between(start, end - 1))
-    keys = [s.PATIENT_ID, "drug_class", "molecule", "d"]
-    # Ties of supply put a stated supply after a quantity taken as days, so the row kept is
-    # the same whatever order the rows arrived in (fills_quantity_as_days is deterministic).
-    ordered = in_period.sort([*keys, "ds", "guessed"], descending=[False] * 5 + [True])
-    # 1. Same molecule, same day: keep the last row of each (…, d) run (longest supply).
-    last_of_day = pl.any_horizontal([pl.col(k) != pl.col(k).shift(-1) for k in keys]).fill_null(
-        True
+    frame = fills.select(
+        s.PATIENT_ID, "drug_class", "molecule", s.DISPENSED_ON, s.DAYS_SUPPLY, guessed=guessed
+    ).collect()
+    patients, classes = (keys.distinct(frame[c]) for c in (s.PATIENT_ID, "drug_class"))
+    molecules = keys.distinct(frame["molecule"])
+    keyed = frame.select(
+        patient=keys.position(pl.col(s.PATIENT_ID), patients),
+        drug_class=keys.position(pl.col("drug_class"), classes),
+        molecule=keys.position(pl.col("molecule"), molecules).fill_null(len(molecules)),
+        d=pl.col(s.DISPENSED_ON).cast(pl.Int32),
+        ds=pl.col(s.DAYS_SUPPLY).cast(pl.Int64),
+        guessed="guessed",
     )
-    new_class = pl.any_horizontal(
-        [pl.col(k) != pl.col(k).shift(1) for k in (s.PATIENT_ID, "drug_class")]
-    ).fill_null(True)
-    new_molecule = (new_class | (pl.col("molecule") != pl.col("molecule").shift(1))).fill_null(True)
+    return named(keyed_pdc(keyed, period, late_grace_days, horizon_days), patients, classes).lazy()
+
+
+def named(result: pl.DataFrame, patients: pl.Series, classes: pl.Series) -> pl.DataFrame:
+    """`keyed_pdc`'s result with patient_id and drug_class instead of their positions."""
+    return result.with_columns(
+        keys.lookup_position(pl.col("patient"), patients).alias("patient"),
+        keys.lookup_position(pl.col("drug_class"), classes),
+    ).rename({"patient": s.PATIENT_ID})
+
+
+def keyed_pdc(
+    fills: pl.DataFrame, period: Period, late_grace_days: int = 7, horizon_days: int = 90
+) -> pl.DataFrame:
+    """`pdc` over integer keys: `fills` has patient, drug_class, molecule (positions, UInt32;
+    a molecule's position is unique across classes or within its class), d (day number),
+    ds (days' supply, Int64) and guessed (quantity taken as days). One row per patient and
+    class, sorted by patient then class (positions: text order when the keys are sorted)."""
+    start, end = _day(period.start), _day(period.as_of) + 1  # end is exclusive
+    days = end - start
+    in_period = fills.filter(pl.col("d").is_between(start, end - 1))
+    # One integer key per (patient, class, molecule, day): sorts and groups at integer speed.
+    n_patient, n_class, n_molecule = (
+        _count(in_period[c]) for c in ("patient", "drug_class", "molecule")
+    )
+    if n_patient * n_class * n_molecule * days >= 1 << 63:
+        raise ValueError("too many patients, classes and molecules for one partition")
+    molecule_key = (
+        pl.col("patient").cast(pl.Int64) * n_class + pl.col("drug_class")
+    ) * n_molecule + pl.col("molecule")
+    # 1. Same molecule, same day: the longest supply; at equal supply a stated one is kept
+    # rather than a quantity taken as days, whatever order the rows arrived in.
+    # Sorted by key, then supply: the last row of each key's run is the one kept.
+    by_key = in_period.select(
+        key=molecule_key * days + (pl.col("d") - start),
+        best=pl.col("ds") * 2 + (~pl.col("guessed")).cast(pl.Int64),
+    ).sort("key", "best")
+    ordered = by_key.filter((pl.col("key") != pl.col("key").shift(-1)).fill_null(True)).select(
+        (pl.col("key") // days // n_molecule).alias("class_key"),
+        (pl.col("key") // days).alias("molecule_no"),
+        d=(pl.col("key") % days + start).cast(pl.Int32),
+        ds=pl.col("best") // 2,
+        guessed=pl.col("best") % 2 == 0,
+    )
+    new_class = (pl.col("class_key") != pl.col("class_key").shift(1)).fill_null(True)
+    new_molecule = (pl.col("molecule_no") != pl.col("molecule_no").shift(1)).fill_null(True)
     # 2. Early refills of one molecule: shifted end E_i = S_i + cummax(d_j - S_{j-1}).
     running = pl.col("ds").cum_sum()
     shifted = (
-        ordered.filter(last_of_day)
+        ordered.lazy()
         .with_columns(
             class_no=new_class.cum_sum(),
             molecule_no=new_molecule.cum_sum(),
@@ -123,15 +162,15 @@ def pdc(
     window = start + horizon_days  # the period's start at the next review
     covered = (
         shifted.select(
-            s.PATIENT_ID,
-            "drug_class",
+            "class_key",
             "class_no",
             "d",
             "guessed",
             pl.col("b").clip(upper_bound=end).alias("b"),
             pl.col("e").clip(upper_bound=end).alias("e"),
         )
-        .sort("class_no", "b")
+        # b runs from the fill's day (at least `start`) to `end`: one key sorts by class, b.
+        .sort(pl.col("class_no").cast(pl.Int64) * (days + 1) + (pl.col("b") - start))
         .with_columns(
             before=pl.when(pl.col("class_no") == pl.col("class_no").shift(1))
             .then(_segmented_cum_max(pl.col("e"), pl.col("class_no")).shift(1))
@@ -145,9 +184,7 @@ def pdc(
             late=(pl.col("b") - pl.col("before")) > late_grace_days,
         )
     )
-    per_class = covered.group_by("class_no").agg(
-        pl.col(s.PATIENT_ID).first(),
-        pl.col("drug_class").first(),
+    per_class = covered.group_by("class_key").agg(
         pl.col("d").min().alias("index_day"),
         pl.col("d").max().alias("last_day"),
         pl.len().alias("fills"),
@@ -156,7 +193,17 @@ def pdc(
         pl.col("late").sum().alias("late_refills"),
         pl.col("guessed").sum().alias("fills_quantity_as_days"),
     )
-    return _finish(per_class, end, window, horizon_days)
+    per_class = per_class.sort("class_key").with_columns(
+        patient=(pl.col("class_key") // n_class).cast(pl.UInt32),
+        drug_class=(pl.col("class_key") % n_class).cast(pl.UInt32),
+    )
+    return _finish(per_class, end, window, horizon_days).collect()
+
+
+def _count(positions: pl.Series) -> int:
+    """How many positions a key column can hold (its largest value + 1; 1 when empty)."""
+    largest = positions.max()
+    return int(largest) + 1 if isinstance(largest, int) else 1
 
 
 def _finish(per_class: pl.LazyFrame, end: int, window: int, horizon: int) -> pl.LazyFrame:
@@ -177,7 +224,7 @@ def _finish(per_class: pl.LazyFrame, end: int, window: int, horizon: int) -> pl.
     best_days = pl.lit(end + horizon) - pl.max_horizontal("index_day", pl.lit(window))
     best = (pl.col("covered_recent") + horizon) / best_days
     return per_class.select(
-        s.PATIENT_ID,
+        "patient",
         "drug_class",
         pl.col("index_day").cast(pl.Date).alias("index_date"),
         period_days.cast(pl.Int32).alias("period_days"),
@@ -192,4 +239,4 @@ def _finish(per_class: pl.LazyFrame, end: int, window: int, horizon: int) -> pl.
         .otherwise(None)
         .alias("best_pdc_next_review"),
         pl.col("fills_quantity_as_days").cast(pl.Int32),
-    ).sort(s.PATIENT_ID, "drug_class")
+    )

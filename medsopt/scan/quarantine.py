@@ -12,6 +12,7 @@ import enum
 
 import polars as pl
 
+from medsopt.scan import keys
 from medsopt.scan import schema as s
 from medsopt.scan.sctid import code_problem_expr
 from medsopt.scan.vocabulary import RESOLVED_OK
@@ -37,6 +38,7 @@ class Reason(enum.Enum):
 
 
 REASONS = tuple(r.value for r in Reason)
+_REASON_NAMES = pl.Series("reason", REASONS)
 
 
 def _as_string(column: str, dtype: pl.DataType) -> pl.Expr:
@@ -69,16 +71,22 @@ def _number(column: str, dtype: pl.DataType) -> pl.Expr:
     return expr.cast(pl.Float64, strict=False)
 
 
-def annotate(raw: pl.LazyFrame, as_of: datetime.date, codes: pl.LazyFrame) -> pl.LazyFrame:
-    """Raw rows (input columns + `source_row`) with parsed columns, `reason` and `detail`.
+def annotate(
+    raw: pl.LazyFrame | pl.DataFrame, as_of: datetime.date, codes: pl.LazyFrame
+) -> pl.LazyFrame:
+    """Raw rows (input columns + `source_row`) with parsed columns and `_reason` (null: used).
 
     `codes` is `vocabulary.resolution_table` (code, resolution, ...). Parsed columns are
-    prefixed `_`; `split` turns the result into clean rows and quarantined originals.
+    prefixed `_`. Materialised here, once: every later branch reads the result, and the
+    duplicates are found on the parsed rows (a lazy plan would parse them once per branch).
     """
-    schema = raw.collect_schema()
+    frame = raw.collect() if isinstance(raw, pl.LazyFrame) else raw
+    # One chunk: columns looked up by position come out whole, and every later step would
+    # otherwise re-align (copy) the input's row-group chunks to them.
+    frame = frame.rechunk()
+    schema = frame.schema
     original = [c for c in schema.names() if c != s.SOURCE_ROW]
     patient = _as_string(s.PATIENT_ID, schema[s.PATIENT_ID])
-    code = _as_string(s.CODE, schema[s.CODE])
     quantity = _number(s.QUANTITY, schema[s.QUANTITY])
     if s.DAYS_SUPPLY in schema:
         supply_raw = pl.col(s.DAYS_SUPPLY)
@@ -89,28 +97,35 @@ def annotate(raw: pl.LazyFrame, as_of: datetime.date, codes: pl.LazyFrame) -> pl
     else:
         supply = pl.lit(None, dtype=pl.Float64)
         supply_given = pl.lit(False)
-    problems = _code_problems(raw.select(code.alias("_code")).unique(), codes)
-    annotated = raw.with_columns(
+    # Each distinct code is checked once, then looked up by position (no join of every row).
+    code = _as_string(s.CODE, schema[s.CODE])
+    problems = _code_problems(
+        keys.distinct(frame.select(code).to_series()).to_frame("_code").lazy(), codes
+    ).collect()
+    parsed = frame.with_columns(
         _patient_id=patient.str.strip_chars(),
         _code=code,
-        _dispensed_on=parsed_date(s.DISPENSED_ON, schema[s.DISPENSED_ON]),
+        _dispensed_on=_distinct_dates(frame, s.DISPENSED_ON),
         _quantity=quantity,
         _days_supply=supply,
         _supply_given=supply_given,
-    ).join(problems.select("_code", "_code_reason"), on="_code", how="left", nulls_equal=True)
-    checks = [
+        _code_reason=pl.when(code.is_null())
+        .then(pl.lit(REASONS.index(Reason.MALFORMED_CODE.value), dtype=pl.UInt32))
+        .otherwise(keys.lookup(code, problems["_code"], _reason_positions(problems))),
+    )
+    code_reason = pl.col("_code_reason")
+    # Reasons as positions in REASONS (a text column built at every step of the chain costs
+    # several times more), named once at the end.
+    checks: list[tuple[pl.Expr, Reason | pl.Expr]] = [
         (
             pl.col("_patient_id").is_null() | (pl.col("_patient_id") == ""),
-            pl.lit(Reason.MISSING_PATIENT_ID.value),
+            Reason.MISSING_PATIENT_ID,
         ),
-        (pl.col("_code_reason").is_not_null(), pl.col("_code_reason")),
-        (pl.col("_dispensed_on").is_null(), pl.lit(Reason.BAD_DATE.value)),
-        (pl.col("_dispensed_on") > pl.lit(as_of), pl.lit(Reason.FUTURE_DATE.value)),
-        (
-            pl.col("_quantity").is_null() | ~pl.col("_quantity").is_finite(),
-            pl.lit(Reason.BAD_QUANTITY.value),
-        ),
-        (pl.col("_quantity") <= 0, pl.lit(Reason.NON_POSITIVE_QUANTITY.value)),
+        (code_reason.is_not_null(), code_reason),
+        (pl.col("_dispensed_on").is_null(), Reason.BAD_DATE),
+        (pl.col("_dispensed_on") > pl.lit(as_of), Reason.FUTURE_DATE),
+        (pl.col("_quantity").is_null() | ~pl.col("_quantity").is_finite(), Reason.BAD_QUANTITY),
+        (pl.col("_quantity") <= 0, Reason.NON_POSITIVE_QUANTITY),
         (
             pl.col("_supply_given")
             & (
@@ -119,35 +134,71 @@ def annotate(raw: pl.LazyFrame, as_of: datetime.date, codes: pl.LazyFrame) -> pl
                 | (pl.col("_days_supply") < 1)
                 | (pl.col("_days_supply") > MAX_DAYS_SUPPLY)
             ),
-            pl.lit(Reason.BAD_DAYS_SUPPLY.value),
+            Reason.BAD_DAYS_SUPPLY,
         ),
     ]
-    reason: pl.Expr = pl.lit(None, dtype=pl.String)
+    chain: pl.Expr = pl.lit(None, dtype=pl.UInt32)
     for condition, why in reversed(checks):
-        reason = pl.when(condition).then(why).otherwise(reason)
-    # One hash per column, combined: identical rows hash alike (a struct hash of every column
-    # is several times slower); equal hashes are then compared in full.
+        position = (
+            pl.lit(REASONS.index(why.value), dtype=pl.UInt32) if isinstance(why, Reason) else why
+        )
+        chain = pl.when(condition).then(position).otherwise(chain)
+    parsed = parsed.with_columns(_reason=chain)
+    reason = pl.col("_reason")
+    repeated = _repeated_rows(parsed.drop("_code_reason"), original)
+    if not repeated.is_empty():
+        duplicate = pl.lit(REASONS.index(Reason.DUPLICATE.value), dtype=pl.UInt32)
+        reason = (
+            pl.when(pl.col(s.SOURCE_ROW).is_in(repeated.implode()))
+            .then(duplicate)
+            .otherwise(reason)
+        )
+    return (
+        parsed.with_columns(_reason=keys.lookup_position(reason, _REASON_NAMES))
+        .drop("_code_reason")
+        .lazy()
+    )
+
+
+def _repeated_rows(parsed: pl.DataFrame, original: list[str]) -> pl.Series:
+    """`source_row` of each otherwise valid row identical to an earlier one (input columns).
+
+    Identical rows are equally valid or invalid, so "first of its kind" only matters for
+    valid rows; the first is the lowest source_row. One hash per column, combined (a struct
+    hash of every column is several times slower); rows are compared in full only where
+    their hash repeats, which is rare and cheap.
+    """
     row_hash = pl.col(original[0]).hash(seed=0)
     for seed, column in enumerate(original[1:], start=1):
         row_hash = row_hash.xor(pl.col(column).hash(seed=seed))
-    with_reason = annotated.with_columns(_reason=reason, _row_hash=row_hash).drop("_code_reason")
-    # Identical rows are equally valid or invalid, so "first of its kind" only matters for
-    # otherwise valid rows; the first is the lowest source_row (joins may reorder rows). Rows
-    # are compared in full only where their hash repeats, which is rare and cheap.
-    repeats = (
-        with_reason.filter(pl.col("_reason").is_null() & pl.col("_row_hash").is_duplicated())
-        .filter(pl.col(s.SOURCE_ROW) != pl.col(s.SOURCE_ROW).min().over(original))
-        .select(s.SOURCE_ROW, _duplicate=pl.lit(True))
-    )
+    hashes = parsed.select(row_hash.alias("_row_hash"), valid=pl.col("_reason").is_null())
+    valid = hashes.filter("valid").get_column("_row_hash").sort()
+    repeats = valid.filter(valid == valid.shift(1)).unique()
+    if repeats.is_empty():
+        return pl.Series(s.SOURCE_ROW, [], dtype=parsed.schema[s.SOURCE_ROW])
+    candidates = hashes.select(pl.col("valid") & pl.col("_row_hash").is_in(repeats.implode()))
     return (
-        with_reason.join(repeats, on=s.SOURCE_ROW, how="left")
-        .with_columns(
-            _reason=pl.when(pl.col("_duplicate").fill_null(False))
-            .then(pl.lit(Reason.DUPLICATE.value))
-            .otherwise(pl.col("_reason")),
-        )
-        .drop("_row_hash", "_duplicate")
+        parsed.filter(candidates.to_series())
+        .filter(pl.col(s.SOURCE_ROW) != pl.col(s.SOURCE_ROW).min().over(original))
+        .get_column(s.SOURCE_ROW)
     )
+
+
+def _reason_positions(problems: pl.DataFrame) -> pl.Series:
+    """`_code_reason` of `_code_problems` as positions in REASONS."""
+    return problems.get_column("_code_reason").replace_strict(
+        REASONS, range(len(REASONS)), default=None, return_dtype=pl.UInt32
+    )
+
+
+def _distinct_dates(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """`parsed_date` of column `name`, parsed once per distinct text (dates repeat)."""
+    dtype = frame.schema[name]
+    if dtype != pl.String:
+        return parsed_date(name, dtype)
+    texts = keys.distinct(frame.get_column(name))
+    dates = texts.to_frame(name).select(parsed_date(name, dtype)).to_series()
+    return keys.lookup(pl.col(name), texts, dates)
 
 
 def _code_problems(distinct: pl.LazyFrame, codes: pl.LazyFrame) -> pl.LazyFrame:

@@ -22,6 +22,9 @@ class SupplyMethod(enum.Enum):
     QUANTITY_AS_DAYS = "quantity_as_days"  # fallback: one unit a day (flagged)
 
 
+METHODS = tuple(m.value for m in SupplyMethod)  # in `derived_method`'s order
+
+
 _COUNT_WORDS = {"half": 0.5, "a": 1.0, "an": 1.0, "one": 1.0, "two": 2.0, "three": 3.0}
 _COUNT_WORDS |= {"four": 4.0, "five": 5.0, "six": 6.0}
 # "take 2", "one tablet", "1 capsule", "half a tablet": a count at the start of the instruction.
@@ -89,30 +92,51 @@ def with_days_supply(fills: pl.LazyFrame, doses: pl.LazyFrame) -> pl.LazyFrame:
         .drop_nulls()
         .with_columns(_per_day=units_per_day(pl.col(s.DOSE_TEXT)))
     )
-    default = pl.coalesce("_dose_concept", "_dose_vmp")
-    quantity = pl.col(s.QUANTITY)
-    explicit = pl.col(s.DAYS_SUPPLY)
     return (
         fills.join(by_concept, on="concept_code", how="left")
         .join(by_vmp, on="vmp", how="left")
         .join(instructions, on=s.DOSE_TEXT, how="left")
         .with_columns(
-            pl.when(explicit.is_not_null())
-            .then(explicit)
-            .when(pl.col("_per_day").is_not_null())
-            .then(_days(quantity, pl.col("_per_day")))
-            .when(default.is_not_null())
-            .then(_days(quantity, default))
-            .otherwise(_days(quantity, pl.lit(1.0)))
-            .alias(s.DAYS_SUPPLY),
-            pl.when(explicit.is_not_null())
-            .then(pl.lit(SupplyMethod.EXPLICIT.value))
-            .when(pl.col("_per_day").is_not_null())
-            .then(pl.lit(SupplyMethod.DOSE_TEXT.value))
-            .when(default.is_not_null())
-            .then(pl.lit(SupplyMethod.DEFAULT_DOSE.value))
-            .otherwise(pl.lit(SupplyMethod.QUANTITY_AS_DAYS.value))
-            .alias("supply_method"),
+            derived_days(
+                pl.col(s.DAYS_SUPPLY),
+                pl.col("_per_day"),
+                pl.coalesce("_dose_concept", "_dose_vmp"),
+                pl.col(s.QUANTITY),
+            ).alias(s.DAYS_SUPPLY),
+            method_name(
+                derived_method(
+                    pl.col(s.DAYS_SUPPLY),
+                    pl.col("_per_day"),
+                    pl.coalesce("_dose_concept", "_dose_vmp"),
+                )
+            ).alias("supply_method"),
         )
         .drop("_dose_concept", "_dose_vmp", "_per_day")
     )
+
+
+def derived_days(
+    explicit: pl.Expr, per_day: pl.Expr, default: pl.Expr, quantity: pl.Expr
+) -> pl.Expr:
+    """Days' supply (Int32): explicit, else from the instruction's units a day, else from the
+    formulary's default daily dose, else one unit a day."""
+    units = pl.coalesce(per_day, default, pl.lit(1.0))
+    return pl.when(explicit.is_not_null()).then(explicit).otherwise(_days(quantity, units))
+
+
+def derived_method(explicit: pl.Expr, per_day: pl.Expr, default: pl.Expr) -> pl.Expr:
+    """How `derived_days` found the days' supply: its position in `METHODS` (UInt8)."""
+    return (
+        pl.when(explicit.is_not_null())
+        .then(pl.lit(0, dtype=pl.UInt8))
+        .when(per_day.is_not_null())
+        .then(pl.lit(1, dtype=pl.UInt8))
+        .when(default.is_not_null())
+        .then(pl.lit(2, dtype=pl.UInt8))
+        .otherwise(pl.lit(3, dtype=pl.UInt8))
+    )
+
+
+def method_name(position: pl.Expr) -> pl.Expr:
+    """The `SupplyMethod` value at a `derived_method` position."""
+    return pl.lit(pl.Series("supply_method", list(METHODS))).gather(position)

@@ -89,7 +89,7 @@ def patient_scores(
     `current`: patient_id, code; `names`: code, molecule_name (resolution table);
     `labels`: drug_class, label (adherence classes).
     """
-    gaps = (
+    below = (
         adherence.filter(pl.col("pdc") < ADHERENT_AT)
         .join(labels, on="drug_class", how="left")
         .with_columns(
@@ -109,17 +109,37 @@ def patient_scores(
                 .otherwise(pl.lit(" late refills"))
             )
             .otherwise(pl.lit("")),
+            _classes=pl.len().over(s.PATIENT_ID),
         )
-        .group_by(s.PATIENT_ID)
-        .agg(
-            pl.col("gap").max().alias("adherence_gap"),
-            pl.col("best_pdc_next_review")
-            .sort_by(["gap", "drug_class"], descending=[True, False])
-            .first()
-            .alias("best"),
-            pl.col("pdc").min().alias("lowest_pdc"),
-            pl.col("part").sort_by(["pdc", "drug_class"]).str.join("; ").alias("adherence_reasons"),
-        )
+        .collect()
+        .lazy()
+    )
+    # Most patients have one class below the threshold: that row is their summary as it is
+    # (grouping text is slow); the others are grouped.
+    gaps = pl.concat(
+        [
+            below.filter(pl.col("_classes") == 1).select(
+                s.PATIENT_ID,
+                pl.col("gap").alias("adherence_gap"),
+                pl.col("best_pdc_next_review").alias("best"),
+                pl.col("pdc").alias("lowest_pdc"),
+                pl.col("part").fill_null("").alias("adherence_reasons"),
+            ),
+            below.filter(pl.col("_classes") > 1)
+            .group_by(s.PATIENT_ID)
+            .agg(
+                pl.col("gap").max().alias("adherence_gap"),
+                pl.col("best_pdc_next_review")
+                .sort_by(["gap", "drug_class"], descending=[True, False])
+                .first()
+                .alias("best"),
+                pl.col("pdc").min().alias("lowest_pdc"),
+                pl.col("part")
+                .sort_by(["pdc", "drug_class"])
+                .str.join("; ")
+                .alias("adherence_reasons"),
+            ),
+        ]
     )
     on_list = current.group_by(s.PATIENT_ID).agg(
         pl.col(s.CODE).n_unique().alias("current_medicines")
@@ -133,30 +153,42 @@ def patient_scores(
     )
     # The most severe finding names the medicines; ties go to rule id, then codes, so the
     # reasons never depend on row order (or on how patients were sharded).
-    order = ["severity_rank", "rule_id", "codes_text"]
-    worst_codes = (
-        named.with_columns(codes_text=pl.col("codes").list.join(";"))
-        .group_by(s.PATIENT_ID)
-        .agg(
-            pl.col("codes").sort_by(order).first(),
-            pl.col("rule_id").sort_by(order).first(),
-            pl.col("severity").sort_by(order).first(),
-            pl.col("title").sort_by(order).first().alias("top_finding"),
-            pl.col("recommendation").sort_by(order).first().alias("what_to_do"),
+    order = pl.struct("severity_rank", "rule_id", pl.col("codes").list.join(";"))
+    worst = (
+        named.with_columns(_order=order.rank("ordinal"))
+        .filter(pl.col("_order") == pl.col("_order").min().over(s.PATIENT_ID))
+        .select(
+            s.PATIENT_ID,
+            "codes",
+            "rule_id",
+            "severity",
+            pl.col("title").alias("top_finding"),
+            pl.col("recommendation").alias("what_to_do"),
         )
+    )
+    # A worst finding with no codes explodes to no row: its patient has no top finding. Its
+    # medicines by name: most findings name one code, whose name is the text as it is.
+    chosen = worst.collect().lazy()
+    listed = (
+        chosen.select(s.PATIENT_ID, "codes")
         .explode("codes")
         .join(names.rename({"code": "codes"}), on="codes", how="left")
-        .group_by(s.PATIENT_ID, "rule_id", "severity", "top_finding", "what_to_do")
-        .agg(pl.col("molecule_name").str.to_lowercase().unique().sort().str.join(" + "))
+        .with_columns(_codes=pl.len().over(s.PATIENT_ID))
     )
-    safety = (
-        named.group_by(s.PATIENT_ID)
-        .agg(
-            _divided(pl.col("weight").sum(), 100).clip(upper_bound=1.0).alias("safety"),
-            pl.len().alias("findings"),
-            pl.col("severity_rank").min().alias("worst_rank"),
-        )
-        .join(worst_codes, on=s.PATIENT_ID, how="left")
+    molecules = pl.col("molecule_name").str.to_lowercase()
+    named_codes = pl.concat(
+        [
+            listed.filter(pl.col("_codes") == 1).select(s.PATIENT_ID, molecules.fill_null("")),
+            listed.filter(pl.col("_codes") > 1)
+            .group_by(s.PATIENT_ID)
+            .agg(molecules.unique().sort().str.join(" + ")),
+        ]
+    )
+    worst_codes = chosen.drop("codes").join(named_codes, on=s.PATIENT_ID, how="inner")
+    safety = named.group_by(s.PATIENT_ID).agg(
+        _divided(pl.col("weight").sum(), 100).clip(upper_bound=1.0).alias("safety"),
+        pl.len().alias("findings"),
+        pl.col("severity_rank").min().alias("worst_rank"),
     )
     unknown = not_evaluated.group_by(s.PATIENT_ID).agg(
         pl.len().alias("not_evaluated"),
@@ -167,15 +199,16 @@ def patient_scores(
         .str.join(", ")
         .alias("needs"),
     )
+    # Each part once (a plan that reads a frame in two branches would compute it twice).
+    gaps_frame, safety_frame, worst_frame, on_list_frame, unknown_frame = pl.collect_all(
+        [gaps, safety, worst_codes, on_list, unknown]
+    )
+    safety_frame = safety_frame.join(worst_frame, on=s.PATIENT_ID, how="left")
     parts = (
-        pl.concat(
-            [x.select(s.PATIENT_ID) for x in (gaps, safety)],
-        )
-        .unique()
-        .join(gaps, on=s.PATIENT_ID, how="left")
-        .join(safety, on=s.PATIENT_ID, how="left")
-        .join(on_list, on=s.PATIENT_ID, how="left")
-        .join(unknown, on=s.PATIENT_ID, how="left")
+        gaps_frame.lazy()
+        .join(safety_frame.lazy(), on=s.PATIENT_ID, how="full", coalesce=True)
+        .join(on_list_frame.lazy(), on=s.PATIENT_ID, how="left")
+        .join(unknown_frame.lazy(), on=s.PATIENT_ID, how="left")
         .with_columns(
             pl.col("safety").fill_null(0.0),
             pl.col("adherence_gap").fill_null(0.0),

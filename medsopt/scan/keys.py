@@ -1,0 +1,31 @@
+"""Dictionary encoding: text keys as small integers, and values looked up per distinct key.
+
+A join on a text column gathers every column of the big side; a lookup by position in the
+distinct keys (an Enum cast) touches only the key column, several times faster per row.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+
+def distinct(values: pl.Series) -> pl.Series:
+    """The distinct non-null values, sorted: positions then follow text order."""
+    # unique in order of first sight is about twice as fast as plain unique on text.
+    return values.drop_nulls().unique(maintain_order=True).sort()
+
+
+def position(column: pl.Expr, keys: pl.Series) -> pl.Expr:
+    """Each value's position in `keys` (distinct, non-null text holding every value; UInt32);
+    null stays null."""
+    return column.cast(pl.Enum(keys)).to_physical().cast(pl.UInt32)
+
+
+def lookup(column: pl.Expr, keys: pl.Series, values: pl.Series) -> pl.Expr:
+    """`values[i]` where `keys[i]` is the row's value (null for null); `keys` as `position`."""
+    return pl.lit(values).gather(position(column, keys))
+
+
+def lookup_position(column: pl.Expr, keys: pl.Series) -> pl.Expr:
+    """The key at each position (the inverse of `position`)."""
+    return pl.lit(keys).gather(column)
