@@ -50,6 +50,12 @@ _AMBIGUOUS = (
 )
 
 
+# Ten times the longest period a scan measures (3,660 days): a supply this long covers any
+# period whole, so a larger quantity (a typo such as 1e12 tablets) changes no result, and the
+# day count and the supply's end date stay in range.
+LONGEST_SUPPLY_DAYS = 36_600
+
+
 def units_per_day(dose_text: pl.Expr) -> pl.Expr:
     """Units a day from an instruction such as "one tablet twice a day"; null when unclear."""
     text = dose_text.str.to_lowercase().str.strip_chars()
@@ -71,8 +77,10 @@ def units_per_day(dose_text: pl.Expr) -> pl.Expr:
 
 
 def _days(quantity: pl.Expr, per_day: pl.Expr) -> pl.Expr:
-    """Whole days a quantity lasts (at least 1): a part-day's supply does not cover a day."""
-    return (quantity / per_day).floor().clip(lower_bound=1).cast(pl.Int32)
+    """Whole days a quantity lasts (at least 1, at most `LONGEST_SUPPLY_DAYS`): a part-day's
+    supply does not cover a day."""
+    days = (quantity / per_day).floor()
+    return days.clip(lower_bound=1, upper_bound=LONGEST_SUPPLY_DAYS).cast(pl.Int32)
 
 
 def with_days_supply(fills: pl.LazyFrame, doses: pl.LazyFrame) -> pl.LazyFrame:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from medsopt.scan.supply import units_per_day, with_days_supply
+from medsopt.scan.supply import LONGEST_SUPPLY_DAYS, units_per_day, with_days_supply
 
 
 @pytest.mark.parametrize(
@@ -60,3 +60,20 @@ def test_method_order_and_whole_days() -> None:
         "dose_text",  # 12.5 days: a part-day does not cover a day
         "quantity_as_days",
     ]
+
+
+def test_a_huge_quantity_lasts_the_longest_supply_not_an_overflow() -> None:
+    fills = pl.DataFrame(
+        {
+            "quantity": [1e12, 1e12, 3e9],
+            "days_supply": [None, None, None],
+            "dose_text": [None, "take one weekly", "one daily"],
+            "concept_code": ["b", "a", "a"],
+            "vmp": [None, None, None],
+        },
+        schema_overrides={"days_supply": pl.Int32, "vmp": pl.String},
+    )
+    doses = pl.DataFrame(schema={"code": pl.String, "daily_units": pl.Float64, "basis": pl.String})
+    out = with_days_supply(fills.lazy(), doses.lazy()).collect()
+    assert out["days_supply"].to_list() == [LONGEST_SUPPLY_DAYS] * 3
+    assert out["supply_method"].to_list() == ["quantity_as_days", "dose_text", "dose_text"]
