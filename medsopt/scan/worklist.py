@@ -166,8 +166,7 @@ def patient_scores(
             pl.col("recommendation").alias("what_to_do"),
         )
     )
-    # A worst finding with no codes explodes to no row: its patient has no top finding. Its
-    # medicines by name: most findings name one code, whose name is the text as it is.
+    # Its medicines by name: most findings name one code, whose name is the text as it is.
     chosen = worst.collect().lazy()
     listed = (
         chosen.select(s.PATIENT_ID, "codes")
@@ -184,7 +183,8 @@ def patient_scores(
             .agg(molecules.unique().sort().str.join(" + ")),
         ]
     )
-    worst_codes = chosen.drop("codes").join(named_codes, on=s.PATIENT_ID, how="inner")
+    # A worst finding that names no medicine (an omission) keeps its card, with no names.
+    worst_codes = chosen.drop("codes").join(named_codes, on=s.PATIENT_ID, how="left")
     safety = named.group_by(s.PATIENT_ID).agg(
         _divided(pl.col("weight").sum(), 100).clip(upper_bound=1.0).alias("safety"),
         pl.len().alias("findings"),

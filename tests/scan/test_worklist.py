@@ -88,3 +88,53 @@ def test_scores_reasons_and_rank() -> None:
         second["reasons"]
         == "statin PDC 0.50 over 300 days; 1 late refill; can reach 0.80 by next review"
     )
+
+
+def test_a_worst_finding_that_names_no_medicine_still_says_what_to_do() -> None:
+    """An omission (START) finding names no medicine: its card is still the patient's top one."""
+    findings = pl.DataFrame(
+        {
+            "patient_id": ["d", "e", "e"],
+            "rule_id": ["START-A1", "START-A1", "PINCER-A"],
+            "category": ["omission", "omission", "polypharmacy"],
+            "severity": ["severe", "severe", "moderate"],
+            "title": ["Atrial fibrillation without anticoagulation"] * 2 + ["t"],
+            "codes": [[], [], ["329806007"]],
+            "recommendation": ["Consider an anticoagulant."] * 2 + ["Add gastroprotection."],
+        },
+        schema_overrides={"codes": LIST},
+    )
+    empty = pl.DataFrame(
+        schema={
+            "patient_id": pl.String,
+            "rule_id": pl.String,
+            "title": pl.String,
+            "missing": LIST,
+            "codes": LIST,
+        }
+    )
+    scores = patient_scores(
+        pl.DataFrame(
+            schema={
+                "patient_id": pl.String,
+                "drug_class": pl.String,
+                "period_days": pl.Int64,
+                "pdc": pl.Float64,
+                "late_refills": pl.Int64,
+                "best_pdc_next_review": pl.Float64,
+                "index_date": pl.Date,
+            }
+        ).lazy(),
+        findings.lazy(),
+        empty.lazy(),
+        pl.DataFrame({"patient_id": ["e"], "code": ["329806007"]}).lazy(),
+        pl.DataFrame({"code": ["329806007"], "molecule_name": ["Naproxen"]}).lazy(),
+        pl.DataFrame(schema={"drug_class": pl.String, "label": pl.String}).lazy(),
+        Weights(),
+    )
+    rows = {row["patient_id"]: row for row in scores.collect().iter_rows(named=True)}
+    for patient in ("d", "e"):
+        assert rows[patient]["worst_severity"] == "severe"
+        assert rows[patient]["top_finding"] == "Atrial fibrillation without anticoagulation"
+        assert rows[patient]["what_to_do"] == "Consider an anticoagulant."
+        assert rows[patient]["top_finding_medicines"] is None
