@@ -18,8 +18,8 @@ from medsopt.rules.ruleset import RuleSet
 from medsopt.scan import patients as patient_facts
 from medsopt.scan import quarantine
 from medsopt.scan import schema as s
-from medsopt.scan.core import dispensing_practices
 from medsopt.scan.events import RECORDED_ON, VALUE, ClinicalEvents, empty_events
+from medsopt.scan.fills import keyed_fills, latest_practices, medicines
 from medsopt.scan.tables import ScanTables
 
 FILLS_COLUMNS = (
@@ -110,7 +110,8 @@ def patient_tables(
         if patients is not None
         else patient_facts.empty_patients()
     ).collect()
-    seen = dispensing_practices(annotated).collect()
+    keyed = keyed_fills(annotated.collect(), tables)
+    seen = latest_practices(keyed, medicines(keyed))
     practice = seen.join(
         people.select(s.PATIENT_ID, s.PRACTICE_ID), on=s.PATIENT_ID, how="full", coalesce=True
     ).select(

@@ -77,18 +77,6 @@ def partition(count: int, index: int) -> pl.Expr:
     return partition_number(count) == index
 
 
-def dispensing_practices(annotated: pl.LazyFrame) -> pl.LazyFrame:
-    """Each patient's practice on their latest dispensing (null when never given)."""
-    clean = quarantine.clean_rows(annotated)
-    return clean.group_by(s.PATIENT_ID).agg(
-        pl.col(s.PRACTICE_ID)
-        .sort_by([s.DISPENSED_ON, s.PRACTICE_ID])
-        .drop_nulls()
-        .last()
-        .alias("dispensing_practice")
-    )
-
-
 def unresolved_patients(annotated: pl.LazyFrame, as_of: date, current_days: int) -> pl.LazyFrame:
     """Patients with a recent dispensing whose code was quarantined as unidentifiable.
 

@@ -182,7 +182,7 @@ def current_medicines(
 
 def latest_practices(fills: Fills, dispensed: pl.DataFrame) -> pl.DataFrame:
     """Each patient's practice on their latest dispensing (null when never given); of
-    several on that day, the last in text order (`core.dispensing_practices`)."""
+    several on that day, the last in text order."""
     size, practices = max(len(fills.codes), 1), len(fills.practices) + 1
     return (
         dispensed.lazy()
