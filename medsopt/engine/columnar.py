@@ -198,7 +198,12 @@ def _candidates(
         )
     if not parts:
         return pl.LazyFrame(
-            schema={**dict.fromkeys(KEY, pl.String), "refs": TEXTS, "missing": TEXTS}
+            schema={
+                **dict.fromkeys(KEY, pl.String),
+                PATIENT_ID: population.meds.schema[PATIENT_ID],
+                "refs": TEXTS,
+                "missing": TEXTS,
+            }
         )
     return pl.concat(parts, how="diagonal_relaxed")
 
@@ -268,7 +273,10 @@ def _texts(
 ) -> pl.DataFrame:
     """Each finding with its rule's detail and recommendation rendered for its patient."""
     if fired.is_empty():
-        return pl.DataFrame(schema={c: t for c, t in FINDINGS_SCHEMA.items() if c != "sources"})
+        return pl.DataFrame(
+            schema={c: t for c, t in FINDINGS_SCHEMA.items() if c != "sources"}
+            | {PATIENT_ID: fired.schema[PATIENT_ID]}
+        )
     involved = (
         fired.select(*KEY, "refs")
         .explode("refs")

@@ -161,7 +161,7 @@ def plan(
     if lookups.biosimilar.is_empty():  # no biosimilar table: no biologic to choose for
         return pl.LazyFrame(
             schema={
-                PATIENT_ID: pl.String,
+                PATIENT_ID: population.meds.schema[PATIENT_ID],
                 "rule_id": pl.String,
                 "subject": pl.String,
                 "refs": pl.List(pl.String),
@@ -207,7 +207,11 @@ def _special_patients(population: Population, lookups: Lookups) -> pl.DataFrame:
 
 def _decide_one_by_one(special: pl.DataFrame, population: Population) -> pl.DataFrame:
     """The choices of the special patients, made by the one-patient check."""
-    schema = {PATIENT_ID: pl.String, "ref": pl.String, **LOOKUP_SCHEMA}
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
+        PATIENT_ID: population.meds.schema[PATIENT_ID],
+        "ref": pl.String,
+        **LOOKUP_SCHEMA,
+    }
     del schema["concept_code"]
     if special.is_empty():
         return pl.DataFrame(schema=schema)
