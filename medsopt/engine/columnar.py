@@ -12,7 +12,7 @@ rule a medicine triggers, it narrows the candidates.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -36,6 +36,7 @@ from medsopt.engine.text import (
     egfr_expr,
     medicines_expr,
     render,
+    sorted_texts,
 )
 from medsopt.rules.ir import Clause, ConditionsPresent, RuleIR
 
@@ -63,6 +64,8 @@ NOT_EVALUATED_SCHEMA: dict[str, pl.DataType] = {
 }
 # Placeholder values some generating clauses fill (the rest come from the patient).
 _VALUE_COLUMNS = ("count", "total", "contributors", "severity_override")
+# A candidate's number (its row in the candidates), for the columns set aside while judging.
+_ROW = "candidate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,8 @@ class Evaluated:
 
 def evaluate(population: Population, rules: Sequence[RuleIR], lookups: Lookups) -> Evaluated:
     """Every rule for every patient of the population."""
+    ids = sorted({r.id for r in rules} | {target for r in rules for target in r.supersedes})
+    population = replace(population, rule_id_type=pl.Enum(ids))
     by_kind = _by_kind(rules)
     table = pl.DataFrame(
         [
@@ -89,7 +94,7 @@ def evaluate(population: Population, rules: Sequence[RuleIR], lookups: Lookups) 
             for r in rules
         ],
         schema={
-            "rule_id": pl.String,
+            "rule_id": population.rule_id_type,
             "category": pl.String,
             "severity": pl.String,
             "title": pl.String,
@@ -99,28 +104,37 @@ def evaluate(population: Population, rules: Sequence[RuleIR], lookups: Lookups) 
         orient="row",
     )
     candidates = _candidates(population, lookups, by_kind, table).collect()
-    # The filters read the key, medicines and facts only: the generators' values (mostly null)
-    # wait aside and join back on the findings that are kept.
-    values = [c for c in candidates.columns if c not in (*KEY, "refs", "missing")]
-    judged = _judge(candidates.select(*KEY, "refs", "missing"), population, lookups, by_kind)
+    # The filters read the key and facts only: the medicines and the generators' values (mostly
+    # null) wait aside, numbered, and are picked up by number for the rows that are kept.
+    aside = candidates.drop(*KEY, "missing")
+    judged = _judge(
+        candidates.select(*KEY, "missing").with_row_index(_ROW), population, lookups, by_kind
+    )
     facts = [c for c in population.facts.columns if c != PATIENT_ID]
-    judged = judged.select(*KEY, "refs", "missing", *(c for c in facts if c in judged.columns))
-    fired = judged.filter(pl.col("missing").list.len() == 0)
-    not_evaluated = judged.filter(pl.col("missing").list.len() > 0)
+    judged = judged.select(*KEY, _ROW, "missing", *(c for c in facts if c in judged.columns))
+    unknown = pl.col("missing").list.len() > 0
+    fired = _picked(judged.filter(~unknown), aside.select("refs"))
+    not_evaluated = _picked(judged.filter(unknown), aside.select("refs"))
     del judged
     kept = drop_superseded_plan(fired.lazy(), rules).collect()
-    if values:
-        kept = kept.join(candidates.select(*KEY, *values), on=KEY, how="left")
-    del candidates
+    kept = _picked(kept, aside.drop("refs"))
+    del candidates, aside
     return Evaluated(
         findings=merge_concerns_plan(_texts(kept, population, rules, table), lookups.concerns)
         .select(*FINDINGS_SCHEMA)
-        .sort(KEY),
+        .sort(KEY)
+        .cast({"rule_id": pl.String, "sources": TEXTS}),
         not_evaluated=not_evaluated.join(table.select("rule_id", "title"), on="rule_id")
-        .with_columns(pl.col("refs").list.sort())
+        .with_columns(sorted_texts(pl.col("refs")))
         .select(*NOT_EVALUATED_SCHEMA)
-        .sort(KEY),
+        .sort(KEY)
+        .cast({"rule_id": pl.String}),
     )
+
+
+def _picked(rows: pl.DataFrame, aside: pl.DataFrame) -> pl.DataFrame:
+    """The rows with the columns set aside for them (by their candidate number)."""
+    return rows.hstack(aside.select(pl.all().gather(rows[_ROW])))
 
 
 def _checked_condition(clause: Clause, rule: RuleIR) -> bool:
@@ -201,6 +215,7 @@ def _candidates(
             schema={
                 **dict.fromkeys(KEY, pl.String),
                 PATIENT_ID: population.meds.schema[PATIENT_ID],
+                "rule_id": population.rule_id_type,
                 "refs": TEXTS,
                 "missing": TEXTS,
             }
@@ -243,7 +258,7 @@ def _judge(
     parts = chain.join(
         pl.DataFrame(
             [(rule_id, signatures.index(tuple(used))) for rule_id, used in has.items()],
-            schema={"rule_id": pl.String, "signature": pl.UInt32},
+            schema={"rule_id": population.rule_id_type, "signature": pl.UInt32},
             orient="row",
         ),
         on="rule_id",
@@ -275,7 +290,7 @@ def _texts(
     if fired.is_empty():
         return pl.DataFrame(
             schema={c: t for c, t in FINDINGS_SCHEMA.items() if c != "sources"}
-            | {PATIENT_ID: fired.schema[PATIENT_ID]}
+            | {PATIENT_ID: fired.schema[PATIENT_ID], "rule_id": fired.schema["rule_id"]}
         )
     involved = (
         fired.select(*KEY, "refs")
@@ -305,14 +320,14 @@ def _texts(
             ),
         )
         .with_columns(
-            medicines=medicines_expr(pl.col("names").fill_null(NO_TEXTS)),
+            medicines=medicines_expr(pl.col("names")),
             age=age_expr(pl.col("age")),
             egfr=egfr_expr(pl.col("egfr")),
             count=pl.coalesce("count", pl.col("molecules").cast(pl.String)),
             total=pl.col("total").fill_null(NOT_SCORED),
             contributors=pl.col("contributors").fill_null(NO_CONTRIBUTORS),
             severity=pl.coalesce("severity_override", "severity"),
-            refs=pl.col("refs").list.sort(),
+            refs=sorted_texts(pl.col("refs")),
         )
     )
     by_id = {rule.id: rule for rule in rules}

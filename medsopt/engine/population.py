@@ -75,9 +75,9 @@ def build_population(
     )
     return Population(
         meds=meds,
-        hits=meds.join(lookups.membership, on="concept_code").select(
-            PATIENT_ID, "ref", "group", "molecule", "start_date"
-        ),
+        hits=meds.join(
+            lookups.membership.with_columns(pl.col("group").cast(pl.Categorical)), on="concept_code"
+        ).select(PATIENT_ID, "ref", "group", "molecule", "start_date"),
         facts=(
             _empty(FACTS_SCHEMA, patient)
             if facts is None

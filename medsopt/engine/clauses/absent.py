@@ -43,7 +43,7 @@ def filter_plan(
     """`fails` where a named group is present; `missing` for patients with unresolved codes."""
     groups = pl.DataFrame(
         [(rule_id, g) for rule_id, c in clauses for g in c.groups],
-        schema={"rule_id": pl.String, "group": pl.String},
+        schema={"rule_id": population.rule_id_type, "group": population.group_type},
         orient="row",
     ).lazy()
     blocked = (
@@ -55,7 +55,8 @@ def filter_plan(
         .with_columns(absent_blocked=pl.lit(True))
     )
     asserting = pl.LazyFrame(
-        {"rule_id": [rule_id for rule_id, _ in clauses]}, schema={"rule_id": pl.String}
+        {"rule_id": [rule_id for rule_id, _ in clauses]},
+        schema={"rule_id": population.rule_id_type},
     ).with_columns(absent_asserts=pl.lit(True))
     unresolved = (
         population.unresolved.lazy()

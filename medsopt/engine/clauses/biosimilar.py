@@ -155,14 +155,18 @@ def plan(
     """(patient, rule, medicine) for every medicine whose choice is a rule's outcome."""
     wanted = pl.DataFrame(
         [(rule_id, c.outcome, c.declined_severity) for rule_id, c in clauses],
-        schema={"rule_id": pl.String, "outcome": pl.String, "declined_severity": pl.String},
+        schema={
+            "rule_id": population.rule_id_type,
+            "outcome": pl.String,
+            "declined_severity": pl.String,
+        },
         orient="row",
     )
     if lookups.biosimilar.is_empty():  # no biosimilar table: no biologic to choose for
         return pl.LazyFrame(
             schema={
                 PATIENT_ID: population.meds.schema[PATIENT_ID],
-                "rule_id": pl.String,
+                "rule_id": population.rule_id_type,
                 "subject": pl.String,
                 "refs": pl.List(pl.String),
                 "severity_override": pl.String,

@@ -68,7 +68,7 @@ def plan_present(
             for group in groups
         ],
         schema={
-            "rule_id": pl.String,
+            "rule_id": population.rule_id_type,
             "condition_group": pl.String,
             "kind": pl.String,
             "n_all": pl.UInt32,
@@ -103,7 +103,7 @@ def filter_present(
     groups = pl.DataFrame(
         [(rule_id, list(c.any_of), list(c.all_of)) for rule_id, c in clauses],
         schema={
-            "rule_id": pl.String,
+            "rule_id": population.rule_id_type,
             "present_any": pl.List(pl.String),
             "present_all": pl.List(pl.String),
         },
@@ -131,7 +131,7 @@ def filter_absent(
     """`fails` where one of the excluded condition groups is recorded."""
     groups = pl.DataFrame(
         [(rule_id, g) for rule_id, c in clauses for g in c.groups],
-        schema={"rule_id": pl.String, "condition_group": pl.String},
+        schema={"rule_id": population.rule_id_type, "condition_group": pl.String},
         orient="row",
     ).lazy()
     excluded = (

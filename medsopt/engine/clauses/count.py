@@ -80,17 +80,17 @@ def plan(
     number = {way: index for index, way in enumerate(ways)}
     counting = pl.DataFrame(
         [(rule_id, number[(c.group, c.exclude_groups)], c.at_least) for rule_id, c in clauses],
-        schema={"rule_id": pl.String, "way": pl.UInt32, "at_least": pl.UInt32},
+        schema={"rule_id": population.rule_id_type, "way": pl.UInt32, "at_least": pl.UInt32},
         orient="row",
     ).lazy()
     pools = pl.DataFrame(
         [(index, group) for index, (group, _) in enumerate(ways)],
-        schema={"way": pl.UInt32, "count_group": pl.String},
+        schema={"way": pl.UInt32, "count_group": population.group_type},
         orient="row",
     ).lazy()
     exclusions = pl.DataFrame(
         [(index, g) for index, (_, groups) in enumerate(ways) for g in groups],
-        schema={"way": pl.UInt32, "group": pl.String},
+        schema={"way": pl.UInt32, "group": population.group_type},
         orient="row",
     ).lazy()
     lowest = min((c.at_least for _, c in clauses), default=0)

@@ -35,7 +35,11 @@ def plan(
     """
     wanted = pl.DataFrame(
         [(rule_id, c.group, c.min_distinct) for rule_id, c in clauses],
-        schema={"rule_id": pl.String, "group": pl.String, "min_distinct": pl.UInt32},
+        schema={
+            "rule_id": population.rule_id_type,
+            "group": population.group_type,
+            "min_distinct": pl.UInt32,
+        },
         orient="row",
     ).lazy()
     hits = population.hits.lazy().select(PATIENT_ID, "ref", "group", "molecule")

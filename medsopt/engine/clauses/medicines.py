@@ -40,7 +40,11 @@ def plan(
     """
     wanted = pl.DataFrame(
         [(rule_id, group, len(c.groups)) for rule_id, c in clauses for group in c.groups],
-        schema={"rule_id": pl.String, "group": pl.String, "n_groups": pl.UInt32},
+        schema={
+            "rule_id": population.rule_id_type,
+            "group": population.group_type,
+            "n_groups": pl.UInt32,
+        },
         orient="row",
     ).lazy()
     hits = population.hits.lazy().select(PATIENT_ID, "ref", "group")

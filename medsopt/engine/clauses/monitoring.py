@@ -79,7 +79,7 @@ def filter_plan(
     params = pl.DataFrame(
         rows,
         schema={
-            "rule_id": pl.String,
+            "rule_id": population.rule_id_type,
             "monitor_group": pl.String,
             "monitor_since": pl.Date,
             "monitor_missing": pl.String,

@@ -96,7 +96,7 @@ def filter_plan(
             }
             for rule_id, c in clauses
         ],
-        schema={"rule_id": pl.String, **_PARAMS},
+        schema={"rule_id": population.rule_id_type, **_PARAMS},
     ).lazy()
     age, egfr, pregnant = pl.col("age"), pl.col("egfr"), pl.col("pregnant")
     sex = pl.col("sex").fill_null(Sex.UNKNOWN.value)

@@ -83,7 +83,7 @@ def plan(
     """(patient, rule) pairs whose total is high enough, with {total} and {contributors}."""
     wanted = pl.DataFrame(
         [(rule_id, c.scale, c.at_least) for rule_id, c in clauses],
-        schema={"rule_id": pl.String, "scale": pl.String, "at_least": pl.Int64},
+        schema={"rule_id": population.rule_id_type, "scale": pl.String, "at_least": pl.Int64},
         orient="row",
     ).lazy()
     per_molecule = (
