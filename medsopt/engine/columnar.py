@@ -66,6 +66,7 @@ NOT_EVALUATED_SCHEMA: dict[str, pl.DataType] = {
 _VALUE_COLUMNS = ("count", "total", "contributors", "severity_override")
 # A candidate's number (its row in the candidates), for the columns set aside while judging.
 _ROW = "candidate"
+_LACKS = "lacks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +252,7 @@ def _judge(
     # Each filter's frames are worked out once, however many parts read them.
     frames = iter(pl.collect_all([frame for f in narrowed for frame, _ in f.joins]))
     narrowed = [
-        Filter(tuple((next(frames).lazy(), on) for _, on in f.joins), f.fails, f.missing)
+        Filter(tuple((next(frames).lazy(), on) for _, on in f.joins), f.fails, f.missing, f.lacks)
         for f in narrowed
     ]
     signatures = sorted({tuple(used) for used in has.values()})
@@ -265,22 +266,30 @@ def _judge(
         how="left",
     ).partition_by("signature", as_dict=True, include_key=False)
     judged = []
+    plans, lists = [], []
     for (signature,), part in parts.items():
         if signature is None:
-            judged.append(part.lazy())
+            judged.append(part)
             continue
         plan = part.lazy()
         fails: pl.Expr = pl.lit(False)
+        lacks: pl.Expr = pl.col("missing").list.len() > 0
         missing = [pl.col("missing")]
         for index in signatures[int(signature)]:
             for frame, on in narrowed[index].joins:
                 plan = plan.join(frame, on=list(on), how="left")
             fails = fails | narrowed[index].fails
+            lacks = lacks | narrowed[index].lacks
             missing.append(narrowed[index].missing)
-        judged.append(
-            plan.filter(~fails).with_columns(missing=pl.concat_list(missing)).select(chain.columns)
-        )
-    return pl.concat(pl.collect_all(judged))
+        plans.append(plan.filter(~fails).with_columns(lacks.fill_null(False).alias(_LACKS)))
+        lists.append(pl.concat_list(missing))
+    # Most candidates lack nothing: only the others have their lists of missing data built.
+    for kept, missing_list in zip(pl.collect_all(plans), lists, strict=True):
+        judged.append(kept.filter(~pl.col(_LACKS)).select(chain.columns))
+        lacking = kept.filter(pl.col(_LACKS))
+        if not lacking.is_empty():
+            judged.append(lacking.with_columns(missing=missing_list).select(chain.columns))
+    return pl.concat(judged)
 
 
 def _texts(

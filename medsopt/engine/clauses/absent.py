@@ -64,6 +64,7 @@ def filter_plan(
         .unique()
         .with_columns(absent_unresolved=pl.lit(True))
     )
+    lacks = pl.col("absent_asserts").fill_null(False) & pl.col("absent_unresolved").fill_null(False)
     return Filter(
         joins=(
             (blocked, (PATIENT_ID, "rule_id")),
@@ -71,9 +72,6 @@ def filter_plan(
             (unresolved, (PATIENT_ID,)),
         ),
         fails=pl.col("absent_blocked").fill_null(False),
-        missing=pl.when(
-            pl.col("absent_asserts").fill_null(False) & pl.col("absent_unresolved").fill_null(False)
-        )
-        .then(pl.lit([UNRESOLVED], dtype=TEXTS))
-        .otherwise(NO_TEXTS),
+        missing=pl.when(lacks).then(pl.lit([UNRESOLVED], dtype=TEXTS)).otherwise(NO_TEXTS),
+        lacks=lacks,
     )

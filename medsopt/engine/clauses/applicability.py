@@ -72,4 +72,6 @@ def filter_plan(
         | (age < pl.col("applies_age_at_least")).fill_null(False)
         | (age >= pl.col("applies_age_below")).fill_null(False)
     )
-    return Filter(joins=((limits, ("rule_id",)),), fails=fails, missing=NO_TEXTS)
+    return Filter(
+        joins=((limits, ("rule_id",)),), fails=fails, missing=NO_TEXTS, lacks=pl.lit(False)
+    )

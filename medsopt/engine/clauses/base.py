@@ -146,9 +146,11 @@ class Filter:
     """A filtering clause's part of the candidate plan.
 
     `joins`: frames left-joined onto the candidates (on their key columns), `fails`: true where a
-    known fact fails, `missing`: the data the clause needs and lacks (a list of strings).
+    known fact fails, `missing`: the data the clause needs and lacks (a list of strings),
+    `lacks`: true where `missing` is not empty (few rows: the lists are built for those only).
     """
 
     joins: tuple[tuple[pl.LazyFrame, tuple[str, ...]], ...]
     fails: pl.Expr
     missing: pl.Expr
+    lacks: pl.Expr

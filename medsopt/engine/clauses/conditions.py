@@ -122,6 +122,7 @@ def filter_present(
         joins=((groups, ("rule_id",)), (recorded, (PATIENT_ID,))),
         fails=(any_of.is_not_null() & (misses_all | misses_any)).fill_null(False),
         missing=NO_TEXTS,
+        lacks=pl.lit(False),
     )
 
 
@@ -145,4 +146,5 @@ def filter_absent(
         joins=((excluded, (PATIENT_ID, "rule_id")),),
         fails=pl.col("condition_excluded").fill_null(False),
         missing=NO_TEXTS,
+        lacks=pl.lit(False),
     )
