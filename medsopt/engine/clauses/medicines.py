@@ -35,8 +35,9 @@ def plan(
 ) -> pl.LazyFrame:
     """(patient, rule) pairs with a medicine in every group, and the medicines involved.
 
-    The pairs are found from each patient's distinct groups (counts, no lists); the medicines
-    are listed for the pairs that hold alone.
+    A rule of one group holds wherever the group has a medicine: its medicines are listed
+    straight from the hits. Rules of several groups are found from each patient's distinct
+    groups (counts, no lists); the medicines are listed for the pairs that hold alone.
     """
     wanted = pl.DataFrame(
         [(rule_id, group, len(c.groups)) for rule_id, c in clauses for group in c.groups],
@@ -48,19 +49,24 @@ def plan(
         orient="row",
     ).lazy()
     hits = population.hits.lazy().select(PATIENT_ID, "ref", "group")
-    present = hits.select(PATIENT_ID, "group").unique().join(wanted, on="group")
-    single = present.filter(pl.col("n_groups") == 1).select(PATIENT_ID, "rule_id")
-    several = (
-        present.filter(pl.col("n_groups") > 1)
+    single = hits.join(wanted.filter(pl.col("n_groups") == 1), on="group")
+    several = wanted.filter(pl.col("n_groups") > 1)
+    held = (
+        hits.select(PATIENT_ID, "group")
+        .join(several.select("group").unique(), on="group", how="semi")
+        .unique()
+        .join(several, on="group")
         .group_by(PATIENT_ID, "rule_id")
         .agg(pl.len().alias("found"), pl.col("n_groups").first())
         .filter(pl.col("found") == pl.col("n_groups"))
         .select(PATIENT_ID, "rule_id")
+        .join(several.select("rule_id", "group"), on="rule_id")
+        .join(hits, on=[PATIENT_ID, "group"])
     )
     return (
-        pl.concat([single, several])
-        .join(wanted.select("rule_id", "group"), on="rule_id")
-        .join(hits, on=[PATIENT_ID, "group"])
+        pl.concat(
+            [single.select(PATIENT_ID, "rule_id", "ref"), held.select(PATIENT_ID, "rule_id", "ref")]
+        )
         .group_by(PATIENT_ID, "rule_id")
         .agg(pl.col("ref").unique().alias("refs"))
         .with_columns(subject=pl.lit(""))
