@@ -104,7 +104,7 @@ def evaluate(population: Population, rules: Sequence[RuleIR], lookups: Lookups) 
         },
         orient="row",
     )
-    candidates = _candidates(population, lookups, by_kind, table).collect()
+    candidates = _candidates(population, lookups, by_kind, table)
     # The filters read the key and facts only: the medicines and the generators' values (mostly
     # null) wait aside, numbered, and are picked up by number for the rows that are kept.
     aside = candidates.drop(*KEY, "missing")
@@ -166,32 +166,32 @@ def _candidates(
     lookups: Lookups,
     by_kind: dict[type, list[tuple[str, Clause]]],
     table: pl.DataFrame,
-) -> pl.LazyFrame:
+) -> pl.DataFrame:
     """(patient, rule, subject) where every generating clause of the rule holds or lacks data."""
-    frames = [
-        GENERATORS[kind](pairs, population, lookups)
-        for kind, pairs in by_kind.items()
-        if kind in GENERATORS
-    ]
-    parts = []
-    if frames:
-        generated = (
-            pl.concat(frames, how="diagonal_relaxed")
-            .with_columns(
-                pl.col("missing").fill_null(NO_TEXTS)
-                if _has(frames, "missing")
-                else NO_TEXTS.alias("missing")
-            )
-            .join(table.lazy().select("rule_id", "n_generators"), on="rule_id")
-            .collect()
-        )
-        # A rule with one generating clause is a candidate wherever that clause holds (each
-        # generator yields a (patient, rule, subject) once): only the others are regrouped.
-        parts.append(generated.lazy().filter(pl.col("n_generators") == 1).drop("n_generators"))
-        several = generated.lazy().filter(pl.col("n_generators") > 1)
-        values = [pl.col(c).drop_nulls().first() for c in _value_columns(frames)]
+    kinds = [kind for kind in by_kind if kind in GENERATORS]
+    frames = pl.collect_all(
+        [GENERATORS[kind](by_kind[kind], population, lookups) for kind in kinds]
+    )
+    # A rule with one generating clause is a candidate wherever that clause holds (each
+    # generator yields a (patient, rule, subject) once): only the others are regrouped.
+    several = table.filter(pl.col("n_generators") > 1).select("rule_id", "n_generators")
+    regrouped = set(several["rule_id"].cast(pl.String).to_list())
+    parts, grouped = [], []
+    for kind, frame in zip(kinds, frames, strict=True):
+        if "missing" not in frame.columns:
+            frame = frame.with_columns(missing=NO_TEXTS)
+        if not any(rule_id in regrouped for rule_id, _ in by_kind[kind]):
+            parts.append(frame)
+            continue
+        again = pl.col("rule_id").is_in(several["rule_id"].implode())
+        parts.append(frame.filter(~again))
+        grouped.append(frame.filter(again))
+    if grouped:
+        values = [pl.col(c).drop_nulls().first() for c in _value_columns(grouped)]
         parts.append(
-            several.group_by(KEY)
+            pl.concat(grouped, how="diagonal_relaxed")
+            .join(several, on="rule_id")
+            .group_by(KEY)
             .agg(
                 pl.len().alias("held"),
                 pl.col("n_generators").first(),
@@ -205,14 +205,13 @@ def _candidates(
     everyone = table.filter(pl.col("n_generators") == 0).select("rule_id")
     if not everyone.is_empty():
         parts.append(
-            population.meds.lazy()
-            .select(PATIENT_ID)
+            population.meds.select(PATIENT_ID)
             .unique()
-            .join(everyone.lazy(), how="cross")
+            .join(everyone, how="cross")
             .with_columns(subject=pl.lit(""), refs=NO_TEXTS, missing=NO_TEXTS)
         )
     if not parts:
-        return pl.LazyFrame(
+        return pl.DataFrame(
             schema={
                 **dict.fromkeys(KEY, pl.String),
                 PATIENT_ID: population.meds.schema[PATIENT_ID],
@@ -358,14 +357,10 @@ def _column(text: str | pl.Expr) -> pl.Expr:
     return pl.lit(text) if isinstance(text, str) else text
 
 
-def _value_columns(frames: Sequence[pl.LazyFrame]) -> list[str]:
+def _value_columns(frames: Sequence[pl.DataFrame]) -> list[str]:
     names: dict[str, None] = {}
     for frame in frames:
-        for name in frame.collect_schema().names():
+        for name in frame.columns:
             if name not in (*KEY, "refs", "missing"):
                 names[name] = None
     return list(names)
-
-
-def _has(frames: Sequence[pl.LazyFrame], column: str) -> bool:
-    return any(column in frame.collect_schema().names() for frame in frames)
