@@ -300,8 +300,10 @@ def _texts(
             schema={c: t for c, t in FINDINGS_SCHEMA.items() if c != "sources"}
             | {PATIENT_ID: fired.schema[PATIENT_ID], "rule_id": fired.schema["rule_id"]}
         )
+    # The medicines of findings that name any (a finding naming none involves none).
     involved = (
-        fired.select(*KEY, "refs")
+        fired.select(_ROW, PATIENT_ID, "refs")
+        .filter(pl.col("refs").list.len() > 0)
         .explode("refs")
         .join(
             population.meds.select(
@@ -310,7 +312,7 @@ def _texts(
             on=[PATIENT_ID, "refs"],
             how="left",
         )
-        .group_by(KEY)
+        .group_by(_ROW)
         .agg(
             pl.col("name").drop_nulls().alias("names"),
             pl.col("molecule").drop_nulls().n_unique().alias("molecules"),
@@ -318,7 +320,7 @@ def _texts(
         )
     )
     ready = (
-        fired.join(involved, on=KEY, how="left")
+        fired.join(involved, on=_ROW, how="left")
         .join(table.select("rule_id", "category", "severity", "title", "concern"), on="rule_id")
         .with_columns(
             *(
@@ -331,7 +333,8 @@ def _texts(
             medicines=medicines_expr(pl.col("names")),
             age=age_expr(pl.col("age")),
             egfr=egfr_expr(pl.col("egfr")),
-            count=pl.coalesce("count", pl.col("molecules").cast(pl.String)),
+            count=pl.coalesce("count", pl.col("molecules").fill_null(0).cast(pl.String)),
+            involves_proposed=pl.col("involves_proposed").fill_null(False),
             total=pl.col("total").fill_null(NOT_SCORED),
             contributors=pl.col("contributors").fill_null(NO_CONTRIBUTORS),
             severity=pl.coalesce("severity_override", "severity"),
