@@ -249,9 +249,15 @@ def _judge(
     if not has or chain.is_empty():
         return chain
     # Each filter's frames are worked out once, however many parts read them.
-    frames = iter(pl.collect_all([frame for f in narrowed for frame, _ in f.joins]))
+    frames = iter(pl.collect_all([frame for f in narrowed for frame, _ in (*f.excluded, *f.joins)]))
     narrowed = [
-        Filter(tuple((next(frames).lazy(), on) for _, on in f.joins), f.fails, f.missing, f.lacks)
+        Filter(
+            excluded=tuple((next(frames).lazy(), on) for _, on in f.excluded),
+            joins=tuple((next(frames).lazy(), on) for _, on in f.joins),
+            fails=f.fails,
+            missing=f.missing,
+            lacks=f.lacks,
+        )
         for f in narrowed
     ]
     signatures = sorted({tuple(used) for used in has.values()})
@@ -274,6 +280,9 @@ def _judge(
         fails: pl.Expr = pl.lit(False)
         lacks: pl.Expr = pl.col("missing").list.len() > 0
         missing = [pl.col("missing")]
+        for index in signatures[int(signature)]:
+            for frame, on in narrowed[index].excluded:
+                plan = plan.join(frame, on=list(on), how="anti")
         for index in signatures[int(signature)]:
             for frame, on in narrowed[index].joins:
                 plan = plan.join(frame, on=list(on), how="left")

@@ -52,7 +52,6 @@ def filter_plan(
         .join(groups, on="group")
         .select(PATIENT_ID, "rule_id")
         .unique()
-        .with_columns(absent_blocked=pl.lit(True))
     )
     asserting = pl.LazyFrame(
         {"rule_id": [rule_id for rule_id, _ in clauses]},
@@ -66,12 +65,9 @@ def filter_plan(
     )
     lacks = pl.col("absent_asserts").fill_null(False) & pl.col("absent_unresolved").fill_null(False)
     return Filter(
-        joins=(
-            (blocked, (PATIENT_ID, "rule_id")),
-            (asserting, ("rule_id",)),
-            (unresolved, (PATIENT_ID,)),
-        ),
-        fails=pl.col("absent_blocked").fill_null(False),
+        joins=((asserting, ("rule_id",)), (unresolved, (PATIENT_ID,))),
+        fails=pl.lit(False),
         missing=pl.when(lacks).then(pl.lit([UNRESOLVED], dtype=TEXTS)).otherwise(NO_TEXTS),
         lacks=lacks,
+        excluded=((blocked, (PATIENT_ID, "rule_id")),),
     )

@@ -147,10 +147,13 @@ class Filter:
 
     `joins`: frames left-joined onto the candidates (on their key columns), `fails`: true where a
     known fact fails, `missing`: the data the clause needs and lacks (a list of strings),
-    `lacks`: true where `missing` is not empty (few rows: the lists are built for those only).
+    `lacks`: true where `missing` is not empty (few rows: the lists are built for those only),
+    `excluded`: frames of the pairs the clause fails for, whatever else is known (anti-joined:
+    cheaper than a join and a test).
     """
 
     joins: tuple[tuple[pl.LazyFrame, tuple[str, ...]], ...]
     fails: pl.Expr
     missing: pl.Expr
     lacks: pl.Expr
+    excluded: tuple[tuple[pl.LazyFrame, tuple[str, ...]], ...] = ()

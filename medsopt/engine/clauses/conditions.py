@@ -140,11 +140,11 @@ def filter_absent(
         .join(groups, on="condition_group")
         .select(PATIENT_ID, "rule_id")
         .unique()
-        .with_columns(condition_excluded=pl.lit(True))
     )
     return Filter(
-        joins=((excluded, (PATIENT_ID, "rule_id")),),
-        fails=pl.col("condition_excluded").fill_null(False),
+        joins=(),
+        fails=pl.lit(False),
         missing=NO_TEXTS,
         lacks=pl.lit(False),
+        excluded=((excluded, (PATIENT_ID, "rule_id")),),
     )
