@@ -44,8 +44,11 @@ def plan(
     ).lazy()
     hits = population.hits.lazy().select(PATIENT_ID, "ref", "group", "molecule")
     groups = wanted.select("group").unique()
+    # Most patients have one medicine in a group: too few to hold, dropped before counting.
+    lowest = min((c.min_distinct for _, c in clauses), default=0)
     held = (
         hits.join(groups, on="group", how="semi")
+        .filter(pl.len().over(PATIENT_ID, "group") >= lowest)
         .group_by(PATIENT_ID, "group")
         .agg(pl.col("molecule").n_unique().alias("molecules"))
         .join(wanted, on="group")
