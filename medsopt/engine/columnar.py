@@ -12,7 +12,7 @@ rule a medicine triggers, it narrows the candidates.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -36,6 +36,7 @@ from medsopt.engine.text import (
     egfr_expr,
     medicines_expr,
     render,
+    sorted_texts,
 )
 from medsopt.rules.ir import Clause, ConditionsPresent, RuleIR
 
@@ -63,6 +64,9 @@ NOT_EVALUATED_SCHEMA: dict[str, pl.DataType] = {
 }
 # Placeholder values some generating clauses fill (the rest come from the patient).
 _VALUE_COLUMNS = ("count", "total", "contributors", "severity_override")
+# A candidate's number (its row in the candidates), for the columns set aside while judging.
+_ROW = "candidate"
+_LACKS = "lacks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,8 @@ class Evaluated:
 
 def evaluate(population: Population, rules: Sequence[RuleIR], lookups: Lookups) -> Evaluated:
     """Every rule for every patient of the population."""
+    ids = sorted({r.id for r in rules} | {target for r in rules for target in r.supersedes})
+    population = replace(population, rule_id_type=pl.Enum(ids))
     by_kind = _by_kind(rules)
     table = pl.DataFrame(
         [
@@ -89,7 +95,7 @@ def evaluate(population: Population, rules: Sequence[RuleIR], lookups: Lookups) 
             for r in rules
         ],
         schema={
-            "rule_id": pl.String,
+            "rule_id": population.rule_id_type,
             "category": pl.String,
             "severity": pl.String,
             "title": pl.String,
@@ -98,29 +104,38 @@ def evaluate(population: Population, rules: Sequence[RuleIR], lookups: Lookups) 
         },
         orient="row",
     )
-    candidates = _candidates(population, lookups, by_kind, table).collect()
-    # The filters read the key, medicines and facts only: the generators' values (mostly null)
-    # wait aside and join back on the findings that are kept.
-    values = [c for c in candidates.columns if c not in (*KEY, "refs", "missing")]
-    judged = _judge(candidates.select(*KEY, "refs", "missing"), population, lookups, by_kind)
+    candidates = _candidates(population, lookups, by_kind, table)
+    # The filters read the key and facts only: the medicines and the generators' values (mostly
+    # null) wait aside, numbered, and are picked up by number for the rows that are kept.
+    aside = candidates.drop(*KEY, "missing")
+    judged = _judge(
+        candidates.select(*KEY, "missing").with_row_index(_ROW), population, lookups, by_kind
+    )
     facts = [c for c in population.facts.columns if c != PATIENT_ID]
-    judged = judged.select(*KEY, "refs", "missing", *(c for c in facts if c in judged.columns))
-    fired = judged.filter(pl.col("missing").list.len() == 0)
-    not_evaluated = judged.filter(pl.col("missing").list.len() > 0)
+    judged = judged.select(*KEY, _ROW, "missing", *(c for c in facts if c in judged.columns))
+    unknown = pl.col("missing").list.len() > 0
+    fired = _picked(judged.filter(~unknown), aside.select("refs"))
+    not_evaluated = _picked(judged.filter(unknown), aside.select("refs"))
     del judged
     kept = drop_superseded_plan(fired.lazy(), rules).collect()
-    if values:
-        kept = kept.join(candidates.select(*KEY, *values), on=KEY, how="left")
-    del candidates
+    kept = _picked(kept, aside.drop("refs"))
+    del candidates, aside
     return Evaluated(
         findings=merge_concerns_plan(_texts(kept, population, rules, table), lookups.concerns)
         .select(*FINDINGS_SCHEMA)
-        .sort(KEY),
+        .sort(KEY)
+        .cast({"rule_id": pl.String, "sources": TEXTS}),
         not_evaluated=not_evaluated.join(table.select("rule_id", "title"), on="rule_id")
-        .with_columns(pl.col("refs").list.sort())
+        .with_columns(sorted_texts(pl.col("refs")))
         .select(*NOT_EVALUATED_SCHEMA)
-        .sort(KEY),
+        .sort(KEY)
+        .cast({"rule_id": pl.String}),
     )
+
+
+def _picked(rows: pl.DataFrame, aside: pl.DataFrame) -> pl.DataFrame:
+    """The rows with the columns set aside for them (by their candidate number)."""
+    return rows.hstack(aside.select(pl.all().gather(rows[_ROW])))
 
 
 def _checked_condition(clause: Clause, rule: RuleIR) -> bool:
@@ -151,32 +166,32 @@ def _candidates(
     lookups: Lookups,
     by_kind: dict[type, list[tuple[str, Clause]]],
     table: pl.DataFrame,
-) -> pl.LazyFrame:
+) -> pl.DataFrame:
     """(patient, rule, subject) where every generating clause of the rule holds or lacks data."""
-    frames = [
-        GENERATORS[kind](pairs, population, lookups)
-        for kind, pairs in by_kind.items()
-        if kind in GENERATORS
-    ]
-    parts = []
-    if frames:
-        generated = (
-            pl.concat(frames, how="diagonal_relaxed")
-            .with_columns(
-                pl.col("missing").fill_null(NO_TEXTS)
-                if _has(frames, "missing")
-                else NO_TEXTS.alias("missing")
-            )
-            .join(table.lazy().select("rule_id", "n_generators"), on="rule_id")
-            .collect()
-        )
-        # A rule with one generating clause is a candidate wherever that clause holds (each
-        # generator yields a (patient, rule, subject) once): only the others are regrouped.
-        parts.append(generated.lazy().filter(pl.col("n_generators") == 1).drop("n_generators"))
-        several = generated.lazy().filter(pl.col("n_generators") > 1)
-        values = [pl.col(c).drop_nulls().first() for c in _value_columns(frames)]
+    kinds = [kind for kind in by_kind if kind in GENERATORS]
+    frames = pl.collect_all(
+        [GENERATORS[kind](by_kind[kind], population, lookups) for kind in kinds]
+    )
+    # A rule with one generating clause is a candidate wherever that clause holds (each
+    # generator yields a (patient, rule, subject) once): only the others are regrouped.
+    several = table.filter(pl.col("n_generators") > 1).select("rule_id", "n_generators")
+    regrouped = set(several["rule_id"].cast(pl.String).to_list())
+    parts, grouped = [], []
+    for kind, frame in zip(kinds, frames, strict=True):
+        if "missing" not in frame.columns:
+            frame = frame.with_columns(missing=NO_TEXTS)
+        if not any(rule_id in regrouped for rule_id, _ in by_kind[kind]):
+            parts.append(frame)
+            continue
+        again = pl.col("rule_id").is_in(several["rule_id"].implode())
+        parts.append(frame.filter(~again))
+        grouped.append(frame.filter(again))
+    if grouped:
+        values = [pl.col(c).drop_nulls().first() for c in _value_columns(grouped)]
         parts.append(
-            several.group_by(KEY)
+            pl.concat(grouped, how="diagonal_relaxed")
+            .join(several, on="rule_id")
+            .group_by(KEY)
             .agg(
                 pl.len().alias("held"),
                 pl.col("n_generators").first(),
@@ -190,15 +205,20 @@ def _candidates(
     everyone = table.filter(pl.col("n_generators") == 0).select("rule_id")
     if not everyone.is_empty():
         parts.append(
-            population.meds.lazy()
-            .select(PATIENT_ID)
+            population.meds.select(PATIENT_ID)
             .unique()
-            .join(everyone.lazy(), how="cross")
+            .join(everyone, how="cross")
             .with_columns(subject=pl.lit(""), refs=NO_TEXTS, missing=NO_TEXTS)
         )
     if not parts:
-        return pl.LazyFrame(
-            schema={**dict.fromkeys(KEY, pl.String), "refs": TEXTS, "missing": TEXTS}
+        return pl.DataFrame(
+            schema={
+                **dict.fromkeys(KEY, pl.String),
+                PATIENT_ID: population.meds.schema[PATIENT_ID],
+                "rule_id": population.rule_id_type,
+                "refs": TEXTS,
+                "missing": TEXTS,
+            }
         )
     return pl.concat(parts, how="diagonal_relaxed")
 
@@ -229,38 +249,55 @@ def _judge(
     if not has or chain.is_empty():
         return chain
     # Each filter's frames are worked out once, however many parts read them.
-    frames = iter(pl.collect_all([frame for f in narrowed for frame, _ in f.joins]))
+    frames = iter(pl.collect_all([frame for f in narrowed for frame, _ in (*f.excluded, *f.joins)]))
     narrowed = [
-        Filter(tuple((next(frames).lazy(), on) for _, on in f.joins), f.fails, f.missing)
+        Filter(
+            excluded=tuple((next(frames).lazy(), on) for _, on in f.excluded),
+            joins=tuple((next(frames).lazy(), on) for _, on in f.joins),
+            fails=f.fails,
+            missing=f.missing,
+            lacks=f.lacks,
+        )
         for f in narrowed
     ]
     signatures = sorted({tuple(used) for used in has.values()})
     parts = chain.join(
         pl.DataFrame(
             [(rule_id, signatures.index(tuple(used))) for rule_id, used in has.items()],
-            schema={"rule_id": pl.String, "signature": pl.UInt32},
+            schema={"rule_id": population.rule_id_type, "signature": pl.UInt32},
             orient="row",
         ),
         on="rule_id",
         how="left",
     ).partition_by("signature", as_dict=True, include_key=False)
     judged = []
+    plans, lists = [], []
     for (signature,), part in parts.items():
         if signature is None:
-            judged.append(part.lazy())
+            judged.append(part)
             continue
         plan = part.lazy()
         fails: pl.Expr = pl.lit(False)
+        lacks: pl.Expr = pl.col("missing").list.len() > 0
         missing = [pl.col("missing")]
+        for index in signatures[int(signature)]:
+            for frame, on in narrowed[index].excluded:
+                plan = plan.join(frame, on=list(on), how="anti")
         for index in signatures[int(signature)]:
             for frame, on in narrowed[index].joins:
                 plan = plan.join(frame, on=list(on), how="left")
             fails = fails | narrowed[index].fails
+            lacks = lacks | narrowed[index].lacks
             missing.append(narrowed[index].missing)
-        judged.append(
-            plan.filter(~fails).with_columns(missing=pl.concat_list(missing)).select(chain.columns)
-        )
-    return pl.concat(pl.collect_all(judged))
+        plans.append(plan.filter(~fails).with_columns(lacks.fill_null(False).alias(_LACKS)))
+        lists.append(pl.concat_list(missing))
+    # Most candidates lack nothing: only the others have their lists of missing data built.
+    for kept, missing_list in zip(pl.collect_all(plans), lists, strict=True):
+        judged.append(kept.filter(~pl.col(_LACKS)).select(chain.columns))
+        lacking = kept.filter(pl.col(_LACKS))
+        if not lacking.is_empty():
+            judged.append(lacking.with_columns(missing=missing_list).select(chain.columns))
+    return pl.concat(judged)
 
 
 def _texts(
@@ -268,9 +305,14 @@ def _texts(
 ) -> pl.DataFrame:
     """Each finding with its rule's detail and recommendation rendered for its patient."""
     if fired.is_empty():
-        return pl.DataFrame(schema={c: t for c, t in FINDINGS_SCHEMA.items() if c != "sources"})
+        return pl.DataFrame(
+            schema={c: t for c, t in FINDINGS_SCHEMA.items() if c != "sources"}
+            | {PATIENT_ID: fired.schema[PATIENT_ID], "rule_id": fired.schema["rule_id"]}
+        )
+    # The medicines of findings that name any (a finding naming none involves none).
     involved = (
-        fired.select(*KEY, "refs")
+        fired.select(_ROW, PATIENT_ID, "refs")
+        .filter(pl.col("refs").list.len() > 0)
         .explode("refs")
         .join(
             population.meds.select(
@@ -279,7 +321,7 @@ def _texts(
             on=[PATIENT_ID, "refs"],
             how="left",
         )
-        .group_by(KEY)
+        .group_by(_ROW)
         .agg(
             pl.col("name").drop_nulls().alias("names"),
             pl.col("molecule").drop_nulls().n_unique().alias("molecules"),
@@ -287,7 +329,7 @@ def _texts(
         )
     )
     ready = (
-        fired.join(involved, on=KEY, how="left")
+        fired.join(involved, on=_ROW, how="left")
         .join(table.select("rule_id", "category", "severity", "title", "concern"), on="rule_id")
         .with_columns(
             *(
@@ -297,14 +339,15 @@ def _texts(
             ),
         )
         .with_columns(
-            medicines=medicines_expr(pl.col("names").fill_null(NO_TEXTS)),
+            medicines=medicines_expr(pl.col("names")),
             age=age_expr(pl.col("age")),
             egfr=egfr_expr(pl.col("egfr")),
-            count=pl.coalesce("count", pl.col("molecules").cast(pl.String)),
+            count=pl.coalesce("count", pl.col("molecules").fill_null(0).cast(pl.String)),
+            involves_proposed=pl.col("involves_proposed").fill_null(False),
             total=pl.col("total").fill_null(NOT_SCORED),
             contributors=pl.col("contributors").fill_null(NO_CONTRIBUTORS),
             severity=pl.coalesce("severity_override", "severity"),
-            refs=pl.col("refs").list.sort(),
+            refs=sorted_texts(pl.col("refs")),
         )
     )
     by_id = {rule.id: rule for rule in rules}
@@ -326,14 +369,10 @@ def _column(text: str | pl.Expr) -> pl.Expr:
     return pl.lit(text) if isinstance(text, str) else text
 
 
-def _value_columns(frames: Sequence[pl.LazyFrame]) -> list[str]:
+def _value_columns(frames: Sequence[pl.DataFrame]) -> list[str]:
     names: dict[str, None] = {}
     for frame in frames:
-        for name in frame.collect_schema().names():
+        for name in frame.columns:
             if name not in (*KEY, "refs", "missing"):
                 names[name] = None
     return list(names)
-
-
-def _has(frames: Sequence[pl.LazyFrame], column: str) -> bool:
-    return any(column in frame.collect_schema().names() for frame in frames)

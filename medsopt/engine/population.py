@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
@@ -61,20 +61,25 @@ def build_population(
     results: pl.DataFrame | None = None,
 ) -> Population:
     """Resolved medicines (`MEDS_SCHEMA`) and the patients' context, with group hits and
-    condition groups looked up once."""
-    meds = meds.select(*(pl.col(c).cast(t) for c, t in MEDS_SCHEMA.items()))
+    condition groups looked up once.
+
+    Patient ids keep the type `meds` gives them (text, or an integer key a scan encodes them
+    to: joins and groupings on it are cheaper); every other frame must use the same type.
+    """
+    patient = meds.schema[PATIENT_ID]
+    meds = meds.select(*_cast(MEDS_SCHEMA))
     codes = (
-        condition_codes.select(*(pl.col(c).cast(t) for c, t in CONDITIONS_SCHEMA.items()))
+        condition_codes.select(*_cast(CONDITIONS_SCHEMA))
         if condition_codes is not None
-        else pl.DataFrame(schema=CONDITIONS_SCHEMA)
+        else _empty(CONDITIONS_SCHEMA, patient)
     )
     return Population(
         meds=meds,
-        hits=meds.join(lookups.membership, on="concept_code").select(
-            PATIENT_ID, "ref", "group", "molecule", "start_date"
-        ),
+        hits=meds.join(
+            lookups.membership.with_columns(pl.col("group").cast(pl.Categorical)), on="concept_code"
+        ).select(PATIENT_ID, "ref", "group", "molecule", "start_date"),
         facts=(
-            pl.DataFrame(schema=FACTS_SCHEMA)
+            _empty(FACTS_SCHEMA, patient)
             if facts is None
             else facts.with_columns(
                 *(
@@ -88,12 +93,22 @@ def build_population(
         recorded=codes.join(lookups.conditions, on="condition_code")
         .select(PATIENT_ID, "condition_group")
         .unique(),
-        unresolved=unresolved if unresolved is not None else pl.DataFrame(schema=UNRESOLVED_SCHEMA),
-        exceptions=exceptions if exceptions is not None else pl.DataFrame(schema=EXCEPTIONS_SCHEMA),
-        results=results if results is not None else pl.DataFrame(schema=RESULTS_SCHEMA),
+        unresolved=unresolved if unresolved is not None else _empty(UNRESOLVED_SCHEMA, patient),
+        exceptions=exceptions if exceptions is not None else _empty(EXCEPTIONS_SCHEMA, patient),
+        results=results if results is not None else _empty(RESULTS_SCHEMA, patient),
         as_of=as_of,
         ruleset=ruleset,
     )
+
+
+def _cast(schema: Mapping[str, type[pl.DataType]]) -> list[pl.Expr]:
+    """The schema's columns in its types, the patient id as it is."""
+    return [pl.col(c) if c == PATIENT_ID else pl.col(c).cast(t) for c, t in schema.items()]
+
+
+def _empty(schema: Mapping[str, type[pl.DataType]], patient: pl.DataType) -> pl.DataFrame:
+    """No rows of the schema, with the population's patient id type."""
+    return pl.DataFrame(schema={**schema, PATIENT_ID: patient})
 
 
 def requests_for(population: Population, patient_ids: Sequence[str]) -> list[CheckRequest]:

@@ -87,9 +87,24 @@ def egfr_text(egfr: float | None) -> str:
 
 
 def medicines_expr(names: pl.Expr) -> pl.Expr:
-    """`medicines_text` over a list-of-names column."""
+    """`medicines_text` over a list-of-names column (a null list names no medicine)."""
+    # One name (most findings) is taken as it is: sorting lists of one or none costs far more
+    # than sorting the few longer ones.
+    count = names.list.len()
     joined = names.list.unique().list.sort().list.join(" + ")
-    return pl.when(names.list.len() > 0).then(joined).otherwise(pl.lit(NO_MEDICINES))
+    return (
+        pl.when(count == 1)
+        .then(names.list.first())
+        .when(count > 1)
+        .then(joined)
+        .otherwise(pl.lit(NO_MEDICINES))
+    )
+
+
+def sorted_texts(texts: pl.Expr) -> pl.Expr:
+    """A list-of-texts column with each list sorted (lists of one or none are left as they are:
+    sorting them costs far more than sorting the longer ones)."""
+    return pl.when(texts.list.len() > 1).then(texts.list.sort()).otherwise(texts)
 
 
 def age_expr(age: pl.Expr) -> pl.Expr:

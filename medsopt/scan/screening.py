@@ -69,6 +69,14 @@ def screen(
     care); `results`: dated coded events (patient_id, code, date) that monitoring rules read and
     that add to the recorded conditions, complete from `monitoring_from` (None: not known).
     """
+    # Patient ids are numbered in their sorted order once: the evaluator joins and groups on
+    # the numbers, and its sorted output reads back in the same order.
+    ids = pl.concat(
+        [f[s.PATIENT_ID] for f in (current, patients, unresolved, results) if f is not None]
+    )
+    key = _Key.of(ids)
+    current, patients, unresolved = (key.encode(f) for f in (current, patients, unresolved))
+    results = key.encode(results) if results is not None else None
     conditions = patients.select(
         s.PATIENT_ID, pl.col(s.CONDITION_CODES).alias("condition_code")
     ).explode("condition_code")
@@ -105,10 +113,38 @@ def screen(
     )
     evaluated = evaluate(population, tables.rules, tables.lookups)
     return Screened(
-        findings=evaluated.findings.rename({"refs": "codes"})
-        .select(FINDING_COLUMNS)
-        .sort(s.PATIENT_ID, "rule_id", "codes"),
-        not_evaluated=evaluated.not_evaluated.rename({"refs": "codes"})
-        .select(NOT_EVALUATED_COLUMNS)
-        .sort(s.PATIENT_ID, "rule_id"),
+        findings=key.decode(
+            evaluated.findings.rename({"refs": "codes"})
+            .select(FINDING_COLUMNS)
+            .sort(s.PATIENT_ID, "rule_id", "codes")
+        ),
+        not_evaluated=key.decode(
+            evaluated.not_evaluated.rename({"refs": "codes"})
+            .select(NOT_EVALUATED_COLUMNS)
+            .sort(s.PATIENT_ID, "rule_id")
+        ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    """Patient ids (sorted, distinct) and their numbers (positions)."""
+
+    numbers: pl.DataFrame
+
+    @classmethod
+    def of(cls, ids: pl.Series) -> _Key:
+        ids = ids.unique().sort()
+        number = pl.int_range(0, len(ids), dtype=pl.UInt32, eager=True).alias("number")
+        return cls(pl.DataFrame([ids, number]))
+
+    def encode(self, frame: pl.DataFrame) -> pl.DataFrame:
+        return (
+            frame.join(self.numbers, on=s.PATIENT_ID, how="left", maintain_order="left")
+            .with_columns(pl.col("number").alias(s.PATIENT_ID))
+            .drop("number")
+        )
+
+    def decode(self, frame: pl.DataFrame) -> pl.DataFrame:
+        ids = self.numbers[s.PATIENT_ID]
+        return frame.with_columns(ids.gather(frame[s.PATIENT_ID]).alias(s.PATIENT_ID))

@@ -43,7 +43,7 @@ def filter_plan(
     """`fails` where a named group is present; `missing` for patients with unresolved codes."""
     groups = pl.DataFrame(
         [(rule_id, g) for rule_id, c in clauses for g in c.groups],
-        schema={"rule_id": pl.String, "group": pl.String},
+        schema={"rule_id": population.rule_id_type, "group": population.group_type},
         orient="row",
     ).lazy()
     blocked = (
@@ -52,10 +52,10 @@ def filter_plan(
         .join(groups, on="group")
         .select(PATIENT_ID, "rule_id")
         .unique()
-        .with_columns(absent_blocked=pl.lit(True))
     )
     asserting = pl.LazyFrame(
-        {"rule_id": [rule_id for rule_id, _ in clauses]}, schema={"rule_id": pl.String}
+        {"rule_id": [rule_id for rule_id, _ in clauses]},
+        schema={"rule_id": population.rule_id_type},
     ).with_columns(absent_asserts=pl.lit(True))
     unresolved = (
         population.unresolved.lazy()
@@ -63,16 +63,11 @@ def filter_plan(
         .unique()
         .with_columns(absent_unresolved=pl.lit(True))
     )
+    lacks = pl.col("absent_asserts").fill_null(False) & pl.col("absent_unresolved").fill_null(False)
     return Filter(
-        joins=(
-            (blocked, (PATIENT_ID, "rule_id")),
-            (asserting, ("rule_id",)),
-            (unresolved, (PATIENT_ID,)),
-        ),
-        fails=pl.col("absent_blocked").fill_null(False),
-        missing=pl.when(
-            pl.col("absent_asserts").fill_null(False) & pl.col("absent_unresolved").fill_null(False)
-        )
-        .then(pl.lit([UNRESOLVED], dtype=TEXTS))
-        .otherwise(NO_TEXTS),
+        joins=((asserting, ("rule_id",)), (unresolved, (PATIENT_ID,))),
+        fails=pl.lit(False),
+        missing=pl.when(lacks).then(pl.lit([UNRESOLVED], dtype=TEXTS)).otherwise(NO_TEXTS),
+        lacks=lacks,
+        excluded=((blocked, (PATIENT_ID, "rule_id")),),
     )

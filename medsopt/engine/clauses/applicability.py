@@ -55,7 +55,7 @@ def filter_plan(
             for rule_id, c in clauses
         ],
         schema={
-            "rule_id": pl.String,
+            "rule_id": population.rule_id_type,
             "applies_sexes": pl.List(pl.String),
             "applies_age_at_least": pl.Int64,
             "applies_age_below": pl.Int64,
@@ -72,4 +72,6 @@ def filter_plan(
         | (age < pl.col("applies_age_at_least")).fill_null(False)
         | (age >= pl.col("applies_age_below")).fill_null(False)
     )
-    return Filter(joins=((limits, ("rule_id",)),), fails=fails, missing=NO_TEXTS)
+    return Filter(
+        joins=((limits, ("rule_id",)),), fails=fails, missing=NO_TEXTS, lacks=pl.lit(False)
+    )

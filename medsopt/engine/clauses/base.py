@@ -91,6 +91,8 @@ class Population:
     is the date from which a patient's results are complete (null: not known)
     `ruleset`: for the few patients a clause decides one by one (see clauses.biosimilar); None
     where the population never has such patients (a scan of dispensing data).
+    `rule_id_type`: the type of the plans' rule id columns (the columnar evaluator sets an Enum
+    of the rule ids, sorted, so joins and groupings compare numbers and sorts read the same).
     """
 
     meds: pl.DataFrame
@@ -103,6 +105,12 @@ class Population:
     results: pl.DataFrame
     as_of: datetime.date | None
     ruleset: RuleSet | None = None
+    rule_id_type: pl.DataType = field(default_factory=pl.String)
+
+    @property
+    def group_type(self) -> pl.DataType:
+        """The type of medicine group columns (`hits.group`: categorical, numbers underneath)."""
+        return self.hits.schema["group"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,9 +146,14 @@ class Filter:
     """A filtering clause's part of the candidate plan.
 
     `joins`: frames left-joined onto the candidates (on their key columns), `fails`: true where a
-    known fact fails, `missing`: the data the clause needs and lacks (a list of strings).
+    known fact fails, `missing`: the data the clause needs and lacks (a list of strings),
+    `lacks`: true where `missing` is not empty (few rows: the lists are built for those only),
+    `excluded`: frames of the pairs the clause fails for, whatever else is known (anti-joined:
+    cheaper than a join and a test).
     """
 
     joins: tuple[tuple[pl.LazyFrame, tuple[str, ...]], ...]
     fails: pl.Expr
     missing: pl.Expr
+    lacks: pl.Expr
+    excluded: tuple[tuple[pl.LazyFrame, tuple[str, ...]], ...] = ()

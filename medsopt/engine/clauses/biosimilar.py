@@ -155,14 +155,18 @@ def plan(
     """(patient, rule, medicine) for every medicine whose choice is a rule's outcome."""
     wanted = pl.DataFrame(
         [(rule_id, c.outcome, c.declined_severity) for rule_id, c in clauses],
-        schema={"rule_id": pl.String, "outcome": pl.String, "declined_severity": pl.String},
+        schema={
+            "rule_id": population.rule_id_type,
+            "outcome": pl.String,
+            "declined_severity": pl.String,
+        },
         orient="row",
     )
     if lookups.biosimilar.is_empty():  # no biosimilar table: no biologic to choose for
         return pl.LazyFrame(
             schema={
-                PATIENT_ID: pl.String,
-                "rule_id": pl.String,
+                PATIENT_ID: population.meds.schema[PATIENT_ID],
+                "rule_id": population.rule_id_type,
                 "subject": pl.String,
                 "refs": pl.List(pl.String),
                 "severity_override": pl.String,
@@ -207,7 +211,11 @@ def _special_patients(population: Population, lookups: Lookups) -> pl.DataFrame:
 
 def _decide_one_by_one(special: pl.DataFrame, population: Population) -> pl.DataFrame:
     """The choices of the special patients, made by the one-patient check."""
-    schema = {PATIENT_ID: pl.String, "ref": pl.String, **LOOKUP_SCHEMA}
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
+        PATIENT_ID: population.meds.schema[PATIENT_ID],
+        "ref": pl.String,
+        **LOOKUP_SCHEMA,
+    }
     del schema["concept_code"]
     if special.is_empty():
         return pl.DataFrame(schema=schema)

@@ -79,8 +79,10 @@ def merge_concerns_plan(findings: pl.DataFrame, titles: Mapping[str, str]) -> pl
     rows = findings.with_row_index("finding").with_columns(
         rank=pl.col("severity").replace_strict(SEVERITY_ORDER, return_dtype=pl.Int8)
     )
-    alone = rows.filter(pl.col("concern").is_null())
-    raised = rows.filter(pl.col("concern").is_not_null())
+    # A finding alone with its concern for its patient (most are) is its own card.
+    shared = pl.col("concern").is_not_null() & (pl.len().over(PATIENT_ID, "concern") > 1)
+    alone = rows.filter(~shared)
+    raised = rows.filter(shared)
     # Omissions name no medicine: those of one concern link through the empty ref "".
     links = raised.select(
         "finding",

@@ -68,7 +68,7 @@ def plan_present(
             for group in groups
         ],
         schema={
-            "rule_id": pl.String,
+            "rule_id": population.rule_id_type,
             "condition_group": pl.String,
             "kind": pl.String,
             "n_all": pl.UInt32,
@@ -103,7 +103,7 @@ def filter_present(
     groups = pl.DataFrame(
         [(rule_id, list(c.any_of), list(c.all_of)) for rule_id, c in clauses],
         schema={
-            "rule_id": pl.String,
+            "rule_id": population.rule_id_type,
             "present_any": pl.List(pl.String),
             "present_all": pl.List(pl.String),
         },
@@ -122,6 +122,7 @@ def filter_present(
         joins=((groups, ("rule_id",)), (recorded, (PATIENT_ID,))),
         fails=(any_of.is_not_null() & (misses_all | misses_any)).fill_null(False),
         missing=NO_TEXTS,
+        lacks=pl.lit(False),
     )
 
 
@@ -131,7 +132,7 @@ def filter_absent(
     """`fails` where one of the excluded condition groups is recorded."""
     groups = pl.DataFrame(
         [(rule_id, g) for rule_id, c in clauses for g in c.groups],
-        schema={"rule_id": pl.String, "condition_group": pl.String},
+        schema={"rule_id": population.rule_id_type, "condition_group": pl.String},
         orient="row",
     ).lazy()
     excluded = (
@@ -139,10 +140,11 @@ def filter_absent(
         .join(groups, on="condition_group")
         .select(PATIENT_ID, "rule_id")
         .unique()
-        .with_columns(condition_excluded=pl.lit(True))
     )
     return Filter(
-        joins=((excluded, (PATIENT_ID, "rule_id")),),
-        fails=pl.col("condition_excluded").fill_null(False),
+        joins=(),
+        fails=pl.lit(False),
         missing=NO_TEXTS,
+        lacks=pl.lit(False),
+        excluded=((excluded, (PATIENT_ID, "rule_id")),),
     )

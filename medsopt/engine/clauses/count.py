@@ -73,35 +73,36 @@ def plan(
     """(patient, rule) pairs with enough molecules, the medicines counted and {count}.
 
     Each way of counting (group, excluded groups) is counted once, as the one-patient check
-    shares it, and only for patients with enough molecules on the whole list to reach the
-    lowest threshold: the medicines are listed for those alone.
+    shares it; the whole list only for patients with enough molecules to reach its lowest
+    threshold.
     """
     ways = sorted({(c.group, c.exclude_groups) for _, c in clauses}, key=repr)
     number = {way: index for index, way in enumerate(ways)}
     counting = pl.DataFrame(
         [(rule_id, number[(c.group, c.exclude_groups)], c.at_least) for rule_id, c in clauses],
-        schema={"rule_id": pl.String, "way": pl.UInt32, "at_least": pl.UInt32},
+        schema={"rule_id": population.rule_id_type, "way": pl.UInt32, "at_least": pl.UInt32},
         orient="row",
     ).lazy()
     pools = pl.DataFrame(
         [(index, group) for index, (group, _) in enumerate(ways)],
-        schema={"way": pl.UInt32, "count_group": pl.String},
+        schema={"way": pl.UInt32, "count_group": population.group_type},
         orient="row",
     ).lazy()
     exclusions = pl.DataFrame(
         [(index, g) for index, (_, groups) in enumerate(ways) for g in groups],
-        schema={"way": pl.UInt32, "group": pl.String},
+        schema={"way": pl.UInt32, "group": population.group_type},
         orient="row",
     ).lazy()
-    lowest = min((c.at_least for _, c in clauses), default=0)
+    # Counting the whole list reads only patients with enough molecules for its lowest rule.
+    lowest = min((c.at_least for _, c in clauses if c.group is None), default=0)
     meds = population.meds.lazy().select(PATIENT_ID, "ref", "molecule")
     enough = meds.group_by(PATIENT_ID).agg(pl.col("molecule").n_unique().alias("n"))
     enough = enough.filter(pl.col("n") >= lowest).select(PATIENT_ID)
-    hits = population.hits.lazy().join(enough, on=PATIENT_ID, how="semi")
-    in_group = pools.filter(pl.col("count_group").is_not_null()).join(
-        hits.select(pl.col("group").alias("count_group"), PATIENT_ID, "ref", "molecule"),
-        on="count_group",
-    )
+    # A count in a group reads that group's hits only (a join on the few groups counted).
+    hits = population.hits.lazy()
+    in_group = hits.select(
+        pl.col("group").alias("count_group"), PATIENT_ID, "ref", "molecule"
+    ).join(pools.filter(pl.col("count_group").is_not_null()), on="count_group")
     whole_list = (
         pools.filter(pl.col("count_group").is_null())
         .select("way")

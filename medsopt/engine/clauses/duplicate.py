@@ -35,13 +35,20 @@ def plan(
     """
     wanted = pl.DataFrame(
         [(rule_id, c.group, c.min_distinct) for rule_id, c in clauses],
-        schema={"rule_id": pl.String, "group": pl.String, "min_distinct": pl.UInt32},
+        schema={
+            "rule_id": population.rule_id_type,
+            "group": population.group_type,
+            "min_distinct": pl.UInt32,
+        },
         orient="row",
     ).lazy()
     hits = population.hits.lazy().select(PATIENT_ID, "ref", "group", "molecule")
     groups = wanted.select("group").unique()
+    # Most patients have one medicine in a group: too few to hold, dropped before counting.
+    lowest = min((c.min_distinct for _, c in clauses), default=0)
     held = (
         hits.join(groups, on="group", how="semi")
+        .filter(pl.len().over(PATIENT_ID, "group") >= lowest)
         .group_by(PATIENT_ID, "group")
         .agg(pl.col("molecule").n_unique().alias("molecules"))
         .join(wanted, on="group")

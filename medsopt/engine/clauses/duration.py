@@ -53,7 +53,11 @@ def plan(
     """(patient, rule) pairs with a medicine taken long enough, or undated ones (missing)."""
     wanted = pl.DataFrame(
         [(rule_id, c.group, c.at_least_days) for rule_id, c in clauses],
-        schema={"rule_id": pl.String, "group": pl.String, "at_least_days": pl.Int64},
+        schema={
+            "rule_id": population.rule_id_type,
+            "group": population.group_type,
+            "at_least_days": pl.Int64,
+        },
         orient="row",
     ).lazy()
     as_of = population.as_of

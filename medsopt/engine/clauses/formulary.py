@@ -194,7 +194,7 @@ def plan(
     """(patient, rule, medicine) for every medicine in a rule's position, with its values."""
     wanted = pl.DataFrame(
         [(rule_id, c.position) for rule_id, c in clauses],
-        schema={"rule_id": pl.String, "position": pl.String},
+        schema={"rule_id": population.rule_id_type, "position": pl.String},
         orient="row",
     ).lazy()
     placed = (

@@ -35,28 +35,68 @@ def plan(
 ) -> pl.LazyFrame:
     """(patient, rule) pairs with a medicine in every group, and the medicines involved.
 
-    The pairs are found from each patient's distinct groups (counts, no lists); the medicines
-    are listed for the pairs that hold alone.
+    A rule of one group holds wherever the group has a medicine: its medicines are listed
+    straight from the hits. A rule of several groups is looked up by the group that fewest
+    medicines of this population are in, then its other groups are checked (counts, no lists);
+    the medicines are listed for the pairs that hold alone.
     """
-    wanted = pl.DataFrame(
-        [(rule_id, group, len(c.groups)) for rule_id, c in clauses for group in c.groups],
-        schema={"rule_id": pl.String, "group": pl.String, "n_groups": pl.UInt32},
+    rule_type, group_type = population.rule_id_type, population.group_type
+    single = pl.DataFrame(
+        [(rule_id, c.groups[0]) for rule_id, c in clauses if len(c.groups) == 1],
+        schema={"rule_id": rule_type, "group": group_type},
         orient="row",
-    ).lazy()
+    )
+    several = [(rule_id, c.groups) for rule_id, c in clauses if len(c.groups) > 1]
+    sizes = dict(population.hits.group_by("group").len().iter_rows())
+    drivers: list[tuple[str, str]] = []
+    others: list[tuple[str, str, int]] = []
+    for rule_id, groups in several:
+        driver = min(groups, key=lambda group: sizes.get(group, 0))
+        rest = list(groups)
+        rest.remove(driver)
+        drivers.append((rule_id, driver))
+        others.extend((rule_id, group, len(rest)) for group in rest)
     hits = population.hits.lazy().select(PATIENT_ID, "ref", "group")
-    present = hits.select(PATIENT_ID, "group").unique().join(wanted, on="group")
-    single = present.filter(pl.col("n_groups") == 1).select(PATIENT_ID, "rule_id")
-    several = (
-        present.filter(pl.col("n_groups") > 1)
-        .group_by(PATIENT_ID, "rule_id")
-        .agg(pl.len().alias("found"), pl.col("n_groups").first())
-        .filter(pl.col("found") == pl.col("n_groups"))
+    needed = {group for _, groups in several for group in groups}
+    present = (
+        hits.select(PATIENT_ID, "group")
+        .join(pl.LazyFrame({"group": list(needed)}, schema={"group": group_type}), on="group")
+        .unique()
+    )
+    other = pl.LazyFrame(
+        others,
+        schema={"rule_id": rule_type, "group": group_type, "n_others": pl.UInt32},
+        orient="row",
+    )
+    held = (
+        present.join(
+            pl.LazyFrame(drivers, schema={"rule_id": rule_type, "group": group_type}, orient="row"),
+            on="group",
+        )
         .select(PATIENT_ID, "rule_id")
+        .join(other, on="rule_id")
+        .join(present, on=[PATIENT_ID, "group"], how="semi")
+        .group_by(PATIENT_ID, "rule_id")
+        .agg(pl.len().alias("found"), pl.col("n_others").first())
+        .filter(pl.col("found") == pl.col("n_others"))
+        .select(PATIENT_ID, "rule_id")
+        .join(
+            pl.LazyFrame(
+                [(rule_id, group) for rule_id, groups in several for group in groups],
+                schema={"rule_id": rule_type, "group": group_type},
+                orient="row",
+            ),
+            on="rule_id",
+        )
+        .join(hits, on=[PATIENT_ID, "group"])
     )
     return (
-        pl.concat([single, several])
-        .join(wanted.select("rule_id", "group"), on="rule_id")
-        .join(hits, on=[PATIENT_ID, "group"])
+        pl.concat(
+            [
+                hits.join(single.lazy(), on="group").select(PATIENT_ID, "rule_id", "ref"),
+                held.select(PATIENT_ID, "rule_id", "ref"),
+            ]
+        )
         .group_by(PATIENT_ID, "rule_id")
         .agg(pl.col("ref").unique().alias("refs"))
         .with_columns(subject=pl.lit(""))

@@ -79,7 +79,7 @@ def filter_plan(
     params = pl.DataFrame(
         rows,
         schema={
-            "rule_id": pl.String,
+            "rule_id": population.rule_id_type,
             "monitor_group": pl.String,
             "monitor_since": pl.Date,
             "monitor_missing": pl.String,
@@ -102,10 +102,12 @@ def filter_plan(
     complete_from = pl.col("monitoring_from")
     unknown = window_start.is_null() | complete_from.is_null() | (complete_from > window_start)
     recent_result = pl.col("monitor_recent").fill_null(False)
+    lacks = applies & ~recent_result & unknown
     return Filter(
         joins=((params, ("rule_id",)), (recent, (PATIENT_ID, "rule_id"))),
         fails=applies & recent_result,
-        missing=pl.when(applies & ~recent_result & unknown)
+        missing=pl.when(lacks)
         .then(pl.concat_list(pl.col("monitor_missing")))
         .otherwise(pl.lit([], dtype=TEXTS)),
+        lacks=lacks,
     )

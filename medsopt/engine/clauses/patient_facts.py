@@ -96,7 +96,7 @@ def filter_plan(
             }
             for rule_id, c in clauses
         ],
-        schema={"rule_id": pl.String, **_PARAMS},
+        schema={"rule_id": population.rule_id_type, **_PARAMS},
     ).lazy()
     age, egfr, pregnant = pl.col("age"), pl.col("egfr"), pl.col("pregnant")
     sex = pl.col("sex").fill_null(Sex.UNKNOWN.value)
@@ -114,10 +114,18 @@ def filter_plan(
         | (need_sex.is_not_null() & ~unknown_sex & (sex != need_sex)).fill_null(False)
         | (pregnant != need_pregnant).fill_null(False)
     )
+    lacking = {
+        "age_years": needs_age & age.is_null(),
+        "egfr": needs_egfr & egfr.is_null(),
+        "sex": need_sex.is_not_null() & unknown_sex,
+        "pregnancy": need_pregnant.is_not_null() & pregnant.is_null(),
+    }
     missing = pl.concat_list(
-        pl.when(needs_age & age.is_null()).then(pl.lit("age_years")),
-        pl.when(needs_egfr & egfr.is_null()).then(pl.lit("egfr")),
-        pl.when(need_sex.is_not_null() & unknown_sex).then(pl.lit("sex")),
-        pl.when(need_pregnant.is_not_null() & pregnant.is_null()).then(pl.lit("pregnancy")),
+        *(pl.when(lacks).then(pl.lit(name)) for name, lacks in lacking.items())
     ).list.drop_nulls()
-    return Filter(joins=((limits, ("rule_id",)),), fails=fails, missing=missing.cast(TEXTS))
+    return Filter(
+        joins=((limits, ("rule_id",)),),
+        fails=fails,
+        missing=missing.cast(TEXTS),
+        lacks=pl.any_horizontal(*lacking.values()).fill_null(False),
+    )

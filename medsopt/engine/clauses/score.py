@@ -80,36 +80,38 @@ def scale_total(table: ScaleTable, medications: Sequence[ResolvedMedication]) ->
 def plan(
     clauses: Sequence[tuple[str, Score]], population: Population, lookups: Lookups
 ) -> pl.LazyFrame:
-    """(patient, rule) pairs whose total is high enough, with {total} and {contributors}."""
+    """(patient, rule) pairs whose total is high enough, with {total} and {contributors}.
+
+    Each scale is totalled once per patient, however many rules read it.
+    """
     wanted = pl.DataFrame(
         [(rule_id, c.scale, c.at_least) for rule_id, c in clauses],
-        schema={"rule_id": pl.String, "scale": pl.String, "at_least": pl.Int64},
+        schema={"rule_id": population.rule_id_type, "scale": pl.String, "at_least": pl.Int64},
         orient="row",
     ).lazy()
     per_molecule = (
-        wanted.join(lookups.scales.lazy(), on="scale")
+        lookups.scales.lazy()
+        .join(wanted.select("scale").unique(), on="scale", how="semi")
         .join(
             population.meds.lazy().select(PATIENT_ID, "ref", "concept_code", "molecule"),
             on="concept_code",
         )
-        .group_by(PATIENT_ID, "rule_id", "molecule")
+        .group_by(PATIENT_ID, "scale", "molecule")
         .agg(
             pl.col("score").max(),
             # The name at the highest score (the smallest, as the one-patient check).
             pl.col("scale_name").filter(pl.col("score") == pl.col("score").max()).min(),
-            pl.col("at_least").first(),
             pl.col("ref"),
         )
         .filter(pl.col("score") > 0)
     )
-    return (
+    totals = (
         per_molecule.sort(
-            [PATIENT_ID, "rule_id", "score", "scale_name"], descending=[False, False, True, False]
+            [PATIENT_ID, "scale", "score", "scale_name"], descending=[False, False, True, False]
         )
-        .group_by(PATIENT_ID, "rule_id", maintain_order=True)
+        .group_by(PATIENT_ID, "scale", maintain_order=True)
         .agg(
             pl.col("score").sum().alias("score_total"),
-            pl.col("at_least").first(),
             pl.col("ref")
             .list.explode(keep_nulls=False, empty_as_null=False)
             .unique()
@@ -118,6 +120,9 @@ def plan(
             .str.join(", ")
             .alias("contributors"),
         )
+    )
+    return (
+        totals.join(wanted, on="scale")
         .filter(pl.col("score_total") >= pl.col("at_least"))
         .with_columns(subject=pl.lit(""), total=pl.col("score_total").cast(pl.String))
         .select(*KEY, "refs", "total", "contributors")

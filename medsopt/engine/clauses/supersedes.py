@@ -43,7 +43,7 @@ def drop_superseded_plan(fired: pl.LazyFrame, rules: Sequence[RuleIR]) -> pl.Laz
     """`drop_superseded` over a population's fired rows (KEY, refs)."""
     pairs = pl.DataFrame(
         [(rule.id, target) for rule in rules for target in rule.supersedes],
-        schema={"rule_id": pl.String, "target": pl.String},
+        schema=dict.fromkeys(("rule_id", "target"), fired.collect_schema()["rule_id"]),
         orient="row",
     ).lazy()
     superseding = fired.select(PATIENT_ID, "rule_id", pl.col("refs").alias("by_refs")).join(
