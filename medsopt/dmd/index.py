@@ -100,6 +100,12 @@ class DmdIndex:
             self._table = concepts_frame(self._by_code.values())
         return self._table
 
+    def preload(self, codes: Iterable[str]) -> None:
+        """Build these concepts and their parents at once before resolving many of them
+        (an index over an extract builds each on first lookup; others hold them all)."""
+        if isinstance(self._by_code, LazyConcepts):
+            self._by_code.preload(codes)
+
     def descendants(self, code: str) -> tuple[str, ...]:
         """Codes directly below `code`: the VMPs and AMPs of a VTM, the AMPs of a VMP."""
         return self._descendants.get(code, ())

@@ -102,7 +102,9 @@ def _resolved_lineages(ruleset: RuleSet, listed: Iterable[str]) -> list[Resolved
         if code in dmd:
             candidates.add(code)
             candidates.update(dmd.descendants(code))
-    outcomes = (dmd.resolve(code) for code in dmd.codes() if code in candidates)
+    chosen = [code for code in dmd.codes() if code in candidates]
+    dmd.preload(chosen)
+    outcomes = (dmd.resolve(code) for code in chosen)
     return [o for o in outcomes if isinstance(o, Resolved)]
 
 

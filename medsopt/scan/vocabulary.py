@@ -63,10 +63,9 @@ def resolution_table(ruleset: RuleSet, superseded_codes: Iterable[str] = ()) -> 
             .otherwise("resolution")
         )
     )
-    placed = {
-        code: _placed(code, ruleset)
-        for code in named.filter(pl.col("resolution").is_null())["code"].to_list()
-    }
+    unplaced = named.filter(pl.col("resolution").is_null())["code"].to_list()
+    dmd.preload(unplaced)
+    placed = {code: _placed(code, ruleset) for code in unplaced}
     names = table.select(vtm="code", vtm_name="name")
     ok = pl.col("resolution") == RESOLVED_OK
     return (
