@@ -17,6 +17,7 @@ from medsopt.dmd.concepts import Resolved
 from medsopt.engine.clauses import biosimilar, formulary
 from medsopt.engine.clauses.base import Lookups
 from medsopt.engine.prepared import prepared
+from medsopt.rules.membership import MembershipIndex
 from medsopt.rules.ruleset import RuleSet
 
 
@@ -66,6 +67,8 @@ def _undated_lookups(ruleset: RuleSet) -> Lookups:
 
 def membership_table(ruleset: RuleSet) -> pl.DataFrame:
     """concept_code -> medicine group, exactly `RuleSet.groups_of` as a table."""
+    if isinstance(ruleset.membership, MembershipIndex):
+        return ruleset.membership.table.select("concept_code", "group")
     memberships = ruleset.membership.items()
     return pl.DataFrame(
         {

@@ -9,8 +9,9 @@ import polars as pl
 from medsopt.dmd.concepts import Level as DmdLevel
 from medsopt.dmd.concepts import Resolved
 from medsopt.dmd.index import DmdIndex
+from medsopt.rules.membership import MembershipIndex
 from medsopt.rules.models import Rule
-from medsopt.rules.ruleset import CompiledRule, GroupInfo, Membership
+from medsopt.rules.ruleset import CompiledRule, GroupInfo
 
 
 def clause_groups(rule: Rule) -> list[str]:
@@ -28,9 +29,7 @@ def clause_groups(rule: Rule) -> list[str]:
     return named
 
 
-def membership_index(
-    groups: Mapping[str, GroupInfo], dmd: DmdIndex
-) -> dict[str, tuple[Membership, ...]]:
+def membership_index(groups: Mapping[str, GroupInfo], dmd: DmdIndex) -> MembershipIndex:
     """For every dm+d code, the medicine groups it belongs to and the listed code that put it there.
 
     A code belongs to a group when it is listed, when an ancestor is listed (an AMP of a listed
@@ -64,24 +63,25 @@ def membership_index(
         .group_by("group", "member")
         .agg(pl.col("via").min())
     )
-    chosen = pl.concat([direct.select("group", "member", "via"), below]).sort("member", "group")
-    index: dict[str, list[Membership]] = {}
-    shared: dict[tuple[str, str], Membership] = {}  # one object per (group, listed code)
-    for member, group, via in chosen.select("member", "group", "via").iter_rows():
-        membership = shared.get((group, via))
-        if membership is None:
-            membership = shared[group, via] = Membership(group, via)
-        index.setdefault(member, []).append(membership)
-    return {code: tuple(memberships) for code, memberships in index.items()}
+    chosen = pl.concat([direct.select("group", "member", "via"), below])
+    return MembershipIndex(
+        chosen.select(concept_code="member", group="group", via="via").sort("concept_code", "group")
+    )
 
 
 def _current_codes(codes: set[str], dmd: DmdIndex) -> pl.DataFrame:
     """via -> code: the `current_code` of each code (a code in the index is its own)."""
-    present = set(dmd.table().filter(pl.col("code").is_in(list(codes)))["code"].to_list())
-    return pl.DataFrame(
-        [(code, code if code in present else current_code(code, dmd)) for code in codes],
-        schema={"via": pl.String, "code": pl.String},
-        orient="row",
+    listed = pl.DataFrame({"via": list(codes)}, schema={"via": pl.String})
+    live = dmd.table().select(via="code")
+    retired = listed.join(live, on="via", how="anti")["via"].to_list()
+    return pl.concat(
+        [
+            listed.join(live, on="via", how="semi").select("via", code="via"),
+            pl.DataFrame(
+                {"via": retired, "code": [current_code(c, dmd) for c in retired]},
+                schema={"via": pl.String, "code": pl.String},
+            ),
+        ]
     )
 
 

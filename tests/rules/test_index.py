@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import polars as pl
+
 from medsopt.dmd.concepts import Level
 from medsopt.dmd.index import DmdIndex
 from medsopt.engine import CheckRequest, MedicationEntry, PatientContext, check
 from medsopt.rules.compile import compile_ruleset
 from medsopt.rules.index import current_code
+from medsopt.rules.membership import MembershipIndex
 from medsopt.rules.ruleset import Membership, RuleSet
 from medsopt.store.sources import read_sources
 from tests.conftest import SPEC_RULES
@@ -107,3 +110,18 @@ def test_every_code_belongs_to_the_groups_found_one_by_one(bundled: RuleSet) -> 
         if m.via != code and current_code(m.via, bundled.dmd) == code
     ]
     assert all(code not in bundled.groups[m.group].codes for code, m in aliased)
+
+
+def test_the_index_reads_a_code_s_groups_from_its_table(bundled: RuleSet) -> None:
+    index = bundled.membership
+    assert isinstance(index, MembershipIndex)
+    warfarin = "319733000"
+    assert warfarin in index and "99999991000001109" not in index
+    assert bundled.groups_of("99999991000001109") == ()
+    groups = index[warfarin]
+    assert index[warfarin] is groups  # built once
+    assert [m.group for m in groups] == sorted(
+        index.table.filter(pl.col("concept_code") == warfarin)["group"]
+    )
+    assert "anticoagulants" in {m.group for m in groups}
+    assert len(index) == len(list(index)) == index.table["concept_code"].n_unique()
