@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import polars as pl
 
 from medsopt.dmd.concepts import Level, Resolved, UnresolvedReason
+from medsopt.engine.lookups import build_lookups
 from medsopt.engine.resolve import not_placed
 from medsopt.rules.ruleset import RuleSet
 
@@ -62,6 +63,16 @@ def resolution_table(ruleset: RuleSet, superseded_codes: Iterable[str] = ()) -> 
             .then(pl.lit(None))
             .otherwise("resolution")
         )
+    )
+    # A concept a medicine group lists is placed (`not_placed` asks that first); the others
+    # are asked one by one.
+    grouped = build_lookups(ruleset, None).membership.select(code="concept_code").unique()
+    named = named.with_columns(
+        resolution=pl.when(
+            pl.col("resolution").is_null() & pl.col("code").is_in(grouped["code"].implode())
+        )
+        .then(pl.lit(RESOLVED_OK))
+        .otherwise("resolution")
     )
     unplaced = named.filter(pl.col("resolution").is_null())["code"].to_list()
     dmd.preload(unplaced)
