@@ -9,13 +9,33 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 import polars as pl
 
 from medsopt.dmd.concepts import Concept, Level
 
 _LEVELS = {level.value: level for level in Level}
+# A concept's fields, in the order of Concept's.
+COLUMNS = ("code", "name", "level", "vmp", "vtm", "bnf_code", "invalid")
+SCHEMA = {
+    "code": pl.String,
+    "name": pl.String,
+    "level": pl.String,
+    "vmp": pl.String,
+    "vtm": pl.String,
+    "bnf_code": pl.String,
+    "invalid": pl.Boolean,
+}
+
+
+def concepts_frame(concepts: Iterable[Concept]) -> pl.DataFrame:
+    """Concepts as rows of `COLUMNS` (the extract's columns), in the order given."""
+    return pl.DataFrame(
+        [(c.code, c.name, c.level.value, c.vmp, c.vtm, c.bnf_code, c.invalid) for c in concepts],
+        schema=SCHEMA,
+        orient="row",
+    )
 
 
 class LazyConcepts(Mapping[str, Concept]):
@@ -25,15 +45,14 @@ class LazyConcepts(Mapping[str, Concept]):
     touches a handful and a rule compile a few thousand. Lookups bisect the sorted codes.
     """
 
-    __slots__ = ("_cache", "_codes", "_columns")
+    __slots__ = ("_cache", "_codes", "_columns", "frame")
 
     def __init__(self, concepts: pl.DataFrame) -> None:
         frame = concepts if concepts["code"].is_sorted() else concepts.sort("code")
+        self.frame = frame.select(list(COLUMNS))  # the concepts in code order (shares the buffers)
         self._codes: list[str] = frame["code"].to_list()
         # Indexing a polars Series is ~0.4 µs: cheaper than converting every column to lists.
-        self._columns = tuple(
-            frame[name] for name in ("name", "level", "vmp", "vtm", "bnf_code", "invalid")
-        )
+        self._columns = tuple(frame[name] for name in COLUMNS[1:])
         self._cache: dict[str, Concept] = {}
 
     def __getitem__(self, code: str) -> Concept:
@@ -47,6 +66,20 @@ class LazyConcepts(Mapping[str, Concept]):
             self._cache[code] = concept
         return concept
 
+    def preload(self, codes: Iterable[str]) -> None:
+        """Build the concepts of `codes` and of their VMPs and VTMs in one pass over the
+        columns (a lookup one by one costs several Series reads per concept)."""
+        code = pl.col("code")
+        wanted = [c for c in codes if c not in self._cache]
+        rows = self.frame.filter(code.is_in(wanted))
+        parents = pl.concat([rows["vmp"], rows["vtm"]]).drop_nulls().unique().to_list()
+        rows = pl.concat([rows, self.frame.filter(code.is_in(parents) & ~code.is_in(wanted))])
+        for code_, name, level, vmp, vtm, bnf_code, invalid in rows.iter_rows():
+            if code_ not in self._cache:
+                self._cache[code_] = Concept(
+                    code_, name, _LEVELS[level], vmp, vtm, bnf_code, invalid
+                )
+
     def __contains__(self, code: object) -> bool:
         return code in self._cache or (isinstance(code, str) and self._row(code) is not None)
 
@@ -59,9 +92,6 @@ class LazyConcepts(Mapping[str, Concept]):
     def _row(self, code: str) -> int | None:
         row = bisect.bisect_left(self._codes, code)
         return row if row < len(self._codes) and self._codes[row] == code else None
-
-
-_LEVELS = {level.value: level for level in Level}
 
 
 class LazyDescendants(Mapping[str, tuple[str, ...]]):

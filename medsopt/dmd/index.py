@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 import polars as pl
 
-from medsopt.dmd.columnar import LazyConcepts, LazyDescendants
+from medsopt.dmd.columnar import LazyConcepts, LazyDescendants, concepts_frame
 from medsopt.dmd.concepts import (
     Concept,
     Level,
@@ -25,12 +25,13 @@ _MAX_SUPERSESSION_HOPS = 8
 class DmdIndex:
     """Immutable lookup over one dm+d release (or bundled extract)."""
 
-    __slots__ = ("_by_code", "_descendants", "_superseded", "release")
+    __slots__ = ("_by_code", "_descendants", "_superseded", "_table", "release")
 
     def __init__(
         self, concepts: Iterable[Concept], supersessions: Iterable[Supersession], release: str
     ) -> None:
         self.release = release
+        self._table: pl.DataFrame | None = None
         by_code = {concept.code: concept for concept in concepts}
         descendants: defaultdict[str, list[str]] = defaultdict(list)
         for concept in by_code.values():
@@ -62,6 +63,7 @@ class DmdIndex:
         )
         index = cls.__new__(cls)
         index.release = release
+        index._table = by_code.frame
         index._by_code = by_code
         index._descendants = LazyDescendants(concepts, by_code)
         index._superseded = MappingProxyType(
@@ -88,22 +90,29 @@ class DmdIndex:
         """Every concept in the index."""
         return self._by_code.values()
 
+    def codes(self) -> Iterable[str]:
+        """Every concept's code, in the order of `concepts()` (no Concept is built)."""
+        return iter(self._by_code)
+
+    def table(self) -> pl.DataFrame:
+        """Every concept as a row (`columnar.COLUMNS`), in the order of `concepts()`."""
+        if self._table is None:
+            self._table = concepts_frame(self._by_code.values())
+        return self._table
+
+    def preload(self, codes: Iterable[str]) -> None:
+        """Build these concepts and their parents at once before resolving many of them
+        (an index over an extract builds each on first lookup; others hold them all)."""
+        if isinstance(self._by_code, LazyConcepts):
+            self._by_code.preload(codes)
+
     def descendants(self, code: str) -> tuple[str, ...]:
         """Codes directly below `code`: the VMPs and AMPs of a VTM, the AMPs of a VMP."""
         return self._descendants.get(code, ())
 
     def resolve(self, code: str) -> Resolved | Unresolved:
         """Resolve a well-formed code to its current concept and ancestors, or say why not."""
-        supersession = None
-        current = code
-        for _ in range(_MAX_SUPERSESSION_HOPS):
-            if current in self._by_code:
-                break
-            step = self._superseded.get(current)
-            if step is None:
-                break
-            supersession = Supersession(code, step.current_code, step.changed_on)
-            current = step.current_code
+        current, supersession = self._successor(code)
         concept = self._by_code.get(current)
         if concept is None:
             return Unresolved(code, UnresolvedReason.UNKNOWN, f"not in dm+d extract {self.release}")
@@ -124,6 +133,23 @@ class DmdIndex:
                 f"{concept.name!r} is a dm+d pack ({concept.level.value}); send the VMP or AMP",
             )
         return Resolved(code, concept, self._ancestors(concept), supersession)
+
+    def current_code(self, code: str) -> str:
+        """The id a retired code was replaced by (followed as `resolve` does), else the code."""
+        return self._successor(code)[0]
+
+    def _successor(self, code: str) -> tuple[str, Supersession | None]:
+        supersession = None
+        current = code
+        for _ in range(_MAX_SUPERSESSION_HOPS):
+            if current in self._by_code:
+                break
+            step = self._superseded.get(current)
+            if step is None:
+                break
+            supersession = Supersession(code, step.current_code, step.changed_on)
+            current = step.current_code
+        return current, supersession
 
     def _ancestors(self, concept: Concept) -> tuple[Concept, ...]:
         ancestors: list[Concept] = []

@@ -7,25 +7,47 @@ through the same objects the point-of-care engine reads (`RuleSet.groups_of`, th
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+from collections.abc import Iterable
 
 import polars as pl
 
 from medsopt.dmd.concepts import Resolved
 from medsopt.engine.clauses import biosimilar, formulary
 from medsopt.engine.clauses.base import Lookups
+from medsopt.engine.prepared import prepared
+from medsopt.rules.membership import MembershipIndex
 from medsopt.rules.ruleset import RuleSet
 
 
 def build_lookups(ruleset: RuleSet, as_of: datetime.date | None) -> Lookups:
-    """Every table the clause plans join (biosimilar choices depend on the as-of date)."""
+    """Every table the clause plans join (biosimilar choices depend on the as-of date).
+
+    The tables that depend on the rule set alone are built once per rule set and kept beside
+    it (`prepared`): the committee cases of a build and the scan after it read the same ones.
+    """
+    kept = prepared(ruleset).pieces
+    undated = kept.get(_UNDATED)
+    if not isinstance(undated, Lookups):
+        undated = kept[_UNDATED] = _undated_lookups(ruleset)
+    if as_of is None:
+        return undated
+    return dataclasses.replace(undated, biosimilar=biosimilar.lookup_table(ruleset, as_of))
+
+
+# Where `build_lookups` keeps a rule set's tables for no as-of date among its prepared pieces.
+_UNDATED = ("columnar lookups", None)
+
+
+def _undated_lookups(ruleset: RuleSet) -> Lookups:
     table = ruleset.biosimilars
     return Lookups(
         membership=membership_table(ruleset),
         conditions=condition_table(ruleset),
         scales=scale_table(ruleset),
         formulary=formulary_table(ruleset),
-        biosimilar=biosimilar.lookup_table(ruleset, as_of),
+        biosimilar=biosimilar.lookup_table(ruleset, None),
         coded_exclusions=table is not None
         and any(x.codes for p in table.products.values() for x in p.not_licensed_for),
         concerns={c.id: c.title for c in ruleset.concerns.values()},
@@ -45,9 +67,15 @@ def build_lookups(ruleset: RuleSet, as_of: datetime.date | None) -> Lookups:
 
 def membership_table(ruleset: RuleSet) -> pl.DataFrame:
     """concept_code -> medicine group, exactly `RuleSet.groups_of` as a table."""
-    pairs = [(code, m.group) for code, ms in ruleset.membership.items() for m in ms]
+    if isinstance(ruleset.membership, MembershipIndex):
+        return ruleset.membership.table.select("concept_code", "group")
+    memberships = ruleset.membership.items()
     return pl.DataFrame(
-        pairs, schema={"concept_code": pl.String, "group": pl.String}, orient="row"
+        {
+            "concept_code": [code for code, ms in memberships for _ in ms],
+            "group": [m.group for _, ms in memberships for m in ms],
+        },
+        schema={"concept_code": pl.String, "group": pl.String},
     ).sort("concept_code", "group")
 
 
@@ -64,16 +92,30 @@ def condition_table(ruleset: RuleSet) -> pl.DataFrame:
     ).sort("condition_code", "condition_group")
 
 
-def _resolved_lineages(ruleset: RuleSet) -> list[Resolved]:
-    """Every concept that resolves, with its lineage (concept, VMP, VTM) as the engine sees it."""
-    outcomes = (ruleset.dmd.resolve(c.code) for c in ruleset.dmd.concepts())
+def _resolved_lineages(ruleset: RuleSet, listed: Iterable[str]) -> list[Resolved]:
+    """Every concept that resolves and has a `listed` code in its lineage (concept, VMP, VTM),
+    with that lineage as the engine sees it, in the order of `DmdIndex.concepts()`.
+
+    A lineage holds a concept, its VMP and its VTM, so only the listed concepts and their
+    descendants can have a listed code in theirs: the others are never resolved.
+    """
+    dmd = ruleset.dmd
+    candidates: set[str] = set()
+    for code in listed:
+        if code in dmd:
+            candidates.add(code)
+            candidates.update(dmd.descendants(code))
+    chosen = [code for code in dmd.codes() if code in candidates]
+    dmd.preload(chosen)
+    outcomes = (dmd.resolve(code) for code in chosen)
     return [o for o in outcomes if isinstance(o, Resolved)]
 
 
 def scale_table(ruleset: RuleSet) -> pl.DataFrame:
     """concept_code -> scale, score, scale_name: the first lineage concept each scale lists."""
     rows: list[tuple[str, str, int, str]] = []
-    for resolved in _resolved_lineages(ruleset):
+    scored = {code for scale in ruleset.scales.values() for code in scale.scores}
+    for resolved in _resolved_lineages(ruleset, scored):
         for scale in ruleset.scales.values():
             for concept in resolved.lineage:
                 entry = scale.scores.get(concept.code)
@@ -97,7 +139,7 @@ def formulary_table(ruleset: RuleSet) -> pl.DataFrame:
     rows = []
     local = ruleset.formulary
     if local is not None:
-        for resolved in _resolved_lineages(ruleset):
+        for resolved in _resolved_lineages(ruleset, local.products):
             entry = local.entry_for(resolved.lineage)
             if entry is not None:
                 rows.append(formulary.lookup_rows(local, resolved.concept.code, entry))

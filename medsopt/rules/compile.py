@@ -135,7 +135,7 @@ def compile_ruleset(
         rules=MappingProxyType(active),
         inactive=MappingProxyType(inactive),
         groups=MappingProxyType(group_infos),
-        membership=MappingProxyType(membership_index(group_infos, dmd)),
+        membership=membership_index(group_infos, dmd),
         triggers=MappingProxyType(triggers),
         untriggered=untriggered,
         condition_triggers=MappingProxyType(condition_triggers),

@@ -40,6 +40,7 @@ def compile_groups(
         by_id[located.item.id] = located
 
     own_terms: dict[str, dict[str, str]] = {}
+    live = set(dmd.codes())  # a set lookup, not a search of the index, for every listed code
     for gid, located in by_id.items():
         group = located.item
         terms: dict[str, str] = {}
@@ -74,7 +75,7 @@ def compile_groups(
                             level=Level.WARNING,
                         )
                         for e in entries
-                        if e.code not in dmd and not isinstance(dmd.resolve(e.code), Resolved)
+                        if e.code not in live and not isinstance(dmd.resolve(e.code), Resolved)
                     )
         own_terms[gid] = terms
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+import polars as pl
+
 from medsopt.dmd.concepts import Level as DmdLevel
 from medsopt.dmd.concepts import Resolved
 from medsopt.dmd.index import DmdIndex
+from medsopt.rules.membership import MembershipIndex
 from medsopt.rules.models import Rule
-from medsopt.rules.ruleset import CompiledRule, GroupInfo, Membership
+from medsopt.rules.ruleset import CompiledRule, GroupInfo
 
 
 def clause_groups(rule: Rule) -> list[str]:
@@ -26,43 +29,90 @@ def clause_groups(rule: Rule) -> list[str]:
     return named
 
 
-def membership_index(
-    groups: Mapping[str, GroupInfo], dmd: DmdIndex
-) -> dict[str, tuple[Membership, ...]]:
+def membership_index(groups: Mapping[str, GroupInfo], dmd: DmdIndex) -> MembershipIndex:
     """For every dm+d code, the medicine groups it belongs to and the listed code that put it there.
 
     A code belongs to a group when it is listed, when an ancestor is listed (an AMP of a listed
     VMP), and, for a VTM, when any of its products is listed: a prescription written at molecule
     level ("Warfarin") must still be screened as warfarin.
     """
-    index: dict[str, dict[str, str]] = {}
-
-    def add(code: str, group: str, via: str) -> None:
-        index.setdefault(code, {}).setdefault(group, via)
-
     medicine_groups = [g for g in groups.values() if g.kind == "medicine"]
+    listed = pl.DataFrame(
+        {
+            "group": [g.id for g in medicine_groups for _ in g.codes],
+            "via": [code for g in medicine_groups for code in g.codes],
+            "expand": [g.matching != "exact" for g in medicine_groups for _ in g.codes],
+        },
+        schema={"group": pl.String, "via": pl.String, "expand": pl.Boolean},
+    )
     # A listed id that dm+d has since replaced stands for its successor (lists go stale).
-    current = {code: current_code(code, dmd) for g in medicine_groups for code in g.codes}
-    # Direct listings first, so an explanation names the listed code itself when it can.
-    for group in medicine_groups:
-        for code in group.codes:
-            add(current[code], group.id, code)
-    for group in medicine_groups:
-        if group.matching == "exact":
-            continue
-        for listed in sorted(group.codes):
-            code = current[listed]
-            for child in dmd.descendants(code):
-                add(child, group.id, listed)
-                for grandchild in dmd.descendants(child):
-                    add(grandchild, group.id, listed)
-            concept = dmd.concept(code)
-            if concept is not None and concept.vtm and concept.level is not DmdLevel.VTM:
-                add(concept.vtm, group.id, listed)
-    return {
-        code: tuple(Membership(g, via) for g, via in sorted(groups_.items()))
-        for code, groups_ in index.items()
-    }
+    current = _current_codes(set(listed["via"].to_list()), dmd)
+    listed = listed.join(current, on="via")
+    # Each (group, code) once, by the first of: a direct listing (the live code itself before a
+    # retired id of it, so an explanation names the listed code itself when it can), then the
+    # lowest listed code whose descendants or VTM bring the code in.
+    direct = (
+        listed.select("group", "via", member="code", alias=pl.col("code") != pl.col("via"))
+        .sort("alias", "via")
+        .unique(["group", "member"], keep="first")
+    )
+    below = (
+        listed.filter("expand")
+        .join(_expansions(current["code"], dmd), on="code")
+        .join(direct, on=["group", "member"], how="anti")
+        .group_by("group", "member")
+        .agg(pl.col("via").min())
+    )
+    chosen = pl.concat([direct.select("group", "member", "via"), below])
+    return MembershipIndex(
+        chosen.select(concept_code="member", group="group", via="via").sort("concept_code", "group")
+    )
+
+
+def _current_codes(codes: set[str], dmd: DmdIndex) -> pl.DataFrame:
+    """via -> code: the `current_code` of each code (a code in the index is its own)."""
+    listed = pl.DataFrame({"via": list(codes)}, schema={"via": pl.String})
+    live = dmd.table().select(via="code")
+    retired = listed.join(live, on="via", how="anti")["via"].to_list()
+    return pl.concat(
+        [
+            listed.join(live, on="via", how="semi").select("via", code="via"),
+            pl.DataFrame(
+                {"via": retired, "code": [current_code(c, dmd) for c in retired]},
+                schema={"via": pl.String, "code": pl.String},
+            ),
+        ]
+    )
+
+
+def _expansions(codes: pl.Series, dmd: DmdIndex) -> pl.DataFrame:
+    """code -> member: what a listed code brings into a group besides itself (its descendants,
+    theirs, and its VTM when it is a product below one), as `DmdIndex.descendants` links them."""
+    table = dmd.table()
+    known = table.select("code")
+    # parent -> child, once per pair, for parents in the index (as `descendants` gives them)
+    links = (
+        pl.concat(
+            [
+                table.select(parent="vmp", child="code"),
+                table.filter(pl.col("vtm") != pl.col("vmp").fill_null("")).select(
+                    parent="vtm", child="code"
+                ),
+            ]
+        )
+        .drop_nulls("parent")
+        .join(known, left_on="parent", right_on="code", how="semi")
+    )
+    wanted = pl.DataFrame({"code": codes}).unique()
+    children = wanted.join(links, left_on="code", right_on="parent").select("code", member="child")
+    grandchildren = children.join(links, left_on="member", right_on="parent").select(
+        "code", member="child"
+    )
+    vtms = wanted.join(
+        table.filter((pl.col("level") != DmdLevel.VTM.value) & (pl.col("vtm") != "")),
+        on="code",
+    ).select("code", member="vtm")
+    return pl.concat([children, grandchildren, vtms]).unique()
 
 
 def current_code(code: str, dmd: DmdIndex) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from medsopt.engine.lookups import build_lookups
 from medsopt.formulary.adherence import AdherenceFile
 from medsopt.rules.ruleset import RuleSet
 
@@ -31,6 +32,7 @@ def class_table(
     """
     listed: list[pl.DataFrame] = []
     grouped: list[pl.DataFrame] = []
+    membership = build_lookups(ruleset, None).membership
     for definition in definitions.classes:
         for path in definition.codelists:
             if path not in codelists:
@@ -44,12 +46,10 @@ def class_table(
                 raise ClassDefinitionError(
                     f"class {definition.id}: {group!r} is not a medicine group of the rule set"
                 )
-            members = sorted(
-                c for c, ms in ruleset.membership.items() if group in {m.group for m in ms}
-            )
+            # The group's members, in code order (`membership` is sorted by code, group).
             grouped.append(
-                pl.DataFrame(
-                    {"concept_code": members, "drug_class": [definition.id] * len(members)}
+                membership.filter(pl.col("group") == group).select(
+                    "concept_code", drug_class=pl.lit(definition.id)
                 )
             )
     schema = {"concept_code": pl.String, "drug_class": pl.String}

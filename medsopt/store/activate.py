@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from medsopt.authoring.diagnostics import Diagnostic, RuleSetError
 from medsopt.committee.cases import parse_cases
@@ -71,11 +73,33 @@ def compile_sources(
     return dataclasses.replace(compiled, ruleset=ruleset, warnings=warnings), sources
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused (as it was before, after).
+
+    A build allocates millions of small objects and frees few: every collection pass walks
+    all of them again and found nothing worth it (about a fifth of a build's CPU time). Any
+    cycles it leaves are collected by the next pass after it.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def build(locations: Locations, cancelled: Callable[[], bool] = _never) -> Compiled:
     """Load dm+d, formulary and rules, compile, and run the committee tests; raise on failure.
 
     `cancelled` is asked between stages: when it says so, BuildAbandonedError is raised.
     """
+    with _collector_paused():
+        return _build(locations, cancelled)
+
+
+def _build(locations: Locations, cancelled: Callable[[], bool]) -> Compiled:
     compiled, sources = compile_sources(locations)
     if cancelled():
         raise BuildAbandonedError

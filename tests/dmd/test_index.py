@@ -68,3 +68,27 @@ def test_supersession_cycles_terminate() -> None:
     )
     outcome = index.resolve("111")
     assert isinstance(outcome, Unresolved)
+
+
+def test_the_table_holds_every_concept_in_index_order(dmd: DmdIndex) -> None:
+    built = DmdIndex(
+        [
+            Concept("48603004", "Warfarin", Level.VTM),
+            Concept("319733000", "Warfarin 1mg tablets", Level.VMP, vtm="48603004"),
+        ],
+        [],
+        "test",
+    )
+    for index in (dmd, built):
+        rows = list(index.table().iter_rows())
+        assert rows == [
+            (c.code, c.name, c.level.value, c.vmp, c.vtm, c.bnf_code, c.invalid)
+            for c in index.concepts()
+        ]
+        assert [row[0] for row in rows] == list(index.codes())
+
+
+def test_a_retired_code_names_its_successor_and_a_live_code_itself(dmd: DmdIndex) -> None:
+    assert dmd.current_code("329847005") == "36030111000001106"
+    assert dmd.current_code("36030111000001106") == "36030111000001106"
+    assert dmd.current_code("99999991000001109") == "99999991000001109"
