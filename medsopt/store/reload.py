@@ -12,6 +12,8 @@ from medsopt.rules.holder import Activation, RuleSetHolder
 from medsopt.store.activate import Locations, load_into
 
 log = logging.getLogger(__name__)
+# How long stopping waits for a cancelled build to reach its next stage and return.
+BUILD_STOP_SECONDS = 10.0
 
 Fingerprint = tuple[tuple[str, int, int], ...]
 
@@ -69,6 +71,7 @@ class Reloader:
         self._pending: _Build | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._builder: threading.Thread | None = None
         self._seen: Fingerprint | None = None
         self.builds = 0  # builds started, for tests and the log
 
@@ -98,7 +101,10 @@ class Reloader:
         self._pending = None
         self._running = build
         self.builds += 1
-        threading.Thread(target=self._run, args=(build,), name="rules-build", daemon=True).start()
+        self._builder = threading.Thread(
+            target=self._run, args=(build,), name="rules-build", daemon=True
+        )
+        self._builder.start()
 
     def _run(self, build: _Build) -> None:
         log.info("building the rule set from %s", self._locations.rules_dir)
@@ -132,10 +138,19 @@ class Reloader:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop watching and abandon any build; waiting callers return at once."""
+        """Stop watching and abandon any build; waiting callers return at once.
+
+        A build in progress is cancelled and waited for (up to `BUILD_STOP_SECONDS`): a daemon
+        thread still inside polars when the interpreter exits is killed mid-call, and the
+        process aborts ("FATAL: exception not rethrown") instead of exiting 0.
+        """
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        with self._lock:
+            builder = self._builder
+        if builder is not None:
+            builder.join(timeout=BUILD_STOP_SECONDS)
 
     def _watch(self) -> None:
         while not self._stop.wait(self._poll):
