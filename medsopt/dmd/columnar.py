@@ -10,11 +10,13 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
+from typing import TypeVar
 
 import polars as pl
 
 from medsopt.dmd.concepts import Concept, Level
 
+V = TypeVar("V")
 _LEVELS = {level.value: level for level in Level}
 # A concept's fields, in the order of Concept's.
 COLUMNS = ("code", "name", "level", "vmp", "vtm", "bnf_code", "invalid")
@@ -38,7 +40,27 @@ def concepts_frame(concepts: Iterable[Concept]) -> pl.DataFrame:
     )
 
 
-class LazyConcepts(Mapping[str, Concept]):
+class SortedCodes(Mapping[str, V]):
+    """A mapping over `_codes` (sorted, distinct): iteration, size and a code's row by bisection.
+
+    Subclasses set `_codes` (in their own `__slots__`) and look values up by `_row(code)`.
+    """
+
+    __slots__ = ()
+    _codes: list[str]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._codes)
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def _row(self, code: str) -> int | None:
+        row = bisect.bisect_left(self._codes, code)
+        return row if row < len(self._codes) and self._codes[row] == code else None
+
+
+class LazyConcepts(SortedCodes[Concept]):
     """Concepts of an extract, each built from its row on first lookup and then cached.
 
     Building all ~380k Concept objects of a full release up front takes seconds; a check
@@ -82,16 +104,6 @@ class LazyConcepts(Mapping[str, Concept]):
 
     def __contains__(self, code: object) -> bool:
         return code in self._cache or (isinstance(code, str) and self._row(code) is not None)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._codes)
-
-    def __len__(self) -> int:
-        return len(self._codes)
-
-    def _row(self, code: str) -> int | None:
-        row = bisect.bisect_left(self._codes, code)
-        return row if row < len(self._codes) and self._codes[row] == code else None
 
 
 class LazyDescendants(Mapping[str, tuple[str, ...]]):

@@ -8,15 +8,13 @@ joins the table itself.
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Iterator, Mapping
-
 import polars as pl
 
+from medsopt.dmd.columnar import SortedCodes
 from medsopt.rules.ruleset import Membership
 
 
-class MembershipIndex(Mapping[str, tuple[Membership, ...]]):
+class MembershipIndex(SortedCodes[tuple[Membership, ...]]):
     """concept_code -> (Membership(group, via), ...) in group order, read from `table`."""
 
     __slots__ = ("_built", "_codes", "_groups", "_starts", "_vias", "table")
@@ -46,13 +44,3 @@ class MembershipIndex(Mapping[str, tuple[Membership, ...]]):
 
     def __contains__(self, code: object) -> bool:
         return isinstance(code, str) and self._row(code) is not None
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._codes)
-
-    def __len__(self) -> int:
-        return len(self._codes)
-
-    def _row(self, code: str) -> int | None:
-        row = bisect.bisect_left(self._codes, code)
-        return row if row < len(self._codes) and self._codes[row] == code else None
