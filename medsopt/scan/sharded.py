@@ -41,6 +41,7 @@ from medsopt.scan.worklist import rank as worklist_rank
 from medsopt.scan.worklist import worklist_rows
 
 PARTITION_ROWS = 2_000_000  # dispensing rows per partition: bounds each partition's memory
+SPLIT_ROW_GROUP = 16_384  # rows each partition of the split buffers before writing
 # Outputs written part by part (Parquet, and CSV where the contract has one).
 WRITTEN = {
     "adherence": True,
@@ -80,12 +81,15 @@ def partition_count(dispensing: pl.LazyFrame, partition_rows: int) -> int:
 def split(frame: pl.LazyFrame, count: int, folder: Path) -> Path:
     """Write `frame` as `count` patient-hash partitions (one streaming pass); their folder."""
     # Read back once, soon: neither compression nor statistics pays for itself (about 15% of
-    # the pass's CPU at 16 M rows).
+    # the pass's CPU at 16 M rows). Every partition buffers a row group until it is written:
+    # small ones keep the pass's memory from growing with the partition count (at 33
+    # partitions, 1.54 GiB with polars' default and 1.09 GiB with these, for 4% more CPU).
     frame.with_columns(partition_number(count).alias(_PART)).sink_parquet(
         pl.PartitionBy(folder, key=_PART, include_key=False),
         mkdir=True,
         compression="uncompressed",
         statistics=False,
+        row_group_size=SPLIT_ROW_GROUP,
     )
     return folder
 
