@@ -4,10 +4,10 @@ The input is split once (one streaming pass) into partitions of about `partition
 dispensing rows by a hash of the patient id (`core.partition`), so every patient's rows are in
 one partition. Each partition runs `core.scan_partition` (inline, or in one of `workers`
 processes) and writes its share of every output file at once; clinical events, when given,
-are split by the same hash and feed their patients' partition (`extras`). Only counts stay in
-memory while partitions run; the per-patient frames the end needs (the worklist scores, the
-columns the summary and the report read) are written as parts and read back once, narrow, when
-every partition is done, so memory does not grow with the number of partitions. Output rows
+are split by the same hash and feed their patients' partition (`extras`). Only counts and
+digests (`digest`: what the summary and the report read) stay in memory while partitions run;
+the only per-patient frame the end needs, each patient's worklist row, is written as parts and
+ranked from disk a slice at a time, so memory does not grow with the population. Output rows
 are grouped by partition, sorted by patient within each; the worklist is ranked across all
 partitions. The partition count depends on the input size only, so the number of workers never
 changes a result.
