@@ -70,10 +70,11 @@ def test_a_huge_quantity_lasts_the_longest_supply_not_an_overflow() -> None:
             "dose_text": [None, "take one weekly", "one daily"],
             "concept_code": ["b", "a", "a"],
             "vmp": [None, None, None],
+            "row": range(3),
         },
         schema_overrides={"days_supply": pl.Int32, "vmp": pl.String},
     )
     doses = pl.DataFrame(schema={"code": pl.String, "daily_units": pl.Float64, "basis": pl.String})
-    out = with_days_supply(fills.lazy(), doses.lazy()).collect()
+    out = with_days_supply(fills.lazy(), doses.lazy()).collect().sort("row")
     assert out["days_supply"].to_list() == [LONGEST_SUPPLY_DAYS] * 3
     assert out["supply_method"].to_list() == ["quantity_as_days", "dose_text", "dose_text"]
