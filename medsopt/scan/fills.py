@@ -90,31 +90,15 @@ def _code_facts(codes: pl.Series, tables: ScanTables) -> pl.DataFrame:
     """Per distinct code (in `codes` order): concept, molecule and default daily dose (an AMP
     uses its VMP's default)."""
     doses = tables.doses.select("code", "daily_units")
-    return (
-        codes.to_frame("code")
-        .join(
-            tables.resolution.select("code", "concept_code", "vmp", "molecule"),
-            on="code",
-            how="left",
-            validate="m:1",
-            maintain_order="left",
-        )
-        .join(
-            doses.rename({"code": "concept_code", "daily_units": "_by_concept"}),
-            on="concept_code",
-            how="left",
-            validate="m:1",
-            maintain_order="left",
-        )
-        .join(
-            doses.rename({"code": "vmp", "daily_units": "_by_vmp"}),
-            on="vmp",
-            how="left",
-            validate="m:1",
-            maintain_order="left",
-        )
-        .with_columns(default=pl.coalesce("_by_concept", "_by_vmp"))
-    )
+    facts = codes.to_frame("code")
+    # Each table has one row per key; every code keeps its place.
+    for table, key in (
+        (tables.resolution.select("code", "concept_code", "vmp", "molecule"), "code"),
+        (doses.rename({"code": "concept_code", "daily_units": "_by_concept"}), "concept_code"),
+        (doses.rename({"code": "vmp", "daily_units": "_by_vmp"}), "vmp"),
+    ):
+        facts = facts.join(table, on=key, how="left", validate="m:1", maintain_order="left")
+    return facts.with_columns(default=pl.coalesce("_by_concept", "_by_vmp"))
 
 
 def supply_methods(fills: Fills) -> pl.DataFrame:
