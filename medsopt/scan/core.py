@@ -44,15 +44,6 @@ OUTPUTS = (
     "patients_quarantine",  # quarantined patient rows as read + reason, detail
     "practices",  # patient_id, practice_id
 )
-_FILL_COLUMNS = (
-    s.PATIENT_ID,
-    s.CODE,
-    "concept_code",
-    "molecule",
-    s.DISPENSED_ON,
-    s.DAYS_SUPPLY,
-    "supply_method",
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -154,7 +154,7 @@ def current_medicines(
     fills: Fills, dispensed: pl.DataFrame, as_of: datetime.date, current_days: int
 ) -> pl.DataFrame:
     """patient_id, code, start_date, last_dispensed_on for every current medicine
-    (`current.current_medicines` over integer keys); `dispensed` is `medicines(fills)`."""
+    (`current.current_filter`); `dispensed` is `medicines(fills)`."""
     size = max(len(fills.codes), 1)
     return dispensed.filter(current_filter(as_of, current_days)).select(
         keys.lookup_position(pl.col("key") // size, fills.patients).alias(s.PATIENT_ID),
