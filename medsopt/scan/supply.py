@@ -10,8 +10,6 @@ import enum
 
 import polars as pl
 
-from medsopt.scan import schema as s
-
 
 class SupplyMethod(enum.Enum):
     """How a fill's days' supply was obtained, most trustworthy first."""
@@ -81,46 +79,6 @@ def _days(quantity: pl.Expr, per_day: pl.Expr) -> pl.Expr:
     supply does not cover a day."""
     days = (quantity / per_day).floor()
     return days.clip(lower_bound=1, upper_bound=LONGEST_SUPPLY_DAYS).cast(pl.Int32)
-
-
-def with_days_supply(fills: pl.LazyFrame, doses: pl.LazyFrame) -> pl.LazyFrame:
-    """Add `days_supply` (final, Int32) and `supply_method` to resolved clean fills.
-
-    `fills` carries `concept_code` and `vmp` (from the resolution table); `doses` is
-    `classes.default_dose_table` (code, daily_units, basis); an AMP uses its VMP's default.
-    """
-    by_concept = doses.select(
-        pl.col("code").alias("concept_code"), pl.col("daily_units").alias("_dose_concept")
-    )
-    by_vmp = doses.select(pl.col("code").alias("vmp"), pl.col("daily_units").alias("_dose_vmp"))
-    # Instructions repeat ("one tablet daily"): parse each distinct text once, then join.
-    instructions = (
-        fills.select(s.DOSE_TEXT)
-        .unique()
-        .drop_nulls()
-        .with_columns(_per_day=units_per_day(pl.col(s.DOSE_TEXT)))
-    )
-    return (
-        fills.join(by_concept, on="concept_code", how="left")
-        .join(by_vmp, on="vmp", how="left")
-        .join(instructions, on=s.DOSE_TEXT, how="left")
-        .with_columns(
-            derived_days(
-                pl.col(s.DAYS_SUPPLY),
-                pl.col("_per_day"),
-                pl.coalesce("_dose_concept", "_dose_vmp"),
-                pl.col(s.QUANTITY),
-            ).alias(s.DAYS_SUPPLY),
-            method_name(
-                derived_method(
-                    pl.col(s.DAYS_SUPPLY),
-                    pl.col("_per_day"),
-                    pl.coalesce("_dose_concept", "_dose_vmp"),
-                )
-            ).alias("supply_method"),
-        )
-        .drop("_dose_concept", "_dose_vmp", "_per_day")
-    )
 
 
 def derived_days(

@@ -1,11 +1,19 @@
-"""Days' supply: explicit > dose instruction > formulary default > quantity, method recorded."""
+"""Days' supply: explicit > dose instruction > formulary default > quantity, method recorded
+(as the scan derives them, `fills.keyed_fills`)."""
 
 from __future__ import annotations
+
+import datetime
+from dataclasses import replace
+from typing import Any
 
 import polars as pl
 import pytest
 
-from medsopt.scan.supply import LONGEST_SUPPLY_DAYS, units_per_day, with_days_supply
+from medsopt.scan import schema as s
+from medsopt.scan.fills import keyed_fills
+from medsopt.scan.supply import LONGEST_SUPPLY_DAYS, method_name, units_per_day
+from medsopt.scan.tables import ScanTables
 
 
 @pytest.mark.parametrize(
@@ -37,22 +45,57 @@ def test_dose_instructions(text: str | None, units: float | None) -> None:
     assert got == (pytest.approx(units) if units is not None else None)
 
 
-def test_method_order_and_whole_days() -> None:
-    fills = pl.DataFrame(
+def derived(
+    rows: dict[str, list[Any]], doses: pl.DataFrame, scan_tables: ScanTables
+) -> tuple[list[int], list[str]]:
+    """Days' supply and method of each row, as a scan derives them (`fills.keyed_fills`).
+
+    `rows`: quantity, days_supply, dose_text, concept_code, vmp; each row its own code."""
+    count = len(rows["quantity"])
+    codes = [f"c{i}" for i in range(count)]
+    resolution = pl.DataFrame(
         {
-            "quantity": [56.0, 56.0, 56.0, 56.0, 25.0, 1.0],
-            "days_supply": [30, None, None, None, None, None],
-            "dose_text": ["one daily", "one tablet twice a day", None, None, "take 2 daily", None],
-            "concept_code": ["a", "a", "a", "b", "a", "b"],
-            "vmp": [None, None, "v", None, None, None],
-            "row": range(6),
+            "code": codes,
+            "concept_code": rows["concept_code"],
+            "vmp": rows["vmp"],
+            "molecule": ["m"] * count,
         },
-        schema_overrides={"days_supply": pl.Int32},
+        schema_overrides={"vmp": pl.String},
     )
+    annotated = pl.DataFrame(
+        {
+            "_patient_id": ["p"] * count,
+            "_code": codes,
+            s.DOSE_TEXT: rows["dose_text"],
+            "_dispensed_on": [datetime.date(2026, 1, 1)] * count,
+            "_days_supply": rows["days_supply"],
+            "_quantity": rows["quantity"],
+            "_reason": [None] * count,
+        },
+        schema_overrides={
+            s.DOSE_TEXT: pl.String,
+            "_days_supply": pl.Float64,
+            "_reason": pl.String,
+        },
+    )
+    tables = replace(scan_tables, resolution=resolution, doses=doses)
+    used = keyed_fills(annotated, tables).rows
+    methods = used.select(method_name(pl.col("supply_method")))
+    return used["days_supply"].to_list(), methods.to_series().to_list()
+
+
+def test_method_order_and_whole_days(scan_tables: ScanTables) -> None:
+    rows: dict[str, list[Any]] = {
+        "quantity": [56.0, 56.0, 56.0, 56.0, 25.0, 1.0],
+        "days_supply": [30, None, None, None, None, None],
+        "dose_text": ["one daily", "one tablet twice a day", None, None, "take 2 daily", None],
+        "concept_code": ["a", "a", "a", "b", "a", "b"],
+        "vmp": [None, None, "v", None, None, None],
+    }
     doses = pl.DataFrame({"code": ["v"], "daily_units": [2.0], "basis": ["test"]})
-    out = with_days_supply(fills.lazy(), doses.lazy()).collect().sort("row")
-    assert out["days_supply"].to_list() == [30, 28, 28, 56, 12, 1]
-    assert out["supply_method"].to_list() == [
+    days, methods = derived(rows, doses, scan_tables)
+    assert days == [30, 28, 28, 56, 12, 1]
+    assert methods == [
         "explicit",
         "dose_text",
         "default_dose",  # an AMP uses its VMP's default
@@ -62,19 +105,17 @@ def test_method_order_and_whole_days() -> None:
     ]
 
 
-def test_a_huge_quantity_lasts_the_longest_supply_not_an_overflow() -> None:
-    fills = pl.DataFrame(
-        {
-            "quantity": [1e12, 1e12, 3e9],
-            "days_supply": [None, None, None],
-            "dose_text": [None, "take one weekly", "one daily"],
-            "concept_code": ["b", "a", "a"],
-            "vmp": [None, None, None],
-            "row": range(3),
-        },
-        schema_overrides={"days_supply": pl.Int32, "vmp": pl.String},
-    )
+def test_a_huge_quantity_lasts_the_longest_supply_not_an_overflow(
+    scan_tables: ScanTables,
+) -> None:
+    rows: dict[str, list[Any]] = {
+        "quantity": [1e12, 1e12, 3e9],
+        "days_supply": [None, None, None],
+        "dose_text": [None, "take one weekly", "one daily"],
+        "concept_code": ["b", "a", "a"],
+        "vmp": [None, None, None],
+    }
     doses = pl.DataFrame(schema={"code": pl.String, "daily_units": pl.Float64, "basis": pl.String})
-    out = with_days_supply(fills.lazy(), doses.lazy()).collect().sort("row")
-    assert out["days_supply"].to_list() == [LONGEST_SUPPLY_DAYS] * 3
-    assert out["supply_method"].to_list() == ["quantity_as_days", "dose_text", "dose_text"]
+    days, methods = derived(rows, doses, scan_tables)
+    assert days == [LONGEST_SUPPLY_DAYS] * 3
+    assert methods == ["quantity_as_days", "dose_text", "dose_text"]
