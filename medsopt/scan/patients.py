@@ -118,14 +118,8 @@ def annotate_patients(raw: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
         (pl.col("_pregnant_given") & ~pl.col("_pregnant").is_in(list(_BOOLEANS)), _BAD_PREGNANT),
         (pl.col("_bad_codes").list.len() > 0, _BAD_CODES),
     ]
-    # The reason as its position in PatientReason (text built at every step of the chain
-    # costs several times more); reason and detail are named once at the end.
-    position: pl.Expr = pl.lit(None, dtype=pl.UInt32)
-    for condition, why in reversed(checks):
-        position = (
-            pl.when(condition).then(pl.lit(_ORDER.index(why), dtype=pl.UInt32)).otherwise(position)
-        )
-    parsed = parsed.with_columns(_reason=position)
+    # The reason as its position in PatientReason; reason and detail are named once at the end.
+    parsed = parsed.with_columns(_reason=keys.first_position(checks, _ORDER))
     listed = pl.lit("malformed condition code(s): ") + pl.col("_bad_codes").list.join(";")
     return parsed.with_columns(
         _reason=keys.lookup_position(pl.col("_reason"), _REASON_NAMES),

@@ -137,13 +137,7 @@ def annotate(
             Reason.BAD_DAYS_SUPPLY,
         ),
     ]
-    chain: pl.Expr = pl.lit(None, dtype=pl.UInt32)
-    for condition, why in reversed(checks):
-        position = (
-            pl.lit(REASONS.index(why.value), dtype=pl.UInt32) if isinstance(why, Reason) else why
-        )
-        chain = pl.when(condition).then(position).otherwise(chain)
-    parsed = parsed.with_columns(_reason=chain)
+    parsed = parsed.with_columns(_reason=keys.first_position(checks, list(Reason)))
     reason = pl.col("_reason")
     repeated = _repeated_rows(parsed.drop("_code_reason"), original)
     if not repeated.is_empty():
