@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -250,6 +251,19 @@ def write_worklist(ranked: list[Path], staging: Path) -> None:
             csv_safe(pl.read_parquet(path)).write_csv(out, include_header=index == 0)
 
 
+def write_top(ranked: list[Path], parts: Path, path: Path) -> pl.DataFrame:
+    """The workbook (`workbook_sheets`) from the ranked worklist and the partitions' parts of
+    the detail sheets' outputs; the worklist's top it holds."""
+    top = pl.scan_parquet(ranked).head(XLSX_PATIENTS).collect()
+    chosen = top.select(s.PATIENT_ID).lazy()
+    sheets = {"worklist": top}
+    for name, order in SHEET_ORDER.items():
+        whole = pl.scan_parquet(sorted((parts / name).glob("*.parquet")))
+        sheets[name] = whole.join(chosen, on=s.PATIENT_ID, how="semi").sort(order).collect()
+    write_workbook(path, sheets)
+    return top
+
+
 def worklist_patients(ranked: list[Path]) -> int:
     """How many patients the ranked files hold (from the Parquet footers)."""
     return int(pl.scan_parquet(ranked).select(pl.len()).collect().item())
@@ -326,17 +340,14 @@ def scan_to_directory(
             ranked = rank_parts(scores, work / "worklist")
             watch.lap("scan")
         progress("writing outputs")
-        assemble(work / "parts", staging)
-        write_worklist(ranked, staging)
+        # The workbook is written cell by cell in Python while polars writes the other files
+        # outside the GIL.
+        with ThreadPoolExecutor(1, thread_name_prefix="workbook") as aside:
+            workbook = aside.submit(write_top, ranked, work / "parts", staging / "worklist.xlsx")
+            assemble(work / "parts", staging)
+            write_worklist(ranked, staging)
+            results["worklist"] = workbook.result()  # the top: what the report reads
         on_worklist = worklist_patients(ranked)
-        top = pl.scan_parquet(ranked).head(XLSX_PATIENTS).collect()
-        results["worklist"] = top  # what the report and the workbook read
-        chosen = top.select(s.PATIENT_ID).lazy()
-        sheets = {"worklist": top}
-        for name, order in SHEET_ORDER.items():
-            whole = pl.scan_parquet(staging / f"{name}.parquet")
-            sheets[name] = whole.join(chosen, on=s.PATIENT_ID, how="semi").sort(order).collect()
-        write_workbook(staging / "worklist.xlsx", sheets)
         for name, frame in frames.items():
             frame.write_parquet(staging / f"{name}.parquet")
             csv_safe(frame).write_csv(staging / f"{name}.csv")

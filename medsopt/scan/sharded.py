@@ -21,7 +21,7 @@ import math
 import os
 import shutil
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -41,6 +41,8 @@ from medsopt.scan.worklist import rank as worklist_rank
 from medsopt.scan.worklist import worklist_rows
 
 PARTITION_ROWS = 2_000_000  # dispensing rows per partition: bounds each partition's memory
+# Partitions scanned at once in one process (so peak memory is about this many partitions').
+PARTITIONS_AT_ONCE = 2
 SPLIT_ROW_GROUP = 16_384  # rows each partition of the split buffers before writing
 # Outputs written part by part (Parquet, and CSV where the contract has one).
 WRITTEN = {
@@ -226,7 +228,7 @@ def scan_partitions(
             )
         )
     parts = []
-    with pool(workers) as run:
+    with pool(workers, PARTITIONS_AT_ONCE) as run:
         for done, part in enumerate(run(run_partition, jobs), start=1):
             parts.append(part)
             progress(f"scanned partition {done}/{len(jobs)}")
@@ -247,10 +249,17 @@ def _empty(frame: pl.LazyFrame, path: Path) -> Path:
 
 
 @contextmanager
-def pool(workers: int) -> Iterator[Callable[..., Iterator[dict[str, pl.DataFrame]]]]:
-    """`map` inline, or over `workers` spawned processes sharing the cores."""
+def pool(
+    workers: int, threads: int = 1
+) -> Iterator[Callable[..., Iterator[dict[str, pl.DataFrame]]]]:
+    """`map` in this process (over `threads` threads), or over `workers` spawned processes
+    sharing the cores; results in the order of the inputs either way."""
     if workers == 1:
-        yield map
+        if threads == 1:
+            yield map
+            return
+        with ThreadPoolExecutor(threads, thread_name_prefix="partition") as executor:
+            yield executor.map
         return
     previous = os.environ.get("POLARS_MAX_THREADS")
     os.environ["POLARS_MAX_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
