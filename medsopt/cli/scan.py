@@ -214,14 +214,14 @@ def _run(
                 inputs.read_patients(patients)
             if extras.events is not None:
                 inputs.read_events(extras.events)
-        progress("loading rule set and adherence classes")
-        ruleset = build(locations).ruleset
-        tables = files.tables_for(ruleset, locations, as_of)
-        watch.lap("load_rules")
         params = ScanParams(Period(as_of, period_days), current_days=current_days, weights=weights)
         read = {"dispensing": str(dispensing), "patients": str(patients) if patients else None}
         read["events"] = str(extras.events) if extras.events else None
         if engine is Engine.SPARK:
+            progress("loading rule set and adherence classes")
+            ruleset = build(locations).ruleset
+            tables = files.tables_for(ruleset, locations, as_of)
+            watch.lap("load_rules")
             from medsopt.cli.scan_analytics import publish
             from medsopt.scan.analytics_run import plan_analytics
             from medsopt.scan.spark import SparkJob, scan_to
@@ -239,13 +239,18 @@ def _run(
             progress("scanning on Spark")
             summary = scan_to(out, spark_job, read, watch, render_report, publish)
         else:
+            asked = extras
+
+            def rules() -> files.Rules:
+                progress("splitting the inputs by patient; loading rule set and classes")
+                ruleset = build(locations).ruleset
+                tables = files.tables_for(ruleset, locations, as_of)
+                return tables, analytics_step(asked, tables, ruleset, as_of, progress)
+
             job = files.ScanJob(
-                dispensing, patients, tables, params, workers, partition_rows, extras
+                dispensing, patients, rules, params, workers, partition_rows, extras
             )
-            analytics = analytics_step(extras, tables, ruleset, as_of, progress)
-            summary = files.scan_to_directory(
-                job, out, render_report, read, watch, progress, analytics
-            )
+            summary = files.scan_to_directory(job, out, render_report, read, watch, progress)
     except (inputs.ScanInputError, ClassDefinitionError, DmdExtractError) as error:
         progress.done()
         print(f"scan failed, nothing written: {error}", file=sys.stderr)

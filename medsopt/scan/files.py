@@ -28,14 +28,15 @@ from medsopt.scan.analytics_run import ANALYTICS_FILES
 from medsopt.scan.classes import ClassDefinitionError
 from medsopt.scan.core import ScanParams, partition, scan_partition
 from medsopt.scan.extras import Extras, read_patient_tables
-from medsopt.scan.inputs import ScanInputError, read_dispensing, read_patients
+from medsopt.scan.inputs import ScanInputError, read_dispensing, read_events, read_patients
 from medsopt.scan.sharded import (
     PARTITION_ROWS,
     assemble,
     pool,
     rank_parts,
-    scan_partitions,
+    scan_split,
     score_parts,
+    split_inputs,
 )
 from medsopt.scan.summary import Stopwatch, summarise
 from medsopt.scan.tables import ScanTables, build_tables
@@ -278,13 +279,17 @@ Analytics = Callable[
 ]
 
 
+# The rule set's part of a scan: its tables, and the analytics when asked for.
+Rules = tuple[ScanTables, Analytics | None]
+
+
 @dataclass(frozen=True, slots=True)
 class ScanJob:
     """A whole scan as the command runs it."""
 
     dispensing: Path
     patients: Path | None
-    tables: ScanTables
+    rules: Callable[[], Rules]  # called while the inputs are split (see `scan_to_directory`)
     params: ScanParams
     workers: int = 1
     partition_rows: int = PARTITION_ROWS
@@ -298,31 +303,34 @@ def scan_to_directory(
     inputs: Mapping[str, str | None],
     watch: Stopwatch,
     progress: Callable[[str], None] = lambda _: None,
-    analytics: Analytics | None = None,
 ) -> dict[str, Any]:
     """Scan in bounded memory (`sharded`), every output written as produced; summary.json.
 
-    With `job.extras.analytics`, `analytics` runs once every partition is scanned.
+    The rule set is built (`job.rules`) while the inputs are split: the building is Python,
+    the split polars outside the GIL. With `job.extras.analytics`, the analytics run once
+    every partition is scanned.
     """
     extras = job.extras or Extras()
     with staged(out) as staging:
         work = staging / ".work"
         patients = read_patients(job.patients) if job.patients is not None else None
-        # Counts only: the summary and the report read the per-patient frames in any order
-        # (sorting them would copy them), and the outputs are assembled from the parts.
-        results = totals(
-            scan_partitions(
+        events = read_events(extras.events) if extras.events is not None else None
+        with ThreadPoolExecutor(1, thread_name_prefix="split") as aside:
+            splitting = aside.submit(
+                split_inputs,
                 read_dispensing(job.dispensing),
                 patients,
-                job.tables,
-                job.params,
-                work,
-                job.workers,
+                events,
+                work / "inputs",
                 job.partition_rows,
-                progress,
-                extras,
             )
-        )
+            tables, analytics = job.rules()
+            watch.lap("load_rules")
+            split = splitting.result()
+        progress(f"scanning {len(split.partitions)} partition(s)")
+        # Counts only: the summary and the report read the per-patient frames in any order
+        # (sorting them would copy them), and the outputs are assembled from the parts.
+        results = totals(scan_split(split, tables, job.params, work, job.workers, progress, extras))
         frames: dict[str, pl.DataFrame] = {}
         pages: dict[str, str] = {}
         analysed: dict[str, Any] = {}
@@ -340,12 +348,13 @@ def scan_to_directory(
             ranked = rank_parts(scores, work / "worklist")
             watch.lap("scan")
         progress("writing outputs")
-        # The workbook is written cell by cell in Python while polars writes the other files
-        # outside the GIL.
-        with ThreadPoolExecutor(1, thread_name_prefix="workbook") as aside:
+        # The files are written side by side: the workbook cell by cell in Python, the others
+        # by polars outside the GIL.
+        with ThreadPoolExecutor(2, thread_name_prefix="outputs") as aside:
             workbook = aside.submit(write_top, ranked, work / "parts", staging / "worklist.xlsx")
+            worklist = aside.submit(write_worklist, ranked, staging)
             assemble(work / "parts", staging)
-            write_worklist(ranked, staging)
+            worklist.result()
             results["worklist"] = workbook.result()  # the top: what the report reads
         on_worklist = worklist_patients(ranked)
         for name, frame in frames.items():
@@ -355,7 +364,7 @@ def scan_to_directory(
             (staging / name).write_text(page, encoding="utf-8")
         shutil.rmtree(work)
         watch.lap("write")
-        summary = summarise(results, job.tables, job.params, inputs, watch.timings)
+        summary = summarise(results, tables, job.params, inputs, watch.timings)
         summary["worklist_patients"] = on_worklist
         if analysed:
             summary["analytics"] = analysed

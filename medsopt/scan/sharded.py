@@ -15,7 +15,6 @@ changes a result.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import math
 import os
@@ -177,6 +176,103 @@ def rank_parts(scores: list[Path], folder: Path, slice_rows: int = 200_000) -> l
     return written
 
 
+@dataclass(frozen=True, slots=True)
+class PartitionInputs:
+    """One partition's share of each input (an empty file of its columns where it has none)."""
+
+    index: int
+    dispensing: Path
+    patients: Path | None
+    events: Path | None
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """The inputs split by patient hash (`split_inputs`), in `folder`."""
+
+    partitions: tuple[PartitionInputs, ...]
+    folder: Path
+
+
+def split_inputs(
+    dispensing: pl.LazyFrame,
+    patients: pl.LazyFrame | None,
+    events: pl.LazyFrame | None,
+    folder: Path,
+    partition_rows: int = PARTITION_ROWS,
+) -> Split:
+    """Every input split into `folder` by patient hash (`split`), a partition per about
+    `partition_rows` dispensing rows; partitions with no row of any input are left out."""
+    count = partition_count(dispensing, partition_rows)
+    split(dispensing, count, folder / "dispensing")
+    if patients is not None:
+        split(patients, count, folder / "patients")
+    if events is not None:
+        split(events, count, folder / "events")
+    no_dispensing = _empty(dispensing, folder / "dispensing-empty.parquet")
+    no_patients = (
+        _empty(patients, folder / "patients-empty.parquet") if patients is not None else None
+    )
+    no_events = _empty(events, folder / "events-empty.parquet") if events is not None else None
+    partitions = []
+    for index in range(count):
+        mine = _partition_files(folder / "dispensing", index)
+        theirs = _partition_files(folder / "patients", index) if patients is not None else None
+        recorded = _partition_files(folder / "events", index) if events is not None else None
+        if mine is None and theirs is None and recorded is None:
+            continue
+        partitions.append(
+            PartitionInputs(
+                index, mine or no_dispensing, theirs or no_patients, recorded or no_events
+            )
+        )
+    return Split(tuple(partitions), folder)
+
+
+def scan_split(
+    inputs: Split,
+    tables: ScanTables,
+    params: ScanParams,
+    work: Path,
+    workers: int = 1,
+    progress: Callable[[str], None] = lambda _: None,
+    extras: Extras | None = None,
+) -> dict[str, pl.DataFrame]:
+    """Every partition of the split inputs scanned into `work` (parts of each output); the
+    counts and digests `run_partition` keeps, combined. The split inputs are removed.
+
+    With `extras.analytics`, each partition also writes its patients' tables for the analytics
+    (`extras.read_patient_tables(work / "parts")`).
+    """
+    extras = extras or Extras()
+    jobs = [
+        PartitionJob(
+            mine.dispensing,
+            mine.patients,
+            tables,
+            params,
+            work / "parts",
+            mine.index,
+            events=mine.events,
+            events_complete_from=extras.events_complete_from,
+            analytics=extras.analytics is not None,
+        )
+        for mine in inputs.partitions
+    ]
+    parts = []
+    with pool(workers, PARTITIONS_AT_ONCE) as run:
+        for done, part in enumerate(run(run_partition, jobs), start=1):
+            parts.append(part)
+            progress(f"scanned partition {done}/{len(jobs)}")
+    shutil.rmtree(inputs.folder, ignore_errors=True)
+    return {
+        n: summed(n, [p[n] for p in parts])
+        if n in DIGESTS
+        else pl.concat([p[n] for p in parts], how="vertical_relaxed")
+        for n in parts[0]
+    }
+
+
 def scan_partitions(
     dispensing: pl.LazyFrame,
     patients: pl.LazyFrame | None,
@@ -188,57 +284,13 @@ def scan_partitions(
     progress: Callable[[str], None] = lambda _: None,
     extras: Extras | None = None,
 ) -> dict[str, pl.DataFrame]:
-    """Every partition scanned into `work` (parts of each output); the counts and digests.
-
-    `dispensing` carries `source_row`. Returns the counts `run_partition` keeps, combined.
-    With `extras.analytics`, each partition also writes its patients' tables for the analytics
-    (`extras.read_patient_tables(work / "parts")`).
-    """
+    """`split_inputs` then `scan_split`, one after the other (`dispensing` carries
+    `source_row`)."""
     extras = extras or Extras()
     events = read_events(extras.events) if extras.events is not None else None
-    count = partition_count(dispensing, partition_rows)
-    progress(f"splitting into {count} partition(s)")
-    inputs = work / "inputs"
-    split(dispensing, count, inputs / "dispensing")
-    if patients is not None:
-        split(patients, count, inputs / "patients")
-    if events is not None:
-        split(events, count, inputs / "events")
-    no_dispensing = _empty(dispensing, inputs / "dispensing-empty.parquet")
-    no_patients = (
-        _empty(patients, inputs / "patients-empty.parquet") if patients is not None else None
-    )
-    no_events = _empty(events, inputs / "events-empty.parquet") if events is not None else None
-    jobs = []
-    for index in range(count):
-        mine = _partition_files(inputs / "dispensing", index)
-        theirs = _partition_files(inputs / "patients", index) if patients is not None else None
-        recorded = _partition_files(inputs / "events", index) if events is not None else None
-        if mine is None and theirs is None and recorded is None:
-            continue
-        job = PartitionJob(
-            mine or no_dispensing, theirs or no_patients, tables, params, work / "parts", index
-        )
-        jobs.append(
-            dataclasses.replace(
-                job,
-                events=recorded or no_events,
-                events_complete_from=extras.events_complete_from,
-                analytics=extras.analytics is not None,
-            )
-        )
-    parts = []
-    with pool(workers, PARTITIONS_AT_ONCE) as run:
-        for done, part in enumerate(run(run_partition, jobs), start=1):
-            parts.append(part)
-            progress(f"scanned partition {done}/{len(jobs)}")
-    shutil.rmtree(inputs, ignore_errors=True)
-    return {
-        n: summed(n, [p[n] for p in parts])
-        if n in DIGESTS
-        else pl.concat([p[n] for p in parts], how="vertical_relaxed")
-        for n in parts[0]
-    }
+    inputs = split_inputs(dispensing, patients, events, work / "inputs", partition_rows)
+    progress(f"split into {len(inputs.partitions)} partition(s)")
+    return scan_split(inputs, tables, params, work, workers, progress, extras)
 
 
 def _empty(frame: pl.LazyFrame, path: Path) -> Path:

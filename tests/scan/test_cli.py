@@ -213,3 +213,5 @@ def test_a_broken_adherence_class_file_is_named_with_its_line(
     expected = f"adherence-classes.yaml:{line + 1}:5: error[unknown-field]: 'lable' is not a field"
     assert expected in done.stderr
     assert not out.exists()
+    # The inputs are split while the rule set is built: the split is removed too.
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")]
