@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -215,3 +216,24 @@ def test_a_broken_adherence_class_file_is_named_with_its_line(
     assert not out.exists()
     # The inputs are split while the rule set is built: the split is removed too.
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_the_command_sets_polars_allocator_before_polars_loads() -> None:
+    """Freed pages kept five seconds (see `medsopt.cli`), unless the user chose otherwise."""
+
+    def allocator(setting: str | None) -> str:
+        env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+        if setting is not None:
+            env["_RJEM_MALLOC_CONF"] = setting
+        probe = "import medsopt.cli, os, polars; print(os.environ['_RJEM_MALLOC_CONF'])"
+        done = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env
+        )
+        return done.stdout.strip()
+
+    # polars appends the setting it finds to its defaults; the last value of an option wins.
+    ours = "dirty_decay_ms:5000,muzzy_decay_ms:5000"
+    assert allocator(None).endswith(f",{ours}")
+    # Inherited from a parent that imported polars (its default): not a choice, replaced.
+    assert allocator("dirty_decay_ms:500,muzzy_decay_ms:1000").endswith(f",{ours}")
+    assert allocator("dirty_decay_ms:0").endswith(",dirty_decay_ms:0")
