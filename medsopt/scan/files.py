@@ -334,27 +334,28 @@ def scan_to_directory(
         frames: dict[str, pl.DataFrame] = {}
         pages: dict[str, str] = {}
         analysed: dict[str, Any] = {}
-        scores = score_parts(work / "parts")
-        if analytics is not None and extras.analytics is not None:
-            # The analytics extend the worklist in memory: ranked whole.
-            results["worklist"] = rank(pl.scan_parquet(scores)).collect()
-            watch.lap("scan")
-            frames, pages, analysed = analytics(read_patient_tables(work / "parts"), results)
-            watch.lap("analytics")
-            ranked = [work / "worklist.parquet"]
-            results["worklist"].write_parquet(ranked[0])
-        else:
-            # Ranked a slice at a time from disk: memory does not grow with the population.
-            ranked = rank_parts(scores, work / "worklist")
-            watch.lap("scan")
-        progress("writing outputs")
-        # The files are written side by side: the workbook cell by cell in Python, the others
-        # by polars outside the GIL.
+        # Side by side: the outputs assembled from their parts while the worklist is ranked,
+        # then its files and the workbook (polars works outside the GIL; the workbook is
+        # written cell by cell in Python).
         with ThreadPoolExecutor(2, thread_name_prefix="outputs") as aside:
+            assembled = aside.submit(assemble, work / "parts", staging)
+            scores = score_parts(work / "parts")
+            if analytics is not None and extras.analytics is not None:
+                # The analytics extend the worklist in memory: ranked whole.
+                results["worklist"] = rank(pl.scan_parquet(scores)).collect()
+                watch.lap("scan")
+                frames, pages, analysed = analytics(read_patient_tables(work / "parts"), results)
+                watch.lap("analytics")
+                ranked = [work / "worklist.parquet"]
+                results["worklist"].write_parquet(ranked[0])
+            else:
+                # Ranked a slice at a time from disk: memory does not grow with the population.
+                ranked = rank_parts(scores, work / "worklist")
+                watch.lap("scan")
+            progress("writing outputs")
             workbook = aside.submit(write_top, ranked, work / "parts", staging / "worklist.xlsx")
-            worklist = aside.submit(write_worklist, ranked, staging)
-            assemble(work / "parts", staging)
-            worklist.result()
+            write_worklist(ranked, staging)
+            assembled.result()
             results["worklist"] = workbook.result()  # the top: what the report reads
         on_worklist = worklist_patients(ranked)
         for name, frame in frames.items():
