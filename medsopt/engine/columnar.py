@@ -21,7 +21,6 @@ from medsopt.engine.clauses.base import (
     NO_TEXTS,
     PATIENT_ID,
     TEXTS,
-    Filter,
     Lookups,
     Population,
 )
@@ -67,6 +66,7 @@ _VALUE_COLUMNS = ("count", "total", "contributors", "severity_override")
 # A candidate's number (its row in the candidates), for the columns set aside while judging.
 _ROW = "candidate"
 _LACKS = "lacks"
+_EXCLUDED = "excluded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,73 +231,82 @@ def _judge(
 ) -> pl.DataFrame:
     """Candidates that no filtering clause fails, with everything they lack.
 
-    The candidates are split by the set of filters their rule has; each part is judged by those
-    filters only, in `FILTERS` order (so the missing data is listed in one order for every
-    rule), and the rules with no filter pass as generated.
+    Each filter reads the candidates of its own rules only (their key and facts) and names the
+    ones it fails and the ones it finds lacking data, with what they lack. A candidate failed by
+    any filter is dropped; the missing data of the rest is listed after what the generating
+    clauses found missing, in `FILTERS` order, so in one order for every rule.
     """
-    narrowed: list[Filter] = []
-    has: dict[str, list[int]] = {}
+    chain = candidates.join(population.facts, on=PATIENT_ID, how="left", maintain_order="left")
     filters: list[tuple[type, FilterPlan]] = [*FILTERS.items(), (CheckedConditions, filter_present)]
-    for kind, make in filters:
-        pairs = by_kind.get(kind)
-        if not pairs:
-            continue
-        for rule_id in dict.fromkeys(rule_id for rule_id, _ in pairs):
-            has.setdefault(rule_id, []).append(len(narrowed))
-        narrowed.append(make(pairs, population, lookups))
-    chain = candidates.join(population.facts, on=PATIENT_ID, how="left")
-    if not has or chain.is_empty():
-        return chain
-    # Each filter's frames are worked out once, however many parts read them.
-    frames = iter(pl.collect_all([frame for f in narrowed for frame, _ in (*f.excluded, *f.joins)]))
+    rule_type = population.rule_id_type
     narrowed = [
-        Filter(
-            excluded=tuple((next(frames).lazy(), on) for _, on in f.excluded),
-            joins=tuple((next(frames).lazy(), on) for _, on in f.joins),
-            fails=f.fails,
-            missing=f.missing,
-            lacks=f.lacks,
-        )
-        for f in narrowed
+        (pl.Series(list(dict.fromkeys(rule_id for rule_id, _ in pairs)), dtype=rule_type), f)
+        for kind, make in filters
+        if (pairs := by_kind.get(kind))
+        for f in [make(pairs, population, lookups)]
     ]
-    signatures = sorted({tuple(used) for used in has.values()})
-    parts = chain.join(
-        pl.DataFrame(
-            [(rule_id, signatures.index(tuple(used))) for rule_id, used in has.items()],
-            schema={"rule_id": population.rule_id_type, "signature": pl.UInt32},
-            orient="row",
-        ),
-        on="rule_id",
-        how="left",
-    ).partition_by("signature", as_dict=True, include_key=False)
-    judged = []
-    plans, lists = [], []
-    for (signature,), part in parts.items():
-        if signature is None:
-            judged.append(part)
-            continue
-        plan = part.lazy()
-        fails: pl.Expr = pl.lit(False)
-        lacks: pl.Expr = pl.col("missing").list.len() > 0
-        missing = [pl.col("missing")]
-        for index in signatures[int(signature)]:
-            for frame, on in narrowed[index].excluded:
-                plan = plan.join(frame, on=list(on), how="anti")
-        for index in signatures[int(signature)]:
-            for frame, on in narrowed[index].joins:
-                plan = plan.join(frame, on=list(on), how="left")
-            fails = fails | narrowed[index].fails
-            lacks = lacks | narrowed[index].lacks
-            missing.append(narrowed[index].missing)
-        plans.append(plan.filter(~fails).with_columns(lacks.fill_null(False).alias(_LACKS)))
-        lists.append(pl.concat_list(missing))
-    # Most candidates lack nothing: only the others have their lists of missing data built.
-    for kept, missing_list in zip(pl.collect_all(plans), lists, strict=True):
-        judged.append(kept.filter(~pl.col(_LACKS)).select(chain.columns))
-        lacking = kept.filter(pl.col(_LACKS))
-        if not lacking.is_empty():
-            judged.append(lacking.with_columns(missing=missing_list).select(chain.columns))
-    return pl.concat(judged)
+    if not narrowed or chain.is_empty():
+        return chain
+    # Each filter's frames are worked out once, together.
+    frames = iter(
+        pl.collect_all([frame for _, f in narrowed for frame, _ in (*f.excluded, *f.joins)])
+    )
+    plans = []
+    for rule_ids, f in narrowed:
+        part = chain.lazy().filter(pl.col("rule_id").is_in(rule_ids.implode()))
+        fails = f.fails.fill_null(False)
+        # The pairs a clause excludes fail, whatever else is known.
+        excluded = [
+            part.join(next(frames).lazy(), on=list(on), how="semi").select(_ROW, fails=pl.lit(True))
+            for _, on in f.excluded
+        ]
+        for _, on in f.joins:
+            part = part.join(next(frames).lazy(), on=list(on), how="left")
+        lacks = f.lacks.fill_null(False)
+        # The columns `missing` reads go along, for the few rows that lack data.
+        plans.append(
+            pl.concat(
+                [
+                    *excluded,
+                    part.filter(fails | lacks).select(
+                        _ROW, fails.alias("fails"), *dict.fromkeys(f.missing.meta.root_names())
+                    ),
+                ],
+                how="diagonal",
+            )
+        )
+    said = pl.collect_all(plans)
+    # A candidate's number is its row in the chain: the ones kept are marked by number.
+    kept = pl.repeat(True, chain.height, eager=True).scatter(
+        pl.concat([part.filter(pl.col("fails"))[_ROW] for part in said]), False
+    )
+    # Only the kept candidates that lack data have their lists of missing data built.
+    lacking = pl.concat(
+        [
+            part.filter(~pl.col("fails") & kept.gather(part[_ROW])).select(
+                _ROW, pl.lit(order, dtype=pl.UInt32).alias("order"), f.missing.alias(_LACKS)
+            )
+            for order, (part, (_, f)) in enumerate(zip(said, narrowed, strict=True))
+        ]
+    )
+    if lacking.is_empty():
+        return chain.filter(kept)
+    # A candidate's missing data in filter order (a group keeps the order of its rows).
+    listed = (
+        lacking.sort(_ROW, "order")
+        .group_by(_ROW, maintain_order=True)
+        .agg(pl.col(_LACKS).list.explode(keep_nulls=False, empty_as_null=False))
+    )
+    lists = pl.repeat(False, chain.height, eager=True).scatter(listed[_ROW], True)
+    return pl.concat(
+        [
+            chain.filter(kept & ~lists),
+            chain.filter(lists)
+            .join(listed, on=_ROW)
+            .with_columns(pl.concat_list("missing", _LACKS).alias("missing"))
+            .drop(_LACKS),
+        ]
+    )
 
 
 def _texts(
