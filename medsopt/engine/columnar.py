@@ -28,15 +28,8 @@ from medsopt.engine.clauses.concerns import merge_concerns_plan
 from medsopt.engine.clauses.conditions import filter_present
 from medsopt.engine.clauses.registry import FILTERS, GENERATORS, FilterPlan
 from medsopt.engine.clauses.supersedes import drop_superseded_plan
-from medsopt.engine.text import (
-    NO_CONTRIBUTORS,
-    NOT_SCORED,
-    age_expr,
-    egfr_expr,
-    medicines_expr,
-    render,
-    sorted_texts,
-)
+from medsopt.engine.columnar_texts import finding_texts
+from medsopt.engine.text import sorted_texts
 from medsopt.rules.ir import Clause, ConditionsPresent, RuleIR
 
 FINDINGS_SCHEMA: dict[str, pl.DataType] = {
@@ -61,8 +54,6 @@ NOT_EVALUATED_SCHEMA: dict[str, pl.DataType] = {
     "missing": TEXTS,
     "refs": TEXTS,
 }
-# Placeholder values some generating clauses fill (the rest come from the patient).
-_VALUE_COLUMNS = ("count", "total", "contributors", "severity_override")
 # A candidate's number (its row in the candidates), for the columns set aside while judging.
 _ROW = "candidate"
 _LACKS = "lacks"
@@ -121,7 +112,7 @@ def evaluate(population: Population, rules: Sequence[RuleIR], lookups: Lookups) 
     kept = _picked(kept, aside.drop("refs"))
     del candidates, aside
     return Evaluated(
-        findings=merge_concerns_plan(_texts(kept, population, rules, table), lookups.concerns)
+        findings=merge_concerns_plan(finding_texts(kept, population, rules), lookups.concerns)
         .select(*FINDINGS_SCHEMA)
         .sort(KEY)
         .cast({"rule_id": pl.String, "sources": TEXTS}),
@@ -307,75 +298,6 @@ def _judge(
             .drop(_LACKS),
         ]
     )
-
-
-def _texts(
-    fired: pl.DataFrame, population: Population, rules: Sequence[RuleIR], table: pl.DataFrame
-) -> pl.DataFrame:
-    """Each finding with its rule's detail and recommendation rendered for its patient."""
-    if fired.is_empty():
-        return pl.DataFrame(
-            schema={c: t for c, t in FINDINGS_SCHEMA.items() if c != "sources"}
-            | {PATIENT_ID: fired.schema[PATIENT_ID], "rule_id": fired.schema["rule_id"]}
-        )
-    # The medicines of findings that name any (a finding naming none involves none).
-    involved = (
-        fired.select(_ROW, PATIENT_ID, "refs")
-        .filter(pl.col("refs").list.len() > 0)
-        .explode("refs")
-        .join(
-            population.meds.select(
-                PATIENT_ID, pl.col("ref").alias("refs"), "name", "molecule", "proposed"
-            ),
-            on=[PATIENT_ID, "refs"],
-            how="left",
-        )
-        .group_by(_ROW)
-        .agg(
-            pl.col("name").drop_nulls().alias("names"),
-            pl.col("molecule").drop_nulls().n_unique().alias("molecules"),
-            pl.col("proposed").fill_null(False).any().alias("involves_proposed"),
-        )
-    )
-    ready = (
-        fired.join(involved, on=_ROW, how="left")
-        .join(table.select("rule_id", "category", "severity", "title", "concern"), on="rule_id")
-        .with_columns(
-            *(
-                pl.lit(None, dtype=pl.String).alias(c)
-                for c in _VALUE_COLUMNS
-                if c not in fired.columns
-            ),
-        )
-        .with_columns(
-            medicines=medicines_expr(pl.col("names")),
-            age=age_expr(pl.col("age")),
-            egfr=egfr_expr(pl.col("egfr")),
-            count=pl.coalesce("count", pl.col("molecules").fill_null(0).cast(pl.String)),
-            involves_proposed=pl.col("involves_proposed").fill_null(False),
-            total=pl.col("total").fill_null(NOT_SCORED),
-            contributors=pl.col("contributors").fill_null(NO_CONTRIBUTORS),
-            severity=pl.coalesce("severity_override", "severity"),
-            refs=sorted_texts(pl.col("refs")),
-        )
-    )
-    by_id = {rule.id: rule for rule in rules}
-    rendered = []
-    for (rule_id,), part in ready.partition_by("rule_id", as_dict=True).items():
-        rule = by_id[str(rule_id)]
-        columns = {name: pl.col(name) for name in part.columns}
-        rendered.append(
-            part.with_columns(
-                detail=_column(render(rule.detail, columns)),
-                recommendation=_column(render(rule.recommendation, columns)),
-            ).select(*(c for c in FINDINGS_SCHEMA if c != "sources"))
-        )
-    return pl.concat(rendered)
-
-
-def _column(text: str | pl.Expr) -> pl.Expr:
-    """A rendered template: text without placeholders is one literal for every row."""
-    return pl.lit(text) if isinstance(text, str) else text
 
 
 def _value_columns(frames: Sequence[pl.DataFrame]) -> list[str]:

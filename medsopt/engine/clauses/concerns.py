@@ -76,13 +76,16 @@ def merge_concerns_plan(findings: pl.DataFrame, titles: Mapping[str, str]) -> pl
     and every round gives each finding the smallest label among findings sharing a medicine,
     until nothing changes.
     """
-    rows = findings.with_row_index("finding").with_columns(
-        rank=pl.col("severity").replace_strict(SEVERITY_ORDER, return_dtype=pl.Int8)
-    )
     # A finding alone with its concern for its patient (most are) is its own card.
-    shared = pl.col("concern").is_not_null() & (pl.len().over(PATIENT_ID, "concern") > 1)
-    alone = rows.filter(~shared)
-    raised = rows.filter(shared)
+    shared = findings.select(
+        pl.col("concern").is_not_null() & (pl.len().over(PATIENT_ID, "concern") > 1)
+    ).to_series()
+    alone = findings.filter(~shared)
+    raised = (
+        findings.filter(shared)
+        .with_row_index("finding")
+        .with_columns(rank=pl.col("severity").replace_strict(SEVERITY_ORDER, return_dtype=pl.Int8))
+    )
     # Omissions name no medicine: those of one concern link through the empty ref "".
     links = raised.select(
         "finding",

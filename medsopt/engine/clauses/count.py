@@ -96,8 +96,8 @@ def plan(
     # Counting the whole list reads only patients with enough molecules for its lowest rule.
     lowest = min((c.at_least for _, c in clauses if c.group is None), default=0)
     meds = population.meds.lazy().select(PATIENT_ID, "ref", "molecule")
-    enough = meds.group_by(PATIENT_ID).agg(pl.col("molecule").n_unique().alias("n"))
-    enough = enough.filter(pl.col("n") >= lowest).select(PATIENT_ID)
+    # (A patient has at least as many medicines as molecules: counting rows is enough here.)
+    enough = meds.group_by(PATIENT_ID).len().filter(pl.col("len") >= lowest).select(PATIENT_ID)
     # A count in a group reads that group's hits only (a join on the few groups counted).
     hits = population.hits.lazy()
     in_group = hits.select(

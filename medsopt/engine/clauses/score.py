@@ -96,13 +96,11 @@ def plan(
             population.meds.lazy().select(PATIENT_ID, "ref", "concept_code", "molecule"),
             on="concept_code",
         )
+        # The highest score first, and at that score the smallest name (as the one-patient
+        # check): a molecule's first row gives both.
+        .sort("score", "scale_name", descending=[True, False], nulls_last=True)
         .group_by(PATIENT_ID, "scale", "molecule")
-        .agg(
-            pl.col("score").max(),
-            # The name at the highest score (the smallest, as the one-patient check).
-            pl.col("scale_name").filter(pl.col("score") == pl.col("score").max()).min(),
-            pl.col("ref"),
-        )
+        .agg(pl.col("score").first(), pl.col("scale_name").first(), pl.col("ref"))
         .filter(pl.col("score") > 0)
     )
     totals = (
