@@ -95,7 +95,8 @@ def evaluate(population: Population, rules: Sequence[RuleIR], lookups: Lookups) 
         },
         orient="row",
     )
-    candidates = _candidates(population, lookups, by_kind, table)
+    # (One frame of one chunk: each eager projection of a frame of many chunks copies it.)
+    candidates = _candidates(population, lookups, by_kind, table).rechunk()
     # The filters read the key and facts only: the medicines and the generators' values (mostly
     # null) wait aside, numbered, and are picked up by number for the rows that are kept.
     aside = candidates.drop(*KEY, "missing")
@@ -169,6 +170,8 @@ def _candidates(
     regrouped = set(several["rule_id"].cast(pl.String).to_list())
     parts, grouped = [], []
     for kind, frame in zip(kinds, frames, strict=True):
+        if frame.is_empty():  # (its value columns would be null on every candidate)
+            continue
         if "missing" not in frame.columns:
             frame = frame.with_columns(missing=NO_TEXTS)
         if not any(rule_id in regrouped for rule_id, _ in by_kind[kind]):

@@ -47,6 +47,14 @@ _REF, _NAME, _MOLECULE, _PROPOSED = (
     "involved_proposed",
 )
 _ROW = "finding"
+# Placeholders worked out from the row's columns (for the rows whose templates use them).
+_FILLED = {
+    "age": age_expr(pl.col("age")),
+    "egfr": egfr_expr(pl.col("egfr")),
+    "count": pl.coalesce("count", pl.col("molecules").cast(pl.String)),
+    "total": pl.col("total").fill_null(NOT_SCORED),
+    "contributors": pl.col("contributors").fill_null(NO_CONTRIBUTORS),
+}
 
 
 def finding_texts(
@@ -76,17 +84,11 @@ def finding_texts(
     ).with_columns(
         pl.lit(None, dtype=pl.String).alias(c) for c in VALUE_COLUMNS if c not in fired.columns
     )
-    ready = _involved(values, population).with_columns(
-        age=age_expr(pl.col("age")),
-        egfr=egfr_expr(pl.col("egfr")),
-        count=pl.coalesce("count", pl.col("molecules").cast(pl.String)),
-        total=pl.col("total").fill_null(NOT_SCORED),
-        contributors=pl.col("contributors").fill_null(NO_CONTRIBUTORS),
-    )
+    ready = _involved(values, population)
     # A placeholder no fired rule fills (its generator found nothing) is an empty column.
     ready = ready.with_columns(
         pl.lit(None, dtype=pl.String).alias(name)
-        for name in sorted(placeholders - set(ready.columns))
+        for name in sorted(placeholders - set(ready.columns) - set(_FILLED))
     )
     number = pl.col("rule_id").to_physical()
     rendered = render_each(
@@ -96,6 +98,7 @@ def finding_texts(
             "recommendation": [r.recommendation if r else None for r in numbered],
         },
         number,
+        _FILLED,
     )
     return rendered.select(
         PATIENT_ID,
@@ -118,7 +121,7 @@ def _involved(fired: pl.DataFrame, population: Population) -> pl.DataFrame:
     """The rows with {medicines} (the involved medicines' names), the number of their molecules
     and whether one is proposed.
 
-    A finding naming one medicine or none (most) reads it with a join (a patient's refs are
+    A finding naming one medicine (most of the rest) reads it with a join (a patient's refs are
     distinct); one naming several gathers their names.
     """
     meds = population.meds.select(
@@ -129,8 +132,14 @@ def _involved(fired: pl.DataFrame, population: Population) -> pl.DataFrame:
         pl.col("proposed").alias(_PROPOSED),
     )
     named = pl.col("refs").list.len()
+    # (Omissions name none: about half the findings.)
+    none = fired.filter(named == 0).with_columns(
+        medicines=pl.lit(NO_MEDICINES),
+        molecules=pl.lit(0, dtype=pl.UInt32),
+        involves_proposed=pl.lit(False),
+    )
     one = (
-        fired.filter(named <= 1)
+        fired.filter(named == 1)
         .with_columns(pl.col("refs").list.first().alias(_REF))
         .join(meds, on=[PATIENT_ID, _REF], how="left")
         .with_columns(
@@ -157,7 +166,7 @@ def _involved(fired: pl.DataFrame, population: Population) -> pl.DataFrame:
         .with_columns(medicines=medicines_expr(pl.col("names")), refs=pl.col("refs").list.sort())
         .select(one.columns)
     )
-    return pl.concat([one, several])
+    return pl.concat([none, one, several])
 
 
 def _per_rule(texts: Sequence[str | None], number: pl.Expr) -> pl.Expr:

@@ -65,14 +65,20 @@ def render(template: Template, values: Mapping[str, str] | Mapping[str, pl.Expr]
 
 
 def render_each(
-    rows: pl.DataFrame, templates: Mapping[str, Sequence[Template | None]], number: pl.Expr
+    rows: pl.DataFrame,
+    templates: Mapping[str, Sequence[Template | None]],
+    number: pl.Expr,
+    values: Mapping[str, pl.Expr] | None = None,
 ) -> pl.DataFrame:
     """`render` for rows of many templates at once: column `name` of a row is
-    `templates[name][number]` filled from the row's columns named by its placeholders.
+    `templates[name][number]` filled with the row's `values` (a placeholder without one reads
+    the row's column of its name).
 
     The rows are split by the placeholders their templates use, in order (a few kinds), not by
-    template: within a kind each piece of literal text is read by number.
+    template: within a kind each piece of literal text is read by number, and each value is
+    worked out for the rows of the kinds that use it only.
     """
+    values = values or {}
     kinds: dict[tuple[tuple[str | None, ...], ...], int] = {}
     kind_of = [
         kinds.setdefault(
@@ -101,7 +107,7 @@ def render_each(
                     )
                 )
                 if placeholder is not None:
-                    pieces.append(pl.col(placeholder))
+                    pieces.append(values.get(placeholder, pl.col(placeholder)))
             filled[name] = pl.concat_str(pieces) if pieces else pl.lit("")
         rendered.append(part.with_columns(**filled))
     return pl.concat(rendered)

@@ -65,9 +65,10 @@ def plan_present(
     patient's groups are recorded once); the others count the groups found.
     """
     rule_type = population.rule_id_type
+    condition_type = population.recorded.schema["condition_group"]
     single = pl.LazyFrame(
         [(rule_id, *c.any_of, *c.all_of) for rule_id, c in clauses if _groups(c) == 1],
-        schema={"rule_id": rule_type, "condition_group": pl.String},
+        schema={"rule_id": rule_type, "condition_group": condition_type},
         orient="row",
     )
     wanted = pl.DataFrame(
@@ -80,7 +81,7 @@ def plan_present(
         ],
         schema={
             "rule_id": rule_type,
-            "condition_group": pl.String,
+            "condition_group": condition_type,
             "kind": pl.String,
             "n_all": pl.UInt32,
             "needs_any": pl.Boolean,
@@ -144,7 +145,10 @@ def filter_absent(
     """`fails` where one of the excluded condition groups is recorded."""
     groups = pl.DataFrame(
         [(rule_id, g) for rule_id, c in clauses for g in c.groups],
-        schema={"rule_id": population.rule_id_type, "condition_group": pl.String},
+        schema={
+            "rule_id": population.rule_id_type,
+            "condition_group": population.recorded.schema["condition_group"],
+        },
         orient="row",
     ).lazy()
     excluded = (

@@ -103,10 +103,17 @@ def plan(
         .agg(pl.col("score").first(), pl.col("scale_name").first(), pl.col("ref"))
         .filter(pl.col("score") > 0)
     )
+    # Most totals are below every rule's threshold: their contributors are never written.
+    reaching = (
+        per_molecule.group_by(PATIENT_ID, "scale")
+        .agg(pl.col("score").sum().alias("score_total"))
+        .join(wanted.group_by("scale").agg(pl.col("at_least").min()), on="scale")
+        .filter(pl.col("score_total") >= pl.col("at_least"))
+        .select(PATIENT_ID, "scale")
+    )
     totals = (
-        per_molecule.sort(
-            [PATIENT_ID, "scale", "score", "scale_name"], descending=[False, False, True, False]
-        )
+        per_molecule.join(reaching, on=[PATIENT_ID, "scale"], how="semi")
+        .sort([PATIENT_ID, "scale", "score", "scale_name"], descending=[False, False, True, False])
         .group_by(PATIENT_ID, "scale", maintain_order=True)
         .agg(
             pl.col("score").sum().alias("score_total"),
