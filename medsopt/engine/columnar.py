@@ -21,7 +21,6 @@ from medsopt.engine.clauses.base import (
     NO_TEXTS,
     PATIENT_ID,
     TEXTS,
-    Filter,
     Lookups,
     Population,
 )
@@ -29,15 +28,8 @@ from medsopt.engine.clauses.concerns import merge_concerns_plan
 from medsopt.engine.clauses.conditions import filter_present
 from medsopt.engine.clauses.registry import FILTERS, GENERATORS, FilterPlan
 from medsopt.engine.clauses.supersedes import drop_superseded_plan
-from medsopt.engine.text import (
-    NO_CONTRIBUTORS,
-    NOT_SCORED,
-    age_expr,
-    egfr_expr,
-    medicines_expr,
-    render,
-    sorted_texts,
-)
+from medsopt.engine.columnar_texts import finding_texts
+from medsopt.engine.text import sorted_texts
 from medsopt.rules.ir import Clause, ConditionsPresent, RuleIR
 
 FINDINGS_SCHEMA: dict[str, pl.DataType] = {
@@ -62,11 +54,10 @@ NOT_EVALUATED_SCHEMA: dict[str, pl.DataType] = {
     "missing": TEXTS,
     "refs": TEXTS,
 }
-# Placeholder values some generating clauses fill (the rest come from the patient).
-_VALUE_COLUMNS = ("count", "total", "contributors", "severity_override")
 # A candidate's number (its row in the candidates), for the columns set aside while judging.
 _ROW = "candidate"
 _LACKS = "lacks"
+_EXCLUDED = "excluded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +95,8 @@ def evaluate(population: Population, rules: Sequence[RuleIR], lookups: Lookups) 
         },
         orient="row",
     )
-    candidates = _candidates(population, lookups, by_kind, table)
+    # (One frame of one chunk: each eager projection of a frame of many chunks copies it.)
+    candidates = _candidates(population, lookups, by_kind, table).rechunk()
     # The filters read the key and facts only: the medicines and the generators' values (mostly
     # null) wait aside, numbered, and are picked up by number for the rows that are kept.
     aside = candidates.drop(*KEY, "missing")
@@ -121,7 +113,7 @@ def evaluate(population: Population, rules: Sequence[RuleIR], lookups: Lookups) 
     kept = _picked(kept, aside.drop("refs"))
     del candidates, aside
     return Evaluated(
-        findings=merge_concerns_plan(_texts(kept, population, rules, table), lookups.concerns)
+        findings=merge_concerns_plan(finding_texts(kept, population, rules), lookups.concerns)
         .select(*FINDINGS_SCHEMA)
         .sort(KEY)
         .cast({"rule_id": pl.String, "sources": TEXTS}),
@@ -178,6 +170,8 @@ def _candidates(
     regrouped = set(several["rule_id"].cast(pl.String).to_list())
     parts, grouped = [], []
     for kind, frame in zip(kinds, frames, strict=True):
+        if frame.is_empty():  # (its value columns would be null on every candidate)
+            continue
         if "missing" not in frame.columns:
             frame = frame.with_columns(missing=NO_TEXTS)
         if not any(rule_id in regrouped for rule_id, _ in by_kind[kind]):
@@ -231,142 +225,82 @@ def _judge(
 ) -> pl.DataFrame:
     """Candidates that no filtering clause fails, with everything they lack.
 
-    The candidates are split by the set of filters their rule has; each part is judged by those
-    filters only, in `FILTERS` order (so the missing data is listed in one order for every
-    rule), and the rules with no filter pass as generated.
+    Each filter reads the candidates of its own rules only (their key and facts) and names the
+    ones it fails and the ones it finds lacking data, with what they lack. A candidate failed by
+    any filter is dropped; the missing data of the rest is listed after what the generating
+    clauses found missing, in `FILTERS` order, so in one order for every rule.
     """
-    narrowed: list[Filter] = []
-    has: dict[str, list[int]] = {}
+    chain = candidates.join(population.facts, on=PATIENT_ID, how="left", maintain_order="left")
     filters: list[tuple[type, FilterPlan]] = [*FILTERS.items(), (CheckedConditions, filter_present)]
-    for kind, make in filters:
-        pairs = by_kind.get(kind)
-        if not pairs:
-            continue
-        for rule_id in dict.fromkeys(rule_id for rule_id, _ in pairs):
-            has.setdefault(rule_id, []).append(len(narrowed))
-        narrowed.append(make(pairs, population, lookups))
-    chain = candidates.join(population.facts, on=PATIENT_ID, how="left")
-    if not has or chain.is_empty():
-        return chain
-    # Each filter's frames are worked out once, however many parts read them.
-    frames = iter(pl.collect_all([frame for f in narrowed for frame, _ in (*f.excluded, *f.joins)]))
+    rule_type = population.rule_id_type
     narrowed = [
-        Filter(
-            excluded=tuple((next(frames).lazy(), on) for _, on in f.excluded),
-            joins=tuple((next(frames).lazy(), on) for _, on in f.joins),
-            fails=f.fails,
-            missing=f.missing,
-            lacks=f.lacks,
-        )
-        for f in narrowed
+        (pl.Series(list(dict.fromkeys(rule_id for rule_id, _ in pairs)), dtype=rule_type), f)
+        for kind, make in filters
+        if (pairs := by_kind.get(kind))
+        for f in [make(pairs, population, lookups)]
     ]
-    signatures = sorted({tuple(used) for used in has.values()})
-    parts = chain.join(
-        pl.DataFrame(
-            [(rule_id, signatures.index(tuple(used))) for rule_id, used in has.items()],
-            schema={"rule_id": population.rule_id_type, "signature": pl.UInt32},
-            orient="row",
-        ),
-        on="rule_id",
-        how="left",
-    ).partition_by("signature", as_dict=True, include_key=False)
-    judged = []
-    plans, lists = [], []
-    for (signature,), part in parts.items():
-        if signature is None:
-            judged.append(part)
-            continue
-        plan = part.lazy()
-        fails: pl.Expr = pl.lit(False)
-        lacks: pl.Expr = pl.col("missing").list.len() > 0
-        missing = [pl.col("missing")]
-        for index in signatures[int(signature)]:
-            for frame, on in narrowed[index].excluded:
-                plan = plan.join(frame, on=list(on), how="anti")
-        for index in signatures[int(signature)]:
-            for frame, on in narrowed[index].joins:
-                plan = plan.join(frame, on=list(on), how="left")
-            fails = fails | narrowed[index].fails
-            lacks = lacks | narrowed[index].lacks
-            missing.append(narrowed[index].missing)
-        plans.append(plan.filter(~fails).with_columns(lacks.fill_null(False).alias(_LACKS)))
-        lists.append(pl.concat_list(missing))
-    # Most candidates lack nothing: only the others have their lists of missing data built.
-    for kept, missing_list in zip(pl.collect_all(plans), lists, strict=True):
-        judged.append(kept.filter(~pl.col(_LACKS)).select(chain.columns))
-        lacking = kept.filter(pl.col(_LACKS))
-        if not lacking.is_empty():
-            judged.append(lacking.with_columns(missing=missing_list).select(chain.columns))
-    return pl.concat(judged)
-
-
-def _texts(
-    fired: pl.DataFrame, population: Population, rules: Sequence[RuleIR], table: pl.DataFrame
-) -> pl.DataFrame:
-    """Each finding with its rule's detail and recommendation rendered for its patient."""
-    if fired.is_empty():
-        return pl.DataFrame(
-            schema={c: t for c, t in FINDINGS_SCHEMA.items() if c != "sources"}
-            | {PATIENT_ID: fired.schema[PATIENT_ID], "rule_id": fired.schema["rule_id"]}
-        )
-    # The medicines of findings that name any (a finding naming none involves none).
-    involved = (
-        fired.select(_ROW, PATIENT_ID, "refs")
-        .filter(pl.col("refs").list.len() > 0)
-        .explode("refs")
-        .join(
-            population.meds.select(
-                PATIENT_ID, pl.col("ref").alias("refs"), "name", "molecule", "proposed"
-            ),
-            on=[PATIENT_ID, "refs"],
-            how="left",
-        )
-        .group_by(_ROW)
-        .agg(
-            pl.col("name").drop_nulls().alias("names"),
-            pl.col("molecule").drop_nulls().n_unique().alias("molecules"),
-            pl.col("proposed").fill_null(False).any().alias("involves_proposed"),
-        )
+    if not narrowed or chain.is_empty():
+        return chain
+    # Each filter's frames are worked out once, together.
+    frames = iter(
+        pl.collect_all([frame for _, f in narrowed for frame, _ in (*f.excluded, *f.joins)])
     )
-    ready = (
-        fired.join(involved, on=_ROW, how="left")
-        .join(table.select("rule_id", "category", "severity", "title", "concern"), on="rule_id")
-        .with_columns(
-            *(
-                pl.lit(None, dtype=pl.String).alias(c)
-                for c in _VALUE_COLUMNS
-                if c not in fired.columns
-            ),
+    plans = []
+    for rule_ids, f in narrowed:
+        part = chain.lazy().filter(pl.col("rule_id").is_in(rule_ids.implode()))
+        fails = f.fails.fill_null(False)
+        # The pairs a clause excludes fail, whatever else is known.
+        excluded = [
+            part.join(next(frames).lazy(), on=list(on), how="semi").select(_ROW, fails=pl.lit(True))
+            for _, on in f.excluded
+        ]
+        for _, on in f.joins:
+            part = part.join(next(frames).lazy(), on=list(on), how="left")
+        lacks = f.lacks.fill_null(False)
+        # The columns `missing` reads go along, for the few rows that lack data.
+        plans.append(
+            pl.concat(
+                [
+                    *excluded,
+                    part.filter(fails | lacks).select(
+                        _ROW, fails.alias("fails"), *dict.fromkeys(f.missing.meta.root_names())
+                    ),
+                ],
+                how="diagonal",
+            )
         )
-        .with_columns(
-            medicines=medicines_expr(pl.col("names")),
-            age=age_expr(pl.col("age")),
-            egfr=egfr_expr(pl.col("egfr")),
-            count=pl.coalesce("count", pl.col("molecules").fill_null(0).cast(pl.String)),
-            involves_proposed=pl.col("involves_proposed").fill_null(False),
-            total=pl.col("total").fill_null(NOT_SCORED),
-            contributors=pl.col("contributors").fill_null(NO_CONTRIBUTORS),
-            severity=pl.coalesce("severity_override", "severity"),
-            refs=sorted_texts(pl.col("refs")),
-        )
+    said = pl.collect_all(plans)
+    # A candidate's number is its row in the chain: the ones kept are marked by number.
+    kept = pl.repeat(True, chain.height, eager=True).scatter(
+        pl.concat([part.filter(pl.col("fails"))[_ROW] for part in said]), False
     )
-    by_id = {rule.id: rule for rule in rules}
-    rendered = []
-    for (rule_id,), part in ready.partition_by("rule_id", as_dict=True).items():
-        rule = by_id[str(rule_id)]
-        columns = {name: pl.col(name) for name in part.columns}
-        rendered.append(
-            part.with_columns(
-                detail=_column(render(rule.detail, columns)),
-                recommendation=_column(render(rule.recommendation, columns)),
-            ).select(*(c for c in FINDINGS_SCHEMA if c != "sources"))
-        )
-    return pl.concat(rendered)
-
-
-def _column(text: str | pl.Expr) -> pl.Expr:
-    """A rendered template: text without placeholders is one literal for every row."""
-    return pl.lit(text) if isinstance(text, str) else text
+    # Only the kept candidates that lack data have their lists of missing data built.
+    lacking = pl.concat(
+        [
+            part.filter(~pl.col("fails") & kept.gather(part[_ROW])).select(
+                _ROW, pl.lit(order, dtype=pl.UInt32).alias("order"), f.missing.alias(_LACKS)
+            )
+            for order, (part, (_, f)) in enumerate(zip(said, narrowed, strict=True))
+        ]
+    )
+    if lacking.is_empty():
+        return chain.filter(kept)
+    # A candidate's missing data in filter order (a group keeps the order of its rows).
+    listed = (
+        lacking.sort(_ROW, "order")
+        .group_by(_ROW, maintain_order=True)
+        .agg(pl.col(_LACKS).list.explode(keep_nulls=False, empty_as_null=False))
+    )
+    lists = pl.repeat(False, chain.height, eager=True).scatter(listed[_ROW], True)
+    return pl.concat(
+        [
+            chain.filter(kept & ~lists),
+            chain.filter(lists)
+            .join(listed, on=_ROW)
+            .with_columns(pl.concat_list("missing", _LACKS).alias("missing"))
+            .drop(_LACKS),
+        ]
+    )
 
 
 def _value_columns(frames: Sequence[pl.DataFrame]) -> list[str]:

@@ -90,15 +90,27 @@ def build_population(
             )
         ),
         condition_codes=codes,
-        recorded=codes.join(lookups.conditions, on="condition_code")
-        .select(PATIENT_ID, "condition_group")
-        .unique(),
+        recorded=_distinct(
+            codes.join(
+                lookups.conditions.with_columns(pl.col("condition_group").cast(pl.Categorical)),
+                on="condition_code",
+            ).select(PATIENT_ID, "condition_group")
+        ),
         unresolved=unresolved if unresolved is not None else _empty(UNRESOLVED_SCHEMA, patient),
         exceptions=exceptions if exceptions is not None else _empty(EXCEPTIONS_SCHEMA, patient),
         results=results if results is not None else _empty(RESULTS_SCHEMA, patient),
         as_of=as_of,
         ruleset=ruleset,
     )
+
+
+def _distinct(pairs: pl.DataFrame) -> pl.DataFrame:
+    """The distinct (patient, condition group) rows: for integer patient keys, by one 64-bit
+    number (a 32-bit key and the group's categorical number), much cheaper than `unique`."""
+    if pairs.schema[PATIENT_ID] not in (pl.UInt32, pl.UInt16, pl.UInt8):
+        return pairs.unique()
+    key = pl.col(PATIENT_ID).cast(pl.UInt64) * 2**32 + pl.col("condition_group").to_physical()
+    return pairs.filter(key.is_first_distinct())
 
 
 def _cast(schema: Mapping[str, type[pl.DataType]]) -> list[pl.Expr]:

@@ -7,7 +7,7 @@ one place, as Python for one patient and as a polars expression for many.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TypeVar, overload
 
 import polars as pl
@@ -62,6 +62,62 @@ def render(template: Template, values: Mapping[str, str] | Mapping[str, pl.Expr]
     if all(isinstance(piece, str) for piece in pieces):
         return "".join(str(piece) for piece in pieces)
     return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in pieces])
+
+
+def render_each(
+    rows: pl.DataFrame,
+    templates: Mapping[str, Sequence[Template | None]],
+    number: pl.Expr,
+    values: Mapping[str, pl.Expr] | None = None,
+) -> pl.DataFrame:
+    """`render` for rows of many templates at once: column `name` of a row is
+    `templates[name][number]` filled with the row's `values` (a placeholder without one reads
+    the row's column of its name).
+
+    The rows are split by the placeholders their templates use, in order (a few kinds), not by
+    template: within a kind each piece of literal text is read by number, and each value is
+    worked out for the rows of the kinds that use it only.
+    """
+    values = values or {}
+    kinds: dict[tuple[tuple[str | None, ...], ...], int] = {}
+    kind_of = [
+        kinds.setdefault(
+            tuple(() if t is None else tuple(n for _, n in t.parts) for t in column), len(kinds)
+        )
+        for column in zip(*templates.values(), strict=True)
+    ]
+    if rows.is_empty() or len(kinds) <= 1:
+        parts = {(0,): rows}
+    else:
+        kind = pl.lit(pl.Series(kind_of, dtype=pl.UInt32)).gather(number).alias("template_kind")
+        parts = rows.with_columns(kind).partition_by(
+            "template_kind", as_dict=True, include_key=False
+        )
+    shapes = list(kinds)
+    rendered = []
+    for (index,), part in parts.items():
+        filled = {}
+        for (name, column), names in zip(templates.items(), shapes[int(index)], strict=True):
+            pieces: list[pl.Expr] = []
+            for slot, placeholder in enumerate(names):
+                pieces.append(
+                    _each(
+                        [t.parts[slot][0] if t and slot < len(t.parts) else "" for t in column],
+                        number,
+                    )
+                )
+                if placeholder is not None:
+                    pieces.append(values.get(placeholder, pl.col(placeholder)))
+            filled[name] = pl.concat_str(pieces) if pieces else pl.lit("")
+        rendered.append(part.with_columns(**filled))
+    return pl.concat(rendered)
+
+
+def _each(texts: Sequence[str], number: pl.Expr) -> pl.Expr:
+    """texts[number] for every row (one literal when all are the same)."""
+    if len(set(texts)) == 1:
+        return pl.lit(texts[0])
+    return pl.lit(pl.Series(texts, dtype=pl.String)).gather(number)
 
 
 def render_text(template: Template, values: Mapping[str, str]) -> str:

@@ -84,17 +84,17 @@ def screen(
         conditions = pl.concat(
             [conditions, results.select(s.PATIENT_ID, pl.col(s.CODE).alias("condition_code"))]
         ).unique()
-    meds = (
-        current.select(s.PATIENT_ID, s.CODE, "start_date")
-        .unique([s.PATIENT_ID, s.CODE])
-        .join(
-            tables.resolution.select(
-                s.CODE, "concept_code", "molecule", pl.col("concept_name").alias("name")
-            ),
-            on=s.CODE,
-        )
-        .with_columns(ref=pl.col(s.CODE), proposed=pl.lit(False))
+    # A patient's code is kept once: the code's row in the resolution, with
+    # the patient's number, makes one 64-bit key (cheaper than `unique` on a text column).
+    resolved = current.select(s.PATIENT_ID, s.CODE, "start_date").join(
+        tables.resolution.select(
+            s.CODE, "concept_code", "molecule", pl.col("concept_name").alias("name")
+        ).with_row_index("resolved"),
+        on=s.CODE,
     )
+    meds = resolved.filter(
+        (pl.col(s.PATIENT_ID).cast(pl.UInt64) * 2**32 + pl.col("resolved")).is_first_distinct()
+    ).select(pl.exclude("resolved"), ref=pl.col(s.CODE), proposed=pl.lit(False))
     population = build_population(
         meds,
         tables.lookups,

@@ -51,7 +51,6 @@ def filter_plan(
         .select(PATIENT_ID, "group")
         .join(groups, on="group")
         .select(PATIENT_ID, "rule_id")
-        .unique()
     )
     asserting = pl.LazyFrame(
         {"rule_id": [rule_id for rule_id, _ in clauses]},

@@ -145,11 +145,12 @@ class Lookups:
 class Filter:
     """A filtering clause's part of the candidate plan.
 
-    `joins`: frames left-joined onto the candidates (on their key columns), `fails`: true where a
-    known fact fails, `missing`: the data the clause needs and lacks (a list of strings),
-    `lacks`: true where `missing` is not empty (few rows: the lists are built for those only),
-    `excluded`: frames of the pairs the clause fails for, whatever else is known (anti-joined:
-    cheaper than a join and a test).
+    The evaluator hands a filter the candidates of its own rules, with the patient's facts:
+    `joins`: frames left-joined onto them (on their key columns), `fails`: true where a known
+    fact fails, `missing`: the data the clause needs and lacks (a list of strings), `lacks`: true
+    where `missing` is not empty (few rows: the lists are built for those only), `excluded`:
+    frames of the pairs the clause fails for, whatever else is known (a candidate found in one
+    fails; a pair may be listed more than once).
     """
 
     joins: tuple[tuple[pl.LazyFrame, tuple[str, ...]], ...]

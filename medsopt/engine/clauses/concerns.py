@@ -76,35 +76,45 @@ def merge_concerns_plan(findings: pl.DataFrame, titles: Mapping[str, str]) -> pl
     and every round gives each finding the smallest label among findings sharing a medicine,
     until nothing changes.
     """
-    rows = findings.with_row_index("finding").with_columns(
-        rank=pl.col("severity").replace_strict(SEVERITY_ORDER, return_dtype=pl.Int8)
-    )
     # A finding alone with its concern for its patient (most are) is its own card.
-    shared = pl.col("concern").is_not_null() & (pl.len().over(PATIENT_ID, "concern") > 1)
-    alone = rows.filter(~shared)
-    raised = rows.filter(shared)
-    # Omissions name no medicine: those of one concern link through the empty ref "".
-    links = raised.select(
-        "finding",
-        PATIENT_ID,
-        "concern",
-        pl.when(pl.col("refs").list.len() > 0)
-        .then(pl.col("refs"))
-        .otherwise(pl.lit([""], dtype=pl.List(pl.String))),
-    ).explode("refs")
-    label = raised.select("finding", label=pl.col("finding"))
-    for _ in range(len(raised) + 1):
+    shared = findings.select(
+        pl.col("concern").is_not_null() & (pl.len().over(PATIENT_ID, "concern") > 1)
+    ).to_series()
+    alone = findings.filter(~shared)
+    raised = (
+        findings.filter(shared)
+        .with_row_index("finding")
+        .with_columns(rank=pl.col("severity").replace_strict(SEVERITY_ORDER, return_dtype=pl.Int8))
+    )
+    # Omissions name no medicine: those of one concern link through the empty ref "". Each
+    # (patient, concern, ref) is numbered once: the rounds then compare numbers only.
+    links = (
+        raised.select(
+            "finding",
+            PATIENT_ID,
+            "concern",
+            pl.when(pl.col("refs").list.len() > 0)
+            .then(pl.col("refs"))
+            .otherwise(pl.lit([""], dtype=pl.List(pl.String))),
+        )
+        .explode("refs")
+        .select("finding", link=pl.struct(PATIENT_ID, "concern", "refs").rank("dense"))
+    )
+    # A finding's label is its smallest connected number (findings are numbered 0..n-1).
+    label = pl.int_range(0, raised.height, dtype=pl.UInt32, eager=True)
+    for _ in range(raised.height + 1):
         spread = (
-            links.join(label, on="finding")
-            .with_columns(pl.col("label").min().over(PATIENT_ID, "concern", "refs"))
+            links.with_columns(label=label.gather(links["finding"]))
+            .with_columns(pl.col("label").min().over("link"))
             .group_by("finding")
             .agg(pl.col("label").min())
         )
-        if spread.join(label, on=["finding", "label"], how="anti").is_empty():
+        smallest = label.clone().scatter(spread["finding"], spread["label"])
+        if smallest.equals(label):
             break
-        label = spread
+        label = smallest
     cards = (
-        raised.join(label, on="finding")
+        raised.with_columns(label=label)
         .sort("rank", "rule_id", "refs")
         .group_by("label", maintain_order=True)
         .agg(

@@ -59,26 +59,38 @@ def check_absent(clause: ConditionsAbsent, view: PatientView) -> Outcome | None:
 def plan_present(
     clauses: Sequence[tuple[str, ConditionsPresent]], population: Population, lookups: Lookups
 ) -> pl.LazyFrame:
-    """(patient, rule) pairs whose recorded conditions satisfy any_of and all_of."""
+    """(patient, rule) pairs whose recorded conditions satisfy any_of and all_of.
+
+    A clause naming one group (most) holds wherever that group is recorded: a join (each
+    patient's groups are recorded once); the others count the groups found.
+    """
+    rule_type = population.rule_id_type
+    condition_type = population.recorded.schema["condition_group"]
+    single = pl.LazyFrame(
+        [(rule_id, *c.any_of, *c.all_of) for rule_id, c in clauses if _groups(c) == 1],
+        schema={"rule_id": rule_type, "condition_group": condition_type},
+        orient="row",
+    )
     wanted = pl.DataFrame(
         [
             (rule_id, group, kind, len(c.all_of), bool(c.any_of))
             for rule_id, c in clauses
+            if _groups(c) > 1
             for kind, groups in (("any", c.any_of), ("all", c.all_of))
             for group in groups
         ],
         schema={
-            "rule_id": population.rule_id_type,
-            "condition_group": pl.String,
+            "rule_id": rule_type,
+            "condition_group": condition_type,
             "kind": pl.String,
             "n_all": pl.UInt32,
             "needs_any": pl.Boolean,
         },
         orient="row",
     ).lazy()
-    return (
-        population.recorded.lazy()
-        .join(wanted, on="condition_group")
+    recorded = population.recorded.lazy()
+    several = (
+        recorded.join(wanted, on="condition_group")
         .group_by(PATIENT_ID, "rule_id")
         .agg(
             pl.col("condition_group").filter(pl.col("kind") == "all").n_unique().alias("found_all"),
@@ -89,9 +101,17 @@ def plan_present(
         .filter(
             (pl.col("found_all") == pl.col("n_all")) & (pl.col("found_any") | ~pl.col("needs_any"))
         )
-        .with_columns(subject=pl.lit(""), refs=NO_TEXTS)
-        .select(*KEY, "refs")
     )
+    return pl.concat(
+        [
+            recorded.join(single, on="condition_group").select(PATIENT_ID, "rule_id"),
+            several.select(PATIENT_ID, "rule_id"),
+        ]
+    ).select(*KEY[:2], subject=pl.lit(""), refs=NO_TEXTS)
+
+
+def _groups(clause: ConditionsPresent) -> int:
+    return len(clause.any_of) + len(clause.all_of)
 
 
 def filter_present(
@@ -99,28 +119,21 @@ def filter_present(
 ) -> Filter:
     """`fails` where the recorded conditions miss any_of or all_of: for rules that a medicine
     clause triggers, as at the point of care (the conditions are then checked, not looked up
-    for every patient who has them)."""
-    groups = pl.DataFrame(
-        [(rule_id, list(c.any_of), list(c.all_of)) for rule_id, c in clauses],
-        schema={
-            "rule_id": population.rule_id_type,
-            "present_any": pl.List(pl.String),
-            "present_all": pl.List(pl.String),
-        },
-        orient="row",
-    ).lazy()
-    recorded = (
-        population.recorded.lazy()
-        .group_by(PATIENT_ID)
-        .agg(pl.col("condition_group").alias("present_recorded"))
+    for every patient who has them). The pairs that hold are found as `plan_present` finds
+    them; every other candidate of a checked rule fails."""
+    checked = [(rule_id, c) for rule_id, c in clauses if c.any_of or c.all_of]
+    rules = pl.LazyFrame(
+        {"rule_id": [rule_id for rule_id, _ in checked]},
+        schema={"rule_id": population.rule_id_type},
+    ).with_columns(present_checked=pl.lit(True))
+    held = (
+        plan_present(checked, population, lookups)
+        .select(PATIENT_ID, "rule_id")
+        .with_columns(present_held=pl.lit(True))
     )
-    mine = pl.col("present_recorded").fill_null(pl.lit([], dtype=pl.List(pl.String)))
-    any_of, all_of = pl.col("present_any"), pl.col("present_all")
-    misses_all = all_of.list.set_difference(mine).list.len() > 0
-    misses_any = (any_of.list.len() > 0) & (any_of.list.set_intersection(mine).list.len() == 0)
     return Filter(
-        joins=((groups, ("rule_id",)), (recorded, (PATIENT_ID,))),
-        fails=(any_of.is_not_null() & (misses_all | misses_any)).fill_null(False),
+        joins=((rules, ("rule_id",)), (held, (PATIENT_ID, "rule_id"))),
+        fails=pl.col("present_checked").fill_null(False) & pl.col("present_held").is_null(),
         missing=NO_TEXTS,
         lacks=pl.lit(False),
     )
@@ -132,14 +145,14 @@ def filter_absent(
     """`fails` where one of the excluded condition groups is recorded."""
     groups = pl.DataFrame(
         [(rule_id, g) for rule_id, c in clauses for g in c.groups],
-        schema={"rule_id": population.rule_id_type, "condition_group": pl.String},
+        schema={
+            "rule_id": population.rule_id_type,
+            "condition_group": population.recorded.schema["condition_group"],
+        },
         orient="row",
     ).lazy()
     excluded = (
-        population.recorded.lazy()
-        .join(groups, on="condition_group")
-        .select(PATIENT_ID, "rule_id")
-        .unique()
+        population.recorded.lazy().join(groups, on="condition_group").select(PATIENT_ID, "rule_id")
     )
     return Filter(
         joins=(),

@@ -83,9 +83,13 @@ def plan(
         schema={"rule_id": population.rule_id_type, "way": pl.UInt32, "at_least": pl.UInt32},
         orient="row",
     ).lazy()
+    least = {
+        index: min(c.at_least for _, c in clauses if number[(c.group, c.exclude_groups)] == index)
+        for index in range(len(ways))
+    }
     pools = pl.DataFrame(
-        [(index, group) for index, (group, _) in enumerate(ways)],
-        schema={"way": pl.UInt32, "count_group": population.group_type},
+        [(index, group, least[index]) for index, (group, _) in enumerate(ways)],
+        schema={"way": pl.UInt32, "count_group": population.group_type, "least": pl.UInt32},
         orient="row",
     ).lazy()
     exclusions = pl.DataFrame(
@@ -96,8 +100,8 @@ def plan(
     # Counting the whole list reads only patients with enough molecules for its lowest rule.
     lowest = min((c.at_least for _, c in clauses if c.group is None), default=0)
     meds = population.meds.lazy().select(PATIENT_ID, "ref", "molecule")
-    enough = meds.group_by(PATIENT_ID).agg(pl.col("molecule").n_unique().alias("n"))
-    enough = enough.filter(pl.col("n") >= lowest).select(PATIENT_ID)
+    # (A patient has at least as many medicines as molecules: counting rows is enough here.)
+    enough = meds.group_by(PATIENT_ID).len().filter(pl.col("len") >= lowest).select(PATIENT_ID)
     # A count in a group reads that group's hits only (a join on the few groups counted).
     hits = population.hits.lazy()
     in_group = hits.select(
@@ -105,18 +109,19 @@ def plan(
     ).join(pools.filter(pl.col("count_group").is_not_null()), on="count_group")
     whole_list = (
         pools.filter(pl.col("count_group").is_null())
-        .select("way")
+        .select("way", "least")
         .join(meds.join(enough, on=PATIENT_ID, how="semi"), how="cross")
     )
-    excluded = (
-        exclusions.join(hits.select(PATIENT_ID, "group", "ref"), on="group")
-        .select(PATIENT_ID, "way", "ref")
-        .unique()
+    excluded = exclusions.join(hits.select(PATIENT_ID, "group", "ref"), on="group").select(
+        PATIENT_ID, "way", "ref"
     )
-    columns = ["way", PATIENT_ID, "ref", "molecule"]
+    columns = ["way", PATIENT_ID, "ref", "molecule", "least"]
+    # A patient with fewer medicines counted than a way's lowest threshold cannot reach it
+    # (molecules are at most medicines): those are dropped before the molecules are counted.
     counted = (
         pl.concat([in_group.select(columns), whole_list.select(columns)])
         .join(excluded, on=[PATIENT_ID, "way", "ref"], how="anti")
+        .filter(pl.len().over(PATIENT_ID, "way") >= pl.col("least"))
         .group_by(PATIENT_ID, "way")
         .agg(pl.col("molecule").n_unique().alias("counted"), pl.col("ref").unique().alias("refs"))
     )

@@ -41,22 +41,25 @@ def plan(
             "min_distinct": pl.UInt32,
         },
         orient="row",
-    ).lazy()
-    hits = population.hits.lazy().select(PATIENT_ID, "ref", "group", "molecule")
-    groups = wanted.select("group").unique()
-    # Most patients have one medicine in a group: too few to hold, dropped before counting.
+    )
+    # Most patients have one medicine in a group: too few to hold, dropped before counting
+    # (the rows kept are every medicine of the groups that may hold).
     lowest = min((c.min_distinct for _, c in clauses), default=0)
-    held = (
-        hits.join(groups, on="group", how="semi")
+    present = (
+        population.hits.lazy()
+        .select(PATIENT_ID, "ref", "group", "molecule")
+        .filter(pl.col("group").is_in(wanted["group"].unique().implode()))
         .filter(pl.len().over(PATIENT_ID, "group") >= lowest)
-        .group_by(PATIENT_ID, "group")
+    )
+    held = (
+        present.group_by(PATIENT_ID, "group")
         .agg(pl.col("molecule").n_unique().alias("molecules"))
-        .join(wanted, on="group")
+        .join(wanted.lazy(), on="group")
         .filter(pl.col("molecules") >= pl.col("min_distinct"))
         .select(PATIENT_ID, "rule_id", "group")
     )
     return (
-        held.join(hits.select(PATIENT_ID, "group", "ref"), on=[PATIENT_ID, "group"])
+        held.join(present.select(PATIENT_ID, "group", "ref"), on=[PATIENT_ID, "group"])
         .group_by(PATIENT_ID, "rule_id")
         .agg(pl.col("ref").unique().alias("refs"))
         .with_columns(subject=pl.lit(""))

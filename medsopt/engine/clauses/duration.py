@@ -71,27 +71,32 @@ def plan(
         ).fill_null(False)
         undated = start.is_null()
     missing = NO_AS_OF if as_of is None else NO_START
-    return (
+    named = (
         population.hits.lazy()
         .select(PATIENT_ID, "ref", "group", "start_date")
         .join(wanted, on="group")
         .with_columns(long_enough=long_enough, undated=undated)
-        .group_by(PATIENT_ID, "rule_id")
-        .agg(
-            pl.col("long_enough").any().alias("any_long"),
-            pl.col("undated").any().alias("any_undated"),
-            pl.col("ref").filter(pl.col("long_enough")).unique().alias("long_refs"),
-            pl.col("ref").unique().alias("all_refs"),
-        )
-        .filter(pl.col("any_long") | pl.col("any_undated"))
-        .select(
-            PATIENT_ID,
-            "rule_id",
-            subject=pl.lit(""),
-            refs=pl.when(pl.col("any_long")).then("long_refs").otherwise("all_refs"),
-            missing=pl.when(pl.col("any_long"))
-            .then(pl.lit([], dtype=TEXTS))
-            .otherwise(pl.lit([missing], dtype=TEXTS)),
-        )
-        .select(*KEY, "refs", "missing")
     )
+    # A pair with a medicine taken long enough names those medicines; one with none but some
+    # undated names all of the group's and lacks the dates. Every other pair is dropped.
+    taken = (
+        named.filter(pl.col("long_enough"))
+        .group_by(PATIENT_ID, "rule_id")
+        .agg(pl.col("ref").unique().alias("refs"))
+    )
+    undated_pairs = (
+        named.filter(pl.col("undated"))
+        .select(PATIENT_ID, "rule_id")
+        .join(taken, on=[PATIENT_ID, "rule_id"], how="anti")
+    )
+    lacking = (
+        named.join(undated_pairs, on=[PATIENT_ID, "rule_id"], how="semi")
+        .group_by(PATIENT_ID, "rule_id")
+        .agg(pl.col("ref").unique().alias("refs"))
+    )
+    return pl.concat(
+        [
+            taken.with_columns(missing=pl.lit([], dtype=TEXTS)),
+            lacking.with_columns(missing=pl.lit([missing], dtype=TEXTS)),
+        ]
+    ).select(*KEY[:2], subject=pl.lit(""), refs="refs", missing="missing")

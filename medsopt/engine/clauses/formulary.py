@@ -202,18 +202,8 @@ def plan(
         .select(PATIENT_ID, "ref", "concept_code", "proposed")
         .join(lookups.formulary.lazy(), on="concept_code")
     )
-    first_line = (
-        placed.filter(pl.col("formulary_line") == "first")
-        .select(PATIENT_ID, "formulary_class")
-        .unique()
-        .with_columns(has_first_line=pl.lit(True))
-    )
     status, line = pl.col("formulary_status"), pl.col("formulary_line")
-    second_line = (
-        line.is_in(["second", "third"])
-        & pl.col("formulary_class").is_not_null()
-        & ~pl.col("has_first_line").fill_null(False)
-    )
+    # The first three positions depend on the entry alone; second-line on the list too.
     where = (
         pl.when(status == NON_FORMULARY)
         .then(pl.lit(NON_FORMULARY))
@@ -221,12 +211,20 @@ def plan(
         .then(pl.lit(HOSPITAL_ONLY))
         .when((status == SPECIALIST_INITIATION) & pl.col("proposed"))
         .then(pl.lit(SPECIALIST_INITIATION))
-        .when(second_line)
-        .then(pl.lit(SECOND_LINE))
+    )
+    first_line = placed.filter(line == "first").select(PATIENT_ID, "formulary_class")
+    placed = placed.with_columns(position=where)
+    second_line = (
+        placed.filter(
+            pl.col("position").is_null()
+            & line.is_in(["second", "third"])
+            & pl.col("formulary_class").is_not_null()
+        )
+        .join(first_line, on=[PATIENT_ID, "formulary_class"], how="anti")
+        .with_columns(position=pl.lit(SECOND_LINE))
     )
     return (
-        placed.join(first_line, on=[PATIENT_ID, "formulary_class"], how="left")
-        .with_columns(position=where)
+        pl.concat([placed.filter(pl.col("position").is_not_null()), second_line])
         .join(wanted, on="position")
         .select(
             PATIENT_ID,

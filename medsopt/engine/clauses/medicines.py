@@ -35,10 +35,11 @@ def plan(
 ) -> pl.LazyFrame:
     """(patient, rule) pairs with a medicine in every group, and the medicines involved.
 
-    A rule of one group holds wherever the group has a medicine: its medicines are listed
-    straight from the hits. A rule of several groups is looked up by the group that fewest
-    medicines of this population are in, then its other groups are checked (counts, no lists);
-    the medicines are listed for the pairs that hold alone.
+    A rule of one group holds wherever the group has a medicine: each patient's medicines in
+    such a group are listed once, for every rule of that group. A rule of several groups is
+    looked up by the group that fewest medicines of this population are in, then its other
+    groups are checked (counts, no lists); the medicines are listed for the pairs that hold
+    alone.
     """
     rule_type, group_type = population.rule_id_type, population.group_type
     single = pl.DataFrame(
@@ -57,12 +58,13 @@ def plan(
         drivers.append((rule_id, driver))
         others.extend((rule_id, group, len(rest)) for group in rest)
     hits = population.hits.lazy().select(PATIENT_ID, "ref", "group")
-    needed = {group for _, groups in several for group in groups}
-    present = (
-        hits.select(PATIENT_ID, "group")
-        .join(pl.LazyFrame({"group": list(needed)}, schema={"group": group_type}), on="group")
-        .unique()
+    needed = pl.Series(
+        list(dict.fromkeys(group for _, groups in several for group in groups)), dtype=group_type
     )
+    in_needed = hits.filter(pl.col("group").is_in(needed.implode()))
+    # A patient's medicines of one group may repeat (patient, group): the groups found are
+    # counted distinct.
+    present = in_needed.select(PATIENT_ID, "group")
     other = pl.LazyFrame(
         others,
         schema={"rule_id": rule_type, "group": group_type, "n_others": pl.UInt32},
@@ -77,7 +79,7 @@ def plan(
         .join(other, on="rule_id")
         .join(present, on=[PATIENT_ID, "group"], how="semi")
         .group_by(PATIENT_ID, "rule_id")
-        .agg(pl.len().alias("found"), pl.col("n_others").first())
+        .agg(pl.col("group").n_unique().alias("found"), pl.col("n_others").first())
         .filter(pl.col("found") == pl.col("n_others"))
         .select(PATIENT_ID, "rule_id")
         .join(
@@ -88,17 +90,15 @@ def plan(
             ),
             on="rule_id",
         )
-        .join(hits, on=[PATIENT_ID, "group"])
-    )
-    return (
-        pl.concat(
-            [
-                hits.join(single.lazy(), on="group").select(PATIENT_ID, "rule_id", "ref"),
-                held.select(PATIENT_ID, "rule_id", "ref"),
-            ]
-        )
+        .join(in_needed, on=[PATIENT_ID, "group"])
         .group_by(PATIENT_ID, "rule_id")
         .agg(pl.col("ref").unique().alias("refs"))
-        .with_columns(subject=pl.lit(""))
-        .select(*KEY, "refs")
     )
+    listed = (
+        hits.filter(pl.col("group").is_in(single["group"].unique().implode()))
+        .group_by(PATIENT_ID, "group")
+        .agg(pl.col("ref").unique().alias("refs"))
+        .join(single.lazy(), on="group")
+        .select(PATIENT_ID, "rule_id", "refs")
+    )
+    return pl.concat([listed, held]).select(*KEY[:2], subject=pl.lit(""), refs="refs")

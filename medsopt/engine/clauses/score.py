@@ -96,19 +96,24 @@ def plan(
             population.meds.lazy().select(PATIENT_ID, "ref", "concept_code", "molecule"),
             on="concept_code",
         )
+        # The highest score first, and at that score the smallest name (as the one-patient
+        # check): a molecule's first row gives both.
+        .sort("score", "scale_name", descending=[True, False], nulls_last=True)
         .group_by(PATIENT_ID, "scale", "molecule")
-        .agg(
-            pl.col("score").max(),
-            # The name at the highest score (the smallest, as the one-patient check).
-            pl.col("scale_name").filter(pl.col("score") == pl.col("score").max()).min(),
-            pl.col("ref"),
-        )
+        .agg(pl.col("score").first(), pl.col("scale_name").first(), pl.col("ref"))
         .filter(pl.col("score") > 0)
     )
+    # Most totals are below every rule's threshold: their contributors are never written.
+    reaching = (
+        per_molecule.group_by(PATIENT_ID, "scale")
+        .agg(pl.col("score").sum().alias("score_total"))
+        .join(wanted.group_by("scale").agg(pl.col("at_least").min()), on="scale")
+        .filter(pl.col("score_total") >= pl.col("at_least"))
+        .select(PATIENT_ID, "scale")
+    )
     totals = (
-        per_molecule.sort(
-            [PATIENT_ID, "scale", "score", "scale_name"], descending=[False, False, True, False]
-        )
+        per_molecule.join(reaching, on=[PATIENT_ID, "scale"], how="semi")
+        .sort([PATIENT_ID, "scale", "score", "scale_name"], descending=[False, False, True, False])
         .group_by(PATIENT_ID, "scale", maintain_order=True)
         .agg(
             pl.col("score").sum().alias("score_total"),
