@@ -86,7 +86,9 @@ def render_each(
         )
         for column in zip(*templates.values(), strict=True)
     ]
-    if rows.is_empty() or len(kinds) <= 1:
+    if rows.is_empty():
+        return rows.with_columns(pl.lit(None, dtype=pl.String).alias(name) for name in templates)
+    if len(kinds) <= 1:
         parts = {(0,): rows}
     else:
         kind = pl.lit(pl.Series(kind_of, dtype=pl.UInt32)).gather(number).alias("template_kind")

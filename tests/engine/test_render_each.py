@@ -48,3 +48,11 @@ def test_a_null_value_leaves_the_text_null_and_unknown_numbers_read_nothing() ->
     )
     rendered = render_each(frame, {"text": templates}, pl.col("number")).sort("number", "a")
     assert rendered["text"].to_list() == [None, "A and B.", "", None]
+
+
+def test_no_rows_give_no_rows_with_the_text_columns() -> None:
+    templates = [parse_template("{a} and {b}."), parse_template("only {c}")]
+    frame = pl.DataFrame(schema={"number": pl.UInt32})
+    rendered = render_each(frame, {"text": templates, "more": templates}, pl.col("number"))
+    assert rendered.height == 0
+    assert rendered.schema == {"number": pl.UInt32, "text": pl.String, "more": pl.String}
