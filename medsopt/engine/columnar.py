@@ -231,6 +231,8 @@ def _judge(
     clauses found missing, in `FILTERS` order, so in one order for every rule.
     """
     chain = candidates.join(population.facts, on=PATIENT_ID, how="left", maintain_order="left")
+    if chain.height != candidates.height:  # candidates are marked by their row number below
+        raise ValueError("a population's facts must hold at most one row per patient")
     filters: list[tuple[type, FilterPlan]] = [*FILTERS.items(), (CheckedConditions, filter_present)]
     rule_type = population.rule_id_type
     narrowed = [
