@@ -111,7 +111,7 @@ def patient_scores(
             .otherwise(pl.lit("")),
             _classes=pl.len().over(s.PATIENT_ID),
         )
-        .collect()
+        .collect(engine="in-memory")
         .lazy()
     )
     # Most patients have one class below the threshold: that row is their summary as it is
@@ -167,11 +167,15 @@ def patient_scores(
         )
     )
     # Its medicines by name: most findings name one code, whose name is the text as it is.
-    chosen = worst.collect().lazy()
+    chosen_frame = worst.collect(engine="in-memory")
+    chosen = chosen_frame.lazy()
+    # Only the names of codes a chosen finding names (the table holds all of dm+d).
+    wanted = chosen_frame.get_column("codes").explode().drop_nulls().unique()
+    known = names.filter(pl.col("code").is_in(wanted.implode())).rename({"code": "codes"})
     listed = (
         chosen.select(s.PATIENT_ID, "codes")
         .explode("codes")
-        .join(names.rename({"code": "codes"}), on="codes", how="left")
+        .join(known, on="codes", how="left")
         .with_columns(_codes=pl.len().over(s.PATIENT_ID))
     )
     molecules = pl.col("molecule_name").str.to_lowercase()
@@ -201,7 +205,7 @@ def patient_scores(
     )
     # Each part once (a plan that reads a frame in two branches would compute it twice).
     gaps_frame, safety_frame, worst_frame, on_list_frame, unknown_frame = pl.collect_all(
-        [gaps, safety, worst_codes, on_list, unknown]
+        [gaps, safety, worst_codes, on_list, unknown], engine="in-memory"
     )
     safety_frame = safety_frame.join(worst_frame, on=s.PATIENT_ID, how="left")
     parts = (
@@ -266,24 +270,30 @@ def patient_scores(
         + weights.adherence * pl.col("adherence_gap")
         + weights.recoverability * pl.col("recoverability")
     )
-    return parts.select(
-        s.PATIENT_ID,
-        score.alias("score"),
-        reasons.alias("reasons"),
-        pl.col("safety").alias("safety_score"),
-        "adherence_gap",
-        "recoverability",
-        "findings",
-        pl.col("severity").alias("worst_severity"),
-        "lowest_pdc",
-        "current_medicines",
-        "not_evaluated",
-        # The most severe finding as the pharmacist acts on it: its card title, the medicines
-        # by name and what to do (one card per concern: merged findings count once).
-        "top_finding",
-        pl.col("molecule_name").alias("top_finding_medicines"),
-        "what_to_do",
-    ).filter(pl.col("score") > 0)
+    # Text is made for the worklist rows only.
+    return (
+        parts.filter(score > 0)
+        .select(
+            s.PATIENT_ID,
+            score.alias("score"),
+            reasons.alias("reasons"),
+            pl.col("safety").alias("safety_score"),
+            "adherence_gap",
+            "recoverability",
+            "findings",
+            pl.col("severity").alias("worst_severity"),
+            "lowest_pdc",
+            "current_medicines",
+            "not_evaluated",
+            # The most severe finding as the pharmacist acts on it: its card title, the medicines
+            # by name and what to do (one card per concern: merged findings count once).
+            "top_finding",
+            pl.col("molecule_name").alias("top_finding_medicines"),
+            "what_to_do",
+        )
+        .collect(engine="in-memory")
+        .lazy()
+    )
 
 
 def rank(scores: pl.LazyFrame, first: int = 1) -> pl.LazyFrame:
