@@ -166,7 +166,9 @@ def _repeated_rows(parsed: pl.DataFrame, original: list[str]) -> pl.Series:
     for seed, column in enumerate(original[1:], start=1):
         row_hash = row_hash.xor(pl.col(column).hash(seed=seed))
     hashes = parsed.select(row_hash.alias("_row_hash"), valid=pl.col("_reason").is_null())
-    valid = hashes.filter("valid").get_column("_row_hash").sort()
+    # One thread: a sort of plain integers gains little from more, for much more CPU time.
+    ordered = hashes.filter("valid").select("_row_hash").sort("_row_hash", multithreaded=False)
+    valid = ordered.get_column("_row_hash")
     repeats = valid.filter(valid == valid.shift(1)).unique()
     if repeats.is_empty():
         return pl.Series(s.SOURCE_ROW, [], dtype=parsed.schema[s.SOURCE_ROW])

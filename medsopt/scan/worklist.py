@@ -94,21 +94,25 @@ def patient_scores(
         .join(labels, on="drug_class", how="left")
         .with_columns(
             gap=_divided(ADHERENT_AT - pl.col("pdc"), ADHERENT_AT),
-            part=pl.col("label")
-            + pl.lit(" PDC ")
-            + _two_decimals(pl.col("pdc"))
-            + pl.lit(" over ")
-            + pl.col("period_days").cast(pl.String)
-            + pl.lit(" days")
-            + pl.when(pl.col("late_refills") > 0)
-            .then(
-                pl.lit("; ")
-                + pl.col("late_refills").cast(pl.String)
-                + pl.when(pl.col("late_refills") == 1)
-                .then(pl.lit(" late refill"))
-                .otherwise(pl.lit(" late refills"))
-            )
-            .otherwise(pl.lit("")),
+            part=pl.concat_str(
+                pl.col("label"),
+                pl.lit(" PDC "),
+                _two_decimals(pl.col("pdc")),
+                pl.lit(" over "),
+                pl.col("period_days").cast(pl.String),
+                pl.lit(" days"),
+                pl.when(pl.col("late_refills") > 0)
+                .then(
+                    pl.concat_str(
+                        pl.lit("; "),
+                        pl.col("late_refills").cast(pl.String),
+                        pl.when(pl.col("late_refills") == 1)
+                        .then(pl.lit(" late refill"))
+                        .otherwise(pl.lit(" late refills")),
+                    )
+                )
+                .otherwise(pl.lit("")),
+            ),
             _classes=pl.len().over(s.PATIENT_ID),
         )
         .collect(engine="in-memory")
@@ -125,8 +129,11 @@ def patient_scores(
                 pl.col("pdc").alias("lowest_pdc"),
                 pl.col("part").fill_null("").alias("adherence_reasons"),
             ),
+            # Sorted once, so each patient's parts are gathered in order and joined as a
+            # list (a text join per group costs several times more).
             below.filter(pl.col("_classes") > 1)
-            .group_by(s.PATIENT_ID)
+            .sort(s.PATIENT_ID, "pdc", "drug_class")
+            .group_by(s.PATIENT_ID, maintain_order=True)
             .agg(
                 pl.col("gap").max().alias("adherence_gap"),
                 pl.col("best_pdc_next_review")
@@ -134,11 +141,9 @@ def patient_scores(
                 .first()
                 .alias("best"),
                 pl.col("pdc").min().alias("lowest_pdc"),
-                pl.col("part")
-                .sort_by(["pdc", "drug_class"])
-                .str.join("; ")
-                .alias("adherence_reasons"),
-            ),
+                pl.col("part").alias("adherence_reasons"),
+            )
+            .with_columns(pl.col("adherence_reasons").list.join("; ")),
         ]
     )
     on_list = current.group_by(s.PATIENT_ID).agg(
@@ -153,10 +158,14 @@ def patient_scores(
     )
     # The most severe finding names the medicines; ties go to rule id, then codes, so the
     # reasons never depend on row order (or on how patients were sharded).
-    order = pl.struct("severity_rank", "rule_id", pl.col("codes").list.join(";"))
+    # Of the most severe, the first by rule id then codes (a stable sort keeps row order
+    # between equals, as an ordinal rank would).
+    most_severe = pl.col("severity_rank") == pl.col("severity_rank").min().over(s.PATIENT_ID)
     worst = (
-        named.with_columns(_order=order.rank("ordinal"))
-        .filter(pl.col("_order") == pl.col("_order").min().over(s.PATIENT_ID))
+        named.filter(most_severe)
+        .with_columns(_codes=pl.col("codes").list.join(";"))
+        .sort(s.PATIENT_ID, "rule_id", "_codes", maintain_order=True)
+        .filter(pl.col(s.PATIENT_ID).is_first_distinct())
         .select(
             s.PATIENT_ID,
             "codes",
@@ -226,26 +235,30 @@ def patient_scores(
             .otherwise(0.0)
         )
     )
-    medicines = (
-        pl.lit("on ")
-        + pl.col("current_medicines").cast(pl.String)
-        + pl.when(pl.col("current_medicines") == 1)
+    # One concatenation per text (a chain of `+` builds every intermediate text); null when
+    # any part is null, as `+` is.
+    medicines = pl.concat_str(
+        pl.lit("on "),
+        pl.col("current_medicines").cast(pl.String),
+        pl.when(pl.col("current_medicines") == 1)
         .then(pl.lit(" medicine"))
-        .otherwise(pl.lit(" medicines"))
+        .otherwise(pl.lit(" medicines")),
     )
-    finding_text = (
-        medicines
-        + pl.when(pl.col("molecule_name").is_not_null() & (pl.col("molecule_name") != ""))
+    finding_text = pl.concat_str(
+        medicines,
+        pl.when(pl.col("molecule_name").is_not_null() & (pl.col("molecule_name") != ""))
         .then(pl.lit(" incl. ") + pl.col("molecule_name"))
-        .otherwise(pl.lit(""))
-        + pl.lit(" (")
-        + pl.col("rule_id")
-        + pl.lit(" ")
-        + pl.col("severity")
-        + pl.when(pl.col("findings") > 1)
-        .then(pl.lit("; ") + (pl.col("findings") - 1).cast(pl.String) + pl.lit(" more"))
-        .otherwise(pl.lit(""))
-        + pl.lit(")")
+        .otherwise(pl.lit("")),
+        pl.lit(" ("),
+        pl.col("rule_id"),
+        pl.lit(" "),
+        pl.col("severity"),
+        pl.when(pl.col("findings") > 1)
+        .then(
+            pl.concat_str(pl.lit("; "), (pl.col("findings") - 1).cast(pl.String), pl.lit(" more"))
+        )
+        .otherwise(pl.lit("")),
+        pl.lit(")"),
     )
     needs_text = (
         pl.col("not_evaluated").cast(pl.String)
