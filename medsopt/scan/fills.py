@@ -136,16 +136,20 @@ def medicines(fills: Fills) -> pl.DataFrame:
     # The last fill's supply: of the latest day's fills, the longest (one packed maximum).
     last = (day * (1 << 32) + pl.col("days_supply").cast(pl.UInt64)).max()
     size, practices = max(len(fills.codes), 1), len(fills.practices) + 1
+    # Grouped on 32 bits when the keys fit (about a fifth faster than on 64).
+    narrow = len(fills.patients) * size < 1 << 32
+    key = pl.col("patient").cast(pl.UInt32 if narrow else pl.UInt64) * size + pl.col("code")
     # Lazy: the eager group_by takes about half as long again for the same plan.
     return (
         fills.rows.lazy()
-        .group_by(key=pl.col("patient").cast(pl.UInt64) * size + pl.col("code"))
+        .group_by(key=key)
         .agg(
             pl.col("dispensed_on").min().alias("start_date"),
             pl.col("dispensed_on").max().alias("last_dispensed_on"),
             (last % (1 << 32)).cast(pl.Int32).alias("last_days_supply"),
             (day * practices + pl.col("practice")).max().alias("latest_practice"),
         )
+        .with_columns(pl.col("key").cast(pl.UInt64))
         .collect()
     )
 
