@@ -26,6 +26,7 @@ from medsopt.scan.supply import (
 from medsopt.scan.tables import ScanTables
 
 _DAY_OFFSET = 1 << 31  # makes any Int32 day number non-negative (below 2**32), for packing
+_NARROW_KEYS = 1 << 32  # patient and code keys below this are grouped as UInt32
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +138,7 @@ def medicines(fills: Fills) -> pl.DataFrame:
     last = (day * (1 << 32) + pl.col("days_supply").cast(pl.UInt64)).max()
     size, practices = max(len(fills.codes), 1), len(fills.practices) + 1
     # Grouped on 32 bits when the keys fit (about a fifth faster than on 64).
-    narrow = len(fills.patients) * size < 1 << 32
+    narrow = len(fills.patients) * size < _NARROW_KEYS
     key = pl.col("patient").cast(pl.UInt32 if narrow else pl.UInt64) * size + pl.col("code")
     # Lazy: the eager group_by takes about half as long again for the same plan.
     return (
