@@ -51,16 +51,17 @@ def keyed_fills(annotated: pl.DataFrame, tables: ScanTables) -> Fills:
     }
     # Keys are encoded on every row and the used rows kept after (filtering integers is
     # cheaper than filtering text); a quarantined row's values only widen the dictionaries.
-    patients, codes, practices, texts = (
+    patients, patient = keys.encoded(annotated.select(text[s.PATIENT_ID]).to_series())
+    codes, practices, texts = (
         keys.distinct(annotated.select(text[c]).to_series())
-        for c in (s.PATIENT_ID, s.CODE, s.PRACTICE_ID, s.DOSE_TEXT)
+        for c in (s.CODE, s.PRACTICE_ID, s.DOSE_TEXT)
     )
     facts = _code_facts(codes, tables)
     per_day = units_per_day(pl.lit(texts))
     instructions = pl.select(per_day).to_series() if len(texts) else texts.cast(pl.Float64)
     looked_up = (
         annotated.select(
-            patient=keys.position(text[s.PATIENT_ID], patients),
+            patient=pl.lit(patient),
             code=keys.position(text[s.CODE], codes),
             practice=keys.position(text[s.PRACTICE_ID], practices),
             dispensed_on="_dispensed_on",

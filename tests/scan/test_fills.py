@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from medsopt.scan import fills as keyed
+from medsopt.scan import keys
 from medsopt.scan.fills import Fills, latest_practices, medicines
 
 
@@ -49,3 +50,21 @@ def test_medicines_grouped_on_32_bits_equal_the_64_bit_grouping(
     assert narrow.equals(wide)
     assert narrow["key"].dtype == pl.UInt64 and narrow.height == 13 * 4
     assert latest_practices(fills, narrow).height == 13
+
+
+@pytest.mark.parametrize("collide", [False, True])
+def test_patients_encoded_by_hash_equal_the_exact_encoding(
+    monkeypatch: pytest.MonkeyPatch, collide: bool
+) -> None:
+    """`keys.encoded` joins positions by hash; colliding hashes (forced here: every text of a
+    length shares one) fall back to the exact encoding, with the same result."""
+    ids = pl.Series(
+        "_patient_id", [f"P{i * 7919 % 1000:05d}" for i in range(3000)] + [None, "", "Q1", None]
+    )
+    if collide:
+        monkeypatch.setattr(keys, "_hashes", lambda v: v.str.len_bytes().cast(pl.UInt64))
+    distinct, positions = keys.encoded(ids)
+    assert distinct.equals(keys.distinct(ids))
+    expected = ids.to_frame().select(keys.position(pl.col("_patient_id"), distinct))
+    assert positions.equals(expected.to_series())
+    assert positions.null_count() == 2
