@@ -25,14 +25,30 @@ def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
     """`joined_codes`, and every text cell that a spreadsheet would evaluate prefixed with a
     single quote, as OWASP recommends for CSV (the value stays readable, never runs)."""
     table = joined_codes(frame)
+    texts = [c for c, t in table.schema.items() if t == pl.String]
+    if not texts or table.is_empty():
+        return table
+    # Only a column with a cell that may start a formula is matched cell by cell and rewritten
+    # (rare in real data); the others are neither searched nor copied.
+    suspect = table.select(_may_start_a_formula(pl.col(c)).any() for c in texts).row(0)
     return table.with_columns(
         pl.when(pl.col(c).str.contains(_FORMULA_START))
         .then(pl.lit("'") + pl.col(c))
         .otherwise(pl.col(c))
         .alias(c)
-        for c, t in table.schema.items()
-        if t == pl.String
+        for c, maybe in zip(texts, suspect, strict=True)
+        if maybe
     )
+
+
+def _may_start_a_formula(text: pl.Expr) -> pl.Expr:
+    """False where the text surely does not match `_FORMULA_START`: its first byte is a digit,
+    one of `:;<`, or an ASCII character from `A` to `~` (none is a blank or a formula start).
+
+    Text compares byte by byte, so two range tests read the first byte only (a regular
+    expression per cell costs about twice as much); anything else goes to the full match.
+    """
+    return ~(text.is_between(pl.lit("0"), pl.lit("<")) | ((text >= "A") & (text < "\x7f")))
 
 
 def write_workbook(path: Path, sheets: Mapping[str, pl.DataFrame]) -> None:

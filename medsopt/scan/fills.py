@@ -26,6 +26,7 @@ from medsopt.scan.supply import (
 from medsopt.scan.tables import ScanTables
 
 _DAY_OFFSET = 1 << 31  # makes any Int32 day number non-negative (below 2**32), for packing
+_NARROW_KEYS = 1 << 32  # patient and code keys below this are grouped as UInt32
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,16 +51,17 @@ def keyed_fills(annotated: pl.DataFrame, tables: ScanTables) -> Fills:
     }
     # Keys are encoded on every row and the used rows kept after (filtering integers is
     # cheaper than filtering text); a quarantined row's values only widen the dictionaries.
-    patients, codes, practices, texts = (
+    patients, patient = keys.encoded(annotated.select(text[s.PATIENT_ID]).to_series())
+    codes, practices, texts = (
         keys.distinct(annotated.select(text[c]).to_series())
-        for c in (s.PATIENT_ID, s.CODE, s.PRACTICE_ID, s.DOSE_TEXT)
+        for c in (s.CODE, s.PRACTICE_ID, s.DOSE_TEXT)
     )
     facts = _code_facts(codes, tables)
     per_day = units_per_day(pl.lit(texts))
     instructions = pl.select(per_day).to_series() if len(texts) else texts.cast(pl.Float64)
     looked_up = (
         annotated.select(
-            patient=keys.position(text[s.PATIENT_ID], patients),
+            patient=pl.lit(patient),
             code=keys.position(text[s.CODE], codes),
             practice=keys.position(text[s.PRACTICE_ID], practices),
             dispensed_on="_dispensed_on",
@@ -136,16 +138,20 @@ def medicines(fills: Fills) -> pl.DataFrame:
     # The last fill's supply: of the latest day's fills, the longest (one packed maximum).
     last = (day * (1 << 32) + pl.col("days_supply").cast(pl.UInt64)).max()
     size, practices = max(len(fills.codes), 1), len(fills.practices) + 1
+    # Grouped on 32 bits when the keys fit (about a fifth faster than on 64).
+    narrow = len(fills.patients) * size < _NARROW_KEYS
+    key = pl.col("patient").cast(pl.UInt32 if narrow else pl.UInt64) * size + pl.col("code")
     # Lazy: the eager group_by takes about half as long again for the same plan.
     return (
         fills.rows.lazy()
-        .group_by(key=pl.col("patient").cast(pl.UInt64) * size + pl.col("code"))
+        .group_by(key=key)
         .agg(
             pl.col("dispensed_on").min().alias("start_date"),
             pl.col("dispensed_on").max().alias("last_dispensed_on"),
             (last % (1 << 32)).cast(pl.Int32).alias("last_days_supply"),
             (day * practices + pl.col("practice")).max().alias("latest_practice"),
         )
+        .with_columns(pl.col("key").cast(pl.UInt64))
         .collect()
     )
 

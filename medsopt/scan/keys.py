@@ -18,6 +18,31 @@ def distinct(values: pl.Series) -> pl.Series:
     return values.drop_nulls().unique(maintain_order=True).sort()
 
 
+def encoded(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """`distinct(values)` and each value's `position` in it, at once: for many distinct
+    values (patient ids), where building an Enum of them costs more than hashing.
+
+    Each distinct hash stands for one text and positions are joined by hash; any collision
+    (two texts, one hash) shows as a row whose text is not its key's and is then encoded
+    exactly (`distinct`, `position`), so the result never depends on the hash.
+    """
+    hashes = _hashes(values)
+    keys = values.gather(hashes.arg_unique()).drop_nulls().sort()
+    table = pl.DataFrame({"h": _hashes(keys), "p": pl.int_range(len(keys), eager=True)})
+    found = hashes.to_frame("h").join(table, on="h", how="left", maintain_order="left")
+    positions = found.select(
+        pl.when(values.is_not_null()).then(pl.col("p").cast(pl.UInt32))
+    ).to_series()
+    if keys.gather(positions).eq_missing(values).all():
+        return keys, positions.alias(values.name)
+    keys = distinct(values)
+    return keys, values.to_frame().select(position(pl.col(values.name), keys)).to_series()
+
+
+def _hashes(values: pl.Series) -> pl.Series:
+    return values.hash(seed=0)
+
+
 def position(column: pl.Expr, keys: pl.Series) -> pl.Expr:
     """Each value's position in `keys` (distinct, non-null text holding every value; UInt32);
     null stays null."""

@@ -122,12 +122,11 @@ def keyed_pdc(
     ) * n_molecule + pl.col("molecule")
     # 1. Same molecule, same day: the longest supply; at equal supply a stated one is kept
     # rather than a quantity taken as days, whatever order the rows arrived in.
-    # Sorted by key, then supply: the last row of each key's run is the one kept.
     by_key = in_period.select(
         key=molecule_key * days + (pl.col("d") - start),
         best=pl.col("ds") * 2 + (~pl.col("guessed")).cast(pl.Int64),
-    ).sort("key", "best")
-    ordered = by_key.filter((pl.col("key") != pl.col("key").shift(-1)).fill_null(True)).select(
+    )
+    ordered = _longest(by_key).select(
         (pl.col("key") // days // n_molecule).alias("class_key"),
         (pl.col("key") // days).alias("molecule_no"),
         d=(pl.col("key") % days + start).cast(pl.Int32),
@@ -170,7 +169,10 @@ def keyed_pdc(
             pl.col("e").clip(upper_bound=end).alias("e"),
         )
         # b runs from the fill's day (at least `start`) to `end`: one key sorts by class, b.
-        .sort(pl.col("class_no").cast(pl.Int64) * (days + 1) + (pl.col("b") - start))
+        .sort(
+            pl.col("class_no").cast(pl.Int64) * (days + 1) + (pl.col("b") - start),
+            multithreaded=False,
+        )
         .with_columns(
             before=pl.when(pl.col("class_no") == pl.col("class_no").shift(1))
             .then(_segmented_cum_max(pl.col("e"), pl.col("class_no")).shift(1))
@@ -193,11 +195,30 @@ def keyed_pdc(
         pl.col("late").sum().alias("late_refills"),
         pl.col("guessed").sum().alias("fills_quantity_as_days"),
     )
-    per_class = per_class.sort("class_key").with_columns(
+    per_class = per_class.sort("class_key", multithreaded=False).with_columns(
         patient=(pl.col("class_key") // n_class).cast(pl.UInt32),
         drug_class=(pl.col("class_key") % n_class).cast(pl.UInt32),
     )
     return _finish(per_class, end, window, horizon_days).collect()
+
+
+def _longest(by_key: pl.DataFrame) -> pl.DataFrame:
+    """key, best: each key once, with its largest best, sorted by key (keys are >= 0)."""
+    low, high, top = by_key["best"].min(), by_key["best"].max(), by_key["key"].max()
+    if isinstance(low, int) and isinstance(high, int) and isinstance(top, int) and low >= 0:
+        shift = 1 << high.bit_length()  # best < shift
+        if (top + 1) * shift < 1 << 63:
+            # One packed integer sorts several times faster than a frame by two columns.
+            packed = by_key.select(packed=pl.col("key") * shift + pl.col("best")).sort(
+                "packed", multithreaded=False
+            )
+            key = pl.col("packed") // shift
+            return packed.filter((key != key.shift(-1)).fill_null(True)).select(
+                key=key, best=pl.col("packed") % shift
+            )
+    # Sorted by key, then best: the last row of each key's run has the largest best.
+    by_key = by_key.sort("key", "best")
+    return by_key.filter((pl.col("key") != pl.col("key").shift(-1)).fill_null(True))
 
 
 def _count(positions: pl.Series) -> int:

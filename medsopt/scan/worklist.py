@@ -94,24 +94,28 @@ def patient_scores(
         .join(labels, on="drug_class", how="left")
         .with_columns(
             gap=_divided(ADHERENT_AT - pl.col("pdc"), ADHERENT_AT),
-            part=pl.col("label")
-            + pl.lit(" PDC ")
-            + _two_decimals(pl.col("pdc"))
-            + pl.lit(" over ")
-            + pl.col("period_days").cast(pl.String)
-            + pl.lit(" days")
-            + pl.when(pl.col("late_refills") > 0)
-            .then(
-                pl.lit("; ")
-                + pl.col("late_refills").cast(pl.String)
-                + pl.when(pl.col("late_refills") == 1)
-                .then(pl.lit(" late refill"))
-                .otherwise(pl.lit(" late refills"))
-            )
-            .otherwise(pl.lit("")),
+            part=pl.concat_str(
+                pl.col("label"),
+                pl.lit(" PDC "),
+                _two_decimals(pl.col("pdc")),
+                pl.lit(" over "),
+                pl.col("period_days").cast(pl.String),
+                pl.lit(" days"),
+                pl.when(pl.col("late_refills") > 0)
+                .then(
+                    pl.concat_str(
+                        pl.lit("; "),
+                        pl.col("late_refills").cast(pl.String),
+                        pl.when(pl.col("late_refills") == 1)
+                        .then(pl.lit(" late refill"))
+                        .otherwise(pl.lit(" late refills")),
+                    )
+                )
+                .otherwise(pl.lit("")),
+            ),
             _classes=pl.len().over(s.PATIENT_ID),
         )
-        .collect()
+        .collect(engine="in-memory")
         .lazy()
     )
     # Most patients have one class below the threshold: that row is their summary as it is
@@ -125,8 +129,11 @@ def patient_scores(
                 pl.col("pdc").alias("lowest_pdc"),
                 pl.col("part").fill_null("").alias("adherence_reasons"),
             ),
+            # Sorted once, so each patient's parts are gathered in order and joined as a
+            # list (a text join per group costs several times more).
             below.filter(pl.col("_classes") > 1)
-            .group_by(s.PATIENT_ID)
+            .sort(s.PATIENT_ID, "pdc", "drug_class")
+            .group_by(s.PATIENT_ID, maintain_order=True)
             .agg(
                 pl.col("gap").max().alias("adherence_gap"),
                 pl.col("best_pdc_next_review")
@@ -134,11 +141,9 @@ def patient_scores(
                 .first()
                 .alias("best"),
                 pl.col("pdc").min().alias("lowest_pdc"),
-                pl.col("part")
-                .sort_by(["pdc", "drug_class"])
-                .str.join("; ")
-                .alias("adherence_reasons"),
-            ),
+                pl.col("part").alias("adherence_reasons"),
+            )
+            .with_columns(pl.col("adherence_reasons").list.join("; ")),
         ]
     )
     on_list = current.group_by(s.PATIENT_ID).agg(
@@ -153,10 +158,14 @@ def patient_scores(
     )
     # The most severe finding names the medicines; ties go to rule id, then codes, so the
     # reasons never depend on row order (or on how patients were sharded).
-    order = pl.struct("severity_rank", "rule_id", pl.col("codes").list.join(";"))
+    # Of the most severe, the first by rule id then codes (a stable sort keeps row order
+    # between equals, as an ordinal rank would).
+    most_severe = pl.col("severity_rank") == pl.col("severity_rank").min().over(s.PATIENT_ID)
     worst = (
-        named.with_columns(_order=order.rank("ordinal"))
-        .filter(pl.col("_order") == pl.col("_order").min().over(s.PATIENT_ID))
+        named.filter(most_severe)
+        .with_columns(_codes=pl.col("codes").list.join(";"))
+        .sort(s.PATIENT_ID, "rule_id", "_codes", maintain_order=True)
+        .filter(pl.col(s.PATIENT_ID).is_first_distinct())
         .select(
             s.PATIENT_ID,
             "codes",
@@ -167,11 +176,15 @@ def patient_scores(
         )
     )
     # Its medicines by name: most findings name one code, whose name is the text as it is.
-    chosen = worst.collect().lazy()
+    chosen_frame = worst.collect(engine="in-memory")
+    chosen = chosen_frame.lazy()
+    # Only the names of codes a chosen finding names (the table holds all of dm+d).
+    wanted = chosen_frame.get_column("codes").explode().drop_nulls().unique()
+    known = names.filter(pl.col("code").is_in(wanted.implode())).rename({"code": "codes"})
     listed = (
         chosen.select(s.PATIENT_ID, "codes")
         .explode("codes")
-        .join(names.rename({"code": "codes"}), on="codes", how="left")
+        .join(known, on="codes", how="left")
         .with_columns(_codes=pl.len().over(s.PATIENT_ID))
     )
     molecules = pl.col("molecule_name").str.to_lowercase()
@@ -201,7 +214,7 @@ def patient_scores(
     )
     # Each part once (a plan that reads a frame in two branches would compute it twice).
     gaps_frame, safety_frame, worst_frame, on_list_frame, unknown_frame = pl.collect_all(
-        [gaps, safety, worst_codes, on_list, unknown]
+        [gaps, safety, worst_codes, on_list, unknown], engine="in-memory"
     )
     safety_frame = safety_frame.join(worst_frame, on=s.PATIENT_ID, how="left")
     parts = (
@@ -222,26 +235,30 @@ def patient_scores(
             .otherwise(0.0)
         )
     )
-    medicines = (
-        pl.lit("on ")
-        + pl.col("current_medicines").cast(pl.String)
-        + pl.when(pl.col("current_medicines") == 1)
+    # One concatenation per text (a chain of `+` builds every intermediate text); null when
+    # any part is null, as `+` is.
+    medicines = pl.concat_str(
+        pl.lit("on "),
+        pl.col("current_medicines").cast(pl.String),
+        pl.when(pl.col("current_medicines") == 1)
         .then(pl.lit(" medicine"))
-        .otherwise(pl.lit(" medicines"))
+        .otherwise(pl.lit(" medicines")),
     )
-    finding_text = (
-        medicines
-        + pl.when(pl.col("molecule_name").is_not_null() & (pl.col("molecule_name") != ""))
+    finding_text = pl.concat_str(
+        medicines,
+        pl.when(pl.col("molecule_name").is_not_null() & (pl.col("molecule_name") != ""))
         .then(pl.lit(" incl. ") + pl.col("molecule_name"))
-        .otherwise(pl.lit(""))
-        + pl.lit(" (")
-        + pl.col("rule_id")
-        + pl.lit(" ")
-        + pl.col("severity")
-        + pl.when(pl.col("findings") > 1)
-        .then(pl.lit("; ") + (pl.col("findings") - 1).cast(pl.String) + pl.lit(" more"))
-        .otherwise(pl.lit(""))
-        + pl.lit(")")
+        .otherwise(pl.lit("")),
+        pl.lit(" ("),
+        pl.col("rule_id"),
+        pl.lit(" "),
+        pl.col("severity"),
+        pl.when(pl.col("findings") > 1)
+        .then(
+            pl.concat_str(pl.lit("; "), (pl.col("findings") - 1).cast(pl.String), pl.lit(" more"))
+        )
+        .otherwise(pl.lit("")),
+        pl.lit(")"),
     )
     needs_text = (
         pl.col("not_evaluated").cast(pl.String)
@@ -266,24 +283,30 @@ def patient_scores(
         + weights.adherence * pl.col("adherence_gap")
         + weights.recoverability * pl.col("recoverability")
     )
-    return parts.select(
-        s.PATIENT_ID,
-        score.alias("score"),
-        reasons.alias("reasons"),
-        pl.col("safety").alias("safety_score"),
-        "adherence_gap",
-        "recoverability",
-        "findings",
-        pl.col("severity").alias("worst_severity"),
-        "lowest_pdc",
-        "current_medicines",
-        "not_evaluated",
-        # The most severe finding as the pharmacist acts on it: its card title, the medicines
-        # by name and what to do (one card per concern: merged findings count once).
-        "top_finding",
-        pl.col("molecule_name").alias("top_finding_medicines"),
-        "what_to_do",
-    ).filter(pl.col("score") > 0)
+    # Text is made for the worklist rows only.
+    return (
+        parts.filter(score > 0)
+        .select(
+            s.PATIENT_ID,
+            score.alias("score"),
+            reasons.alias("reasons"),
+            pl.col("safety").alias("safety_score"),
+            "adherence_gap",
+            "recoverability",
+            "findings",
+            pl.col("severity").alias("worst_severity"),
+            "lowest_pdc",
+            "current_medicines",
+            "not_evaluated",
+            # The most severe finding as the pharmacist acts on it: its card title, the medicines
+            # by name and what to do (one card per concern: merged findings count once).
+            "top_finding",
+            pl.col("molecule_name").alias("top_finding_medicines"),
+            "what_to_do",
+        )
+        .collect(engine="in-memory")
+        .lazy()
+    )
 
 
 def rank(scores: pl.LazyFrame, first: int = 1) -> pl.LazyFrame:

@@ -8,7 +8,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from medsopt.scan.pdc import Period, pdc
+from medsopt.scan.pdc import Period, _longest, pdc
 from tests.scan.pdc_reference import Fill, reference_pdc
 
 AS_OF = datetime.date(2025, 12, 31)
@@ -104,3 +104,23 @@ def test_adding_a_fill_never_lowers_pdc(fills: list[Fill], data: st.DataObject) 
     )
     after = batch_pdc([*fills, extra])
     assert after[(patient_id, drug_class)] >= before[(patient_id, drug_class)]  # type: ignore[operator]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 30), st.integers(-2, 80)), max_size=50),
+    st.sampled_from([0, 1 << 40, 1 << 58]),
+)
+def test_longest_per_key_packed_equals_a_sort_by_both_columns(
+    rows: list[tuple[int, int]], offset: int
+) -> None:
+    """`_longest` packs key and best into one integer when they fit (keys from 2**58 with
+    a best of 7 bits, or a negative best, take the two-column sort instead)."""
+    by_key = pl.DataFrame(
+        {"key": [k + offset for k, _ in rows], "best": [b for _, b in rows]},
+        schema={"key": pl.Int64, "best": pl.Int64},
+    )
+    plain = by_key.sort("key", "best").filter(
+        (pl.col("key") != pl.col("key").shift(-1)).fill_null(True)
+    )
+    assert _longest(by_key).equals(plain)

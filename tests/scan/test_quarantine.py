@@ -155,3 +155,41 @@ def test_rows_in_equals_rows_used_plus_quarantined_per_reason(
         ).sum_horizontal()[0]
         == 0
     )
+
+
+padded = st.sampled_from(["28", " 28", "28 ", "\u00a028", "\t5.5\n", " ", "", "x", " inf", None])
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    values=st.lists(
+        st.tuples(st.sampled_from([WARFARIN, AMP, PACK, UNKNOWN, "abc", "", None]), padded, padded),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_a_frame_parses_as_its_rows_alone_and_as_plain_expressions(
+    scan_tables: ScanTables, values: list[tuple[str | None, ...]]
+) -> None:
+    """Codes are checked per distinct code and numbers stripped only where they do not parse
+    (fast paths that depend on the other rows): each row reads as it does alone, and the
+    numbers as stripping and parsing every text reads them."""
+    raw = rows(*[(f"p{i}", code, "2026-01-05", q, d) for i, (code, q, d) in enumerate(values)])
+    annotated = quarantine.annotate(raw, AS_OF, scan_tables.resolution.lazy()).collect()
+    text = {c: pl.col(c).str.strip_chars() for c in ("quantity", "days_supply")}
+    plain = raw.collect().select(
+        _quantity=text["quantity"].cast(pl.Float64, strict=False),
+        _days_supply=text["days_supply"].cast(pl.Float64, strict=False),
+        _supply_given=pl.col("days_supply").is_not_null() & (text["days_supply"] != ""),
+    )
+    assert annotated.sort("source_row").select(plain.columns).equals(plain)
+    alone: dict[tuple[str | None, ...], list[str | None]] = {}
+    for code, q, d in values:
+        if (code, q, d) not in alone:
+            alone[code, q, d] = reasons(rows(("p", code, "2026-01-05", q, d)), scan_tables)
+    expected = [alone[value][0] for value in values]
+    assert annotated.sort("source_row")["_reason"].to_list() == expected

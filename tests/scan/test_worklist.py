@@ -138,3 +138,71 @@ def test_a_worst_finding_that_names_no_medicine_still_says_what_to_do() -> None:
         assert rows[patient]["top_finding"] == "Atrial fibrillation without anticoagulation"
         assert rows[patient]["what_to_do"] == "Consider an anticoagulant."
         assert rows[patient]["top_finding_medicines"] is None
+
+
+def test_several_classes_and_equally_severe_findings_read_the_same_in_any_row_order() -> None:
+    """Classes below the threshold are listed lowest PDC first; the next review's best comes
+    from the widest gap; of equally severe findings the lowest rule id names the card."""
+    adherence = pl.DataFrame(
+        {
+            "patient_id": ["f", "g", "f", "f", "g"],
+            "drug_class": ["ras", "statins", "statins", "ccb", "ras"],
+            "period_days": [300, 300, 200, 250, 300],
+            "pdc": [0.6, 0.7, 0.4, 0.9, 0.5],
+            "late_refills": [0, 0, 2, 0, 1],
+            "best_pdc_next_review": [0.95, 0.5, 0.85, 1.0, 0.6],
+            "index_date": [datetime.date(2025, 1, 1)] * 5,
+        }
+    )
+    findings = pl.DataFrame(
+        {
+            "patient_id": ["f", "f", "g", "f"],
+            "rule_id": ["PINCER-Z", "PINCER-B", "PINCER-A", "PINCER-C"],
+            "category": ["interaction"] * 4,
+            "severity": ["severe", "severe", "mild", "mild"],
+            "title": ["z", "b", "a", "c"],
+            "codes": [["319733000"], ["329806007"], [], ["319733000"]],
+            "recommendation": ["do z", "do b", "do a", "do c"],
+        },
+        schema_overrides={"codes": LIST},
+    )
+    not_evaluated = pl.DataFrame(
+        schema={
+            "patient_id": pl.String,
+            "rule_id": pl.String,
+            "title": pl.String,
+            "missing": LIST,
+            "codes": LIST,
+        }
+    )
+    names = pl.DataFrame(
+        {"code": ["319733000", "329806007"], "molecule_name": ["Warfarin", "Naproxen"]}
+    )
+    labels = pl.DataFrame({"drug_class": ["ras", "statins"], "label": ["RAS", "statin"]})
+    current = pl.DataFrame({"patient_id": ["f", "f", "g"], "code": ["1", "2", "1"]})
+    seen = []
+    for order in ([0, 1, 2, 3, 4], [4, 3, 2, 1, 0]):
+        scores = patient_scores(
+            adherence[order].lazy(),
+            findings[[i % 4 for i in order[::-1]][:4]].lazy(),
+            not_evaluated.lazy(),
+            current.lazy(),
+            names.lazy(),
+            labels.lazy(),
+            Weights(),
+        ).collect()
+        seen.append(scores.sort("patient_id"))
+    assert seen[0].equals(seen[1])
+    f, g = seen[0].rows(named=True)
+    assert f["reasons"] == (
+        "statin PDC 0.40 over 200 days; 2 late refills; RAS PDC 0.60 over 300 days; "
+        "can reach 0.80 by next review; on 2 medicines incl. naproxen (PINCER-B severe; "
+        "2 more)"
+    )
+    assert f["top_finding"] == "b" and f["what_to_do"] == "do b"
+    assert f["lowest_pdc"] == 0.4 and f["findings"] == 3
+    assert g["reasons"] == (
+        "RAS PDC 0.50 over 300 days; 1 late refill; statin PDC 0.70 over 300 days; "
+        "on 1 medicine (PINCER-A mild)"
+    )
+    assert g["top_finding_medicines"] is None and g["worst_severity"] == "mild"
