@@ -10,6 +10,13 @@ import pytest
 from medsopt.scan.worklist import Weights, patient_scores, rank
 
 LIST = pl.List(pl.String)
+NOT_EVALUATED: dict[str, pl.DataType] = {
+    "patient_id": pl.String(),
+    "rule_id": pl.String(),
+    "title": pl.String(),
+    "missing": LIST,
+    "codes": LIST,
+}
 
 
 def test_weights_parse_and_validate() -> None:
@@ -104,15 +111,7 @@ def test_a_worst_finding_that_names_no_medicine_still_says_what_to_do() -> None:
         },
         schema_overrides={"codes": LIST},
     )
-    empty = pl.DataFrame(
-        schema={
-            "patient_id": pl.String,
-            "rule_id": pl.String,
-            "title": pl.String,
-            "missing": LIST,
-            "codes": LIST,
-        }
-    )
+    empty = pl.DataFrame(schema=NOT_EVALUATED)
     scores = patient_scores(
         pl.DataFrame(
             schema={
@@ -166,15 +165,7 @@ def test_several_classes_and_equally_severe_findings_read_the_same_in_any_row_or
         },
         schema_overrides={"codes": LIST},
     )
-    not_evaluated = pl.DataFrame(
-        schema={
-            "patient_id": pl.String,
-            "rule_id": pl.String,
-            "title": pl.String,
-            "missing": LIST,
-            "codes": LIST,
-        }
-    )
+    not_evaluated = pl.DataFrame(schema=NOT_EVALUATED)
     names = pl.DataFrame(
         {"code": ["319733000", "329806007"], "molecule_name": ["Warfarin", "Naproxen"]}
     )
