@@ -239,7 +239,7 @@ def _run(
             progress("scanning on Spark")
             summary = scan_to(out, spark_job, read, watch, render_report, publish)
         else:
-            asked = extras
+            asked = extras  # (the closure below reads it as Extras, not Extras | None)
 
             def rules() -> files.Rules:
                 progress("splitting the inputs by patient; loading rule set and classes")
