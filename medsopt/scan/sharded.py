@@ -1,16 +1,17 @@
 """A scan of any size in bounded memory: patient-hash partitions, outputs written as produced.
 
-The input is split once (one streaming pass) into partitions of about `partition_rows`
-dispensing rows by a hash of the patient id (`core.partition`), so every patient's rows are in
-one partition. Each partition runs `core.scan_partition` (inline, or in one of `workers`
-processes) and writes its share of every output file at once; clinical events, when given,
-are split by the same hash and feed their patients' partition (`extras`). Only counts and
-digests (`digest`: what the summary and the report read) stay in memory while partitions run;
-the only per-patient frame the end needs, each patient's worklist row, is written as parts and
-ranked from disk a slice at a time, so memory does not grow with the population. Output rows
-are grouped by partition, sorted by patient within each; the worklist is ranked across all
-partitions. The partition count depends on the input size only, so the number of workers never
-changes a result.
+The input is split once (`split_inputs`, one streaming pass) into partitions of about
+`partition_rows` dispensing rows by a hash of the patient id (`core.partition`), so every
+patient's rows are in one partition. Each partition (`scan_split`) runs `core.scan_partition`
+(in this process `PARTITIONS_AT_ONCE` at a time, on threads: polars works outside the GIL; or
+one in each of `workers` processes) and writes its share of every output file at once;
+clinical events, when given, are split by the same hash and feed their patients' partition
+(`extras`). Only counts and digests (`digest`: what the summary and the report read) stay in
+memory while partitions run; the only per-patient frame the end needs, each patient's worklist
+row, is written as parts and ranked from disk a slice at a time, so memory does not grow with
+the population. Output rows are grouped by partition, sorted by patient within each; the
+worklist is ranked across all partitions. The partition count depends on the input size only,
+so neither threads nor workers ever change a result.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from medsopt.scan.core import ScanParams, partition_number, scan_partition
 from medsopt.scan.digest import DIGESTS, digest, summed
 from medsopt.scan.events import ClinicalEvents
 from medsopt.scan.extras import Extras, partition_events, write_patient_tables
-from medsopt.scan.inputs import read_events
 from medsopt.scan.tables import ScanTables
 from medsopt.scan.worklist import rank as worklist_rank
 from medsopt.scan.worklist import worklist_rows
@@ -271,26 +271,6 @@ def scan_split(
         else pl.concat([p[n] for p in parts], how="vertical_relaxed")
         for n in parts[0]
     }
-
-
-def scan_partitions(
-    dispensing: pl.LazyFrame,
-    patients: pl.LazyFrame | None,
-    tables: ScanTables,
-    params: ScanParams,
-    work: Path,
-    workers: int = 1,
-    partition_rows: int = PARTITION_ROWS,
-    progress: Callable[[str], None] = lambda _: None,
-    extras: Extras | None = None,
-) -> dict[str, pl.DataFrame]:
-    """`split_inputs` then `scan_split`, one after the other (`dispensing` carries
-    `source_row`)."""
-    extras = extras or Extras()
-    events = read_events(extras.events) if extras.events is not None else None
-    inputs = split_inputs(dispensing, patients, events, work / "inputs", partition_rows)
-    progress(f"split into {len(inputs.partitions)} partition(s)")
-    return scan_split(inputs, tables, params, work, workers, progress, extras)
 
 
 def _empty(frame: pl.LazyFrame, path: Path) -> Path:

@@ -15,7 +15,14 @@ from medsopt.scan.core import ScanParams
 from medsopt.scan.digest import DIGESTS
 from medsopt.scan.inputs import read_dispensing, read_patients
 from medsopt.scan.pdc import Period
-from medsopt.scan.sharded import KEPT, WRITTEN, rank_parts, scan_partitions, score_parts
+from medsopt.scan.sharded import (
+    KEPT,
+    WRITTEN,
+    rank_parts,
+    scan_split,
+    score_parts,
+    split_inputs,
+)
 from medsopt.scan.tables import ScanTables
 from medsopt.scan.worklist import rank
 
@@ -29,18 +36,17 @@ def test_partitions_keep_counts_in_memory_and_patients_on_disk(
     dispensing.write_parquet(tmp_path / "dispensing.parquet")
     people.write_parquet(tmp_path / "patients.parquet")
     work = tmp_path / "work"
-    seen: list[str] = []
-    results = scan_partitions(
+    inputs = split_inputs(
         read_dispensing(tmp_path / "dispensing.parquet"),
         read_patients(tmp_path / "patients.parquet"),
-        scan_tables,
-        ScanParams(Period(AS_OF, 365)),
-        work,
+        None,
+        work / "inputs",
         partition_rows=1000,
-        progress=seen.append,
     )
-    partitions = int(seen[0].split()[2])
+    partitions = len(inputs.partitions)
     assert partitions > 3
+    results = scan_split(inputs, scan_tables, ScanParams(Period(AS_OF, 365)), work)
+    assert not inputs.folder.exists()  # the split inputs are removed once scanned
     for name in (*KEPT, *(n for n in WRITTEN if n != "events_quarantine")):
         assert len(list((work / "parts" / name).glob("*.parquet"))) == partitions, name
     # In memory: counts and digests only; every patient's worklist row is on disk, once.
