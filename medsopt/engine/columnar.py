@@ -57,7 +57,6 @@ NOT_EVALUATED_SCHEMA: dict[str, pl.DataType] = {
 # A candidate's number (its row in the candidates), for the columns set aside while judging.
 _ROW = "candidate"
 _LACKS = "lacks"
-_EXCLUDED = "excluded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,25 +72,20 @@ def evaluate(population: Population, rules: Sequence[RuleIR], lookups: Lookups) 
     ids = sorted({r.id for r in rules} | {target for r in rules for target in r.supersedes})
     population = replace(population, rule_id_type=pl.Enum(ids))
     by_kind = _by_kind(rules)
+    # (A finding's other rule columns are read by rule number: `columnar_texts`.)
     table = pl.DataFrame(
         [
             (
                 r.id,
-                r.category,
-                r.severity,
                 r.title,
                 sum(type(c) in GENERATORS for c in r.clauses if not _checked_condition(c, r)),
-                r.concern,
             )
             for r in rules
         ],
         schema={
             "rule_id": population.rule_id_type,
-            "category": pl.String,
-            "severity": pl.String,
             "title": pl.String,
             "n_generators": pl.UInt32,
-            "concern": pl.String,
         },
         orient="row",
     )

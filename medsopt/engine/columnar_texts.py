@@ -18,6 +18,7 @@ from medsopt.engine.text import (
     NO_MEDICINES,
     NOT_SCORED,
     age_expr,
+    by_number,
     egfr_expr,
     medicines_expr,
     render_each,
@@ -104,16 +105,16 @@ def finding_texts(
         PATIENT_ID,
         "rule_id",
         "subject",
-        category=_per_rule([r.category if r else None for r in numbered], number),
+        category=by_number([r.category if r else None for r in numbered], number),
         severity=pl.coalesce(
-            "severity_override", _per_rule([r.severity if r else None for r in numbered], number)
+            "severity_override", by_number([r.severity if r else None for r in numbered], number)
         ),
-        title=_per_rule([r.title if r else None for r in numbered], number),
+        title=by_number([r.title if r else None for r in numbered], number),
         refs="refs",
         detail="detail",
         recommendation="recommendation",
         involves_proposed="involves_proposed",
-        concern=_per_rule([r.concern if r else None for r in numbered], number),
+        concern=by_number([r.concern if r else None for r in numbered], number),
     )
 
 
@@ -167,8 +168,3 @@ def _involved(fired: pl.DataFrame, population: Population) -> pl.DataFrame:
         .select(one.columns)
     )
     return pl.concat([none, one, several])
-
-
-def _per_rule(texts: Sequence[str | None], number: pl.Expr) -> pl.Expr:
-    """texts[number] for every row."""
-    return pl.lit(pl.Series(texts, dtype=pl.String)).gather(number)

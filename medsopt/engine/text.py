@@ -103,7 +103,7 @@ def render_each(
             pieces: list[pl.Expr] = []
             for slot, placeholder in enumerate(names):
                 pieces.append(
-                    _each(
+                    by_number(
                         [t.parts[slot][0] if t and slot < len(t.parts) else "" for t in column],
                         number,
                     )
@@ -115,10 +115,10 @@ def render_each(
     return pl.concat(rendered)
 
 
-def _each(texts: Sequence[str], number: pl.Expr) -> pl.Expr:
+def by_number(texts: Sequence[str | None], number: pl.Expr) -> pl.Expr:
     """texts[number] for every row (one literal when all are the same)."""
     if len(set(texts)) == 1:
-        return pl.lit(texts[0])
+        return pl.lit(texts[0], dtype=pl.String)
     return pl.lit(pl.Series(texts, dtype=pl.String)).gather(number)
 
 
