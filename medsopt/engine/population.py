@@ -105,12 +105,19 @@ def build_population(
 
 
 def _distinct(pairs: pl.DataFrame) -> pl.DataFrame:
-    """The distinct (patient, condition group) rows: for integer patient keys, by one 64-bit
-    number (a 32-bit key and the group's categorical number), much cheaper than `unique`."""
+    """The distinct (patient, condition group) rows: for integer patient keys, by the group's
+    categorical number (`first_of_each_pair`)."""
     if pairs.schema[PATIENT_ID] not in (pl.UInt32, pl.UInt16, pl.UInt8):
         return pairs.unique()
-    key = pl.col(PATIENT_ID).cast(pl.UInt64) * 2**32 + pl.col("condition_group").to_physical()
-    return pairs.filter(key.is_first_distinct())
+    return pairs.filter(
+        first_of_each_pair(pl.col(PATIENT_ID), pl.col("condition_group").to_physical())
+    )
+
+
+def first_of_each_pair(patient: pl.Expr, number: pl.Expr) -> pl.Expr:
+    """True at the first row of each (patient, number) pair, both below 2**32: one 64-bit key,
+    much cheaper than `unique` on the columns."""
+    return (patient.cast(pl.UInt64) * 2**32 + number.cast(pl.UInt64)).is_first_distinct()
 
 
 def _cast(schema: Mapping[str, type[pl.DataType]]) -> list[pl.Expr]:

@@ -14,7 +14,7 @@ import polars as pl
 
 from medsopt.engine.clauses.base import Lookups
 from medsopt.engine.columnar import evaluate
-from medsopt.engine.population import build_population
+from medsopt.engine.population import build_population, first_of_each_pair
 from medsopt.rules.ir import RuleIR
 from medsopt.scan import schema as s
 from medsopt.scan.tables import ScanTables
@@ -92,9 +92,9 @@ def screen(
         ).with_row_index("resolved"),
         on=s.CODE,
     )
-    meds = resolved.filter(
-        (pl.col(s.PATIENT_ID).cast(pl.UInt64) * 2**32 + pl.col("resolved")).is_first_distinct()
-    ).select(pl.exclude("resolved"), ref=pl.col(s.CODE), proposed=pl.lit(False))
+    meds = resolved.filter(first_of_each_pair(pl.col(s.PATIENT_ID), pl.col("resolved"))).select(
+        pl.exclude("resolved"), ref=pl.col(s.CODE), proposed=pl.lit(False)
+    )
     population = build_population(
         meds,
         tables.lookups,
