@@ -229,21 +229,6 @@ def staged(out: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def write_outputs(
-    out: Path, results: Mapping[str, pl.DataFrame], summary: Mapping[str, Any], html: str
-) -> None:
-    """Write every output aside from in-memory results, then swap the directory in."""
-    with staged(out) as staging:
-        for name in ("adherence", "findings", "not_evaluated", "worklist"):
-            results[name].write_parquet(staging / f"{name}.parquet")
-            csv_safe(results[name]).write_csv(staging / f"{name}.csv")
-        results["quarantine"].write_parquet(staging / "quarantine.parquet")
-        results["patients_quarantine"].write_parquet(staging / "patients_quarantine.parquet")
-        write_workbook(staging / "worklist.xlsx", workbook_sheets(results))
-        (staging / "report.html").write_text(html, encoding="utf-8")
-        (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-
-
 def write_worklist(ranked: list[Path], staging: Path) -> None:
     """worklist.parquet and .csv from the ranked files, in rank order (streamed)."""
     pl.scan_parquet(ranked).sink_parquet(staging / "worklist.parquet")
@@ -257,11 +242,13 @@ def write_top(ranked: list[Path], parts: Path, path: Path) -> pl.DataFrame:
     the detail sheets' outputs; the worklist's top it holds."""
     top = pl.scan_parquet(ranked).head(XLSX_PATIENTS).collect()
     chosen = top.select(s.PATIENT_ID).lazy()
-    sheets = {"worklist": top}
-    for name, order in SHEET_ORDER.items():
-        whole = pl.scan_parquet(sorted((parts / name).glob("*.parquet")))
-        sheets[name] = whole.join(chosen, on=s.PATIENT_ID, how="semi").sort(order).collect()
-    write_workbook(path, sheets)
+    details = {
+        name: pl.scan_parquet(sorted((parts / name).glob("*.parquet")))
+        .join(chosen, on=s.PATIENT_ID, how="semi")
+        .collect()
+        for name in SHEET_ORDER
+    }
+    write_workbook(path, workbook_sheets({"worklist": top, **details}))
     return top
 
 
