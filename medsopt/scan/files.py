@@ -231,7 +231,10 @@ def staged(out: Path) -> Iterator[Path]:
 
 def write_worklist(ranked: list[Path], staging: Path) -> None:
     """worklist.parquet and .csv from the ranked files, in rank order (streamed)."""
-    pl.scan_parquet(ranked).sink_parquet(staging / "worklist.parquet")
+    if len(ranked) == 1:  # already the file wanted: not decoded and encoded again
+        shutil.copyfile(ranked[0], staging / "worklist.parquet")
+    else:
+        pl.scan_parquet(ranked).sink_parquet(staging / "worklist.parquet")
     with (staging / "worklist.csv").open("wb") as out:
         for index, path in enumerate(ranked):
             csv_safe(pl.read_parquet(path)).write_csv(out, include_header=index == 0)
