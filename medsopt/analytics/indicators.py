@@ -1,11 +1,10 @@
 """Outcome indicators evaluated over a population at a date: polars plans, no I/O.
 
-Each criterion becomes a plan of the patient ids it holds for; entries of a denominator or
-numerator are intersected (semi joins), `any_of` is a union, `none_of` a complement within the
-population. Exclusions are counted apart (`excluded`, the first exclusion's reason per patient).
-Rates are numerator / denominator per practice and for the whole ICB; a practice with an empty
-denominator has no rate (null), never 0%, and an indicator with an empty codelist is not
-measurable: its counts and rate are null and `not_measurable` says why.
+Which patients each criterion holds for is `criteria`'s. Exclusions are counted apart
+(`excluded`, the first exclusion's reason per patient). Rates are numerator / denominator per
+practice and for the whole ICB; a practice with an empty denominator has no rate (null), never
+0%, and an indicator with an empty codelist is not measurable: its counts and rate are null and
+`not_measurable` says why.
 """
 
 from __future__ import annotations
@@ -17,10 +16,15 @@ from dataclasses import dataclass
 import polars as pl
 
 from medsopt.analytics.compile import IndicatorSet, not_measurable
-from medsopt.analytics.models import Criterion, Indicator
+from medsopt.analytics.criteria import (
+    PATIENT_ID,
+    PRACTICE_ID,
+    Evaluator,
+    PopulationData,
+    read_sets,
+)
+from medsopt.analytics.models import Indicator
 
-PATIENT_ID = "patient_id"
-PRACTICE_ID = "practice_id"
 ICB = "ICB"  # the practice_id of the ICB-level row
 RATE_SCHEMA: dict[str, pl.DataType] = {
     "indicator_id": pl.String(),
@@ -41,160 +45,6 @@ EXCLUSION_SCHEMA: dict[str, pl.DataType] = {
     "reason": pl.String(),
     "patients": pl.UInt32(),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class PopulationData:
-    """What indicators read, already cleaned (the scan's quarantine has run).
-
-    patients: patient_id, practice_id, age (Int), egfr (Float) - one row per patient;
-    dispensed: patient_id, code, concept_code, vmp, dispensed_on (Date);
-    recorded: patient_id, code, recorded_on (Date; null = undated, e.g. a problem-list code),
-      value (Float);
-    membership: concept_code, group (rule-set medicine groups);
-    code_sets: set_id, code - "condition:<id>", "test:<id>", "codelist:<path>".
-    """
-
-    patients: pl.DataFrame
-    dispensed: pl.DataFrame
-    recorded: pl.DataFrame
-    membership: pl.DataFrame
-    code_sets: pl.DataFrame
-
-
-def set_id(criterion: Criterion) -> str:
-    """The code set a dated criterion reads."""
-    if criterion.medicine is not None:
-        return f"group:{criterion.medicine}"
-    if criterion.dispensed is not None:
-        return f"codelist:{criterion.dispensed}"
-    if criterion.condition is not None:
-        return f"condition:{criterion.condition}"
-    if criterion.test is not None:
-        return f"test:{criterion.test}"
-    return f"codelist:{criterion.codelist}"
-
-
-class Evaluator:
-    """Indicator plans over one population; frames joined once, reused for every date."""
-
-    def __init__(self, data: PopulationData) -> None:
-        self.patients = data.patients.lazy().select(PATIENT_ID, PRACTICE_ID, "age", "egfr")
-        by_group = data.dispensed.lazy().join(data.membership.lazy(), on="concept_code")
-        by_group = by_group.select(
-            PATIENT_ID, (pl.lit("group:") + pl.col("group")).alias("set_id"), "dispensed_on"
-        )
-        listed = data.code_sets.lazy().filter(pl.col("set_id").str.starts_with("codelist:"))
-        by_list = pl.concat(
-            [
-                data.dispensed.lazy()
-                .select(PATIENT_ID, pl.col(column).alias("code"), "dispensed_on")
-                .join(listed, on="code")
-                for column in ("code", "concept_code", "vmp")
-            ]
-        ).select(PATIENT_ID, "set_id", "dispensed_on")
-        self.medicine_hits = (
-            pl.concat([by_group, by_list]).unique().collect().lazy()
-        )  # one pass, read by every criterion
-        self.event_hits = (
-            data.recorded.lazy()
-            .join(data.code_sets.lazy(), on="code")
-            .select(PATIENT_ID, "set_id", "recorded_on", "value")
-            .collect()
-            .lazy()
-        )
-
-    def holds(self, criterion: Criterion, on: datetime.date) -> pl.LazyFrame:
-        """Patient ids for whom `criterion` holds on `on`."""
-        day = pl.lit(on, dtype=pl.Date)
-        if criterion.any_of:
-            return pl.concat([self.holds(c, on) for c in criterion.any_of]).unique()
-        if criterion.none_of:
-            hit = pl.concat([self.holds(c, on) for c in criterion.none_of])
-            return self.patients.select(PATIENT_ID).join(hit, on=PATIENT_ID, how="anti")
-        if criterion.age_at_least is not None:
-            return self.patients.filter(pl.col("age") >= criterion.age_at_least).select(PATIENT_ID)
-        if criterion.egfr_below is not None:
-            return self.patients.filter(pl.col("egfr") < criterion.egfr_below).select(PATIENT_ID)
-        since = (
-            day - pl.duration(days=criterion.within_days)
-            if criterion.within_days is not None
-            else None
-        )
-        if criterion.medicine is not None or criterion.dispensed is not None:
-            assert since is not None  # the model requires a window for dispensing
-            return (
-                self.medicine_hits.filter(
-                    (pl.col("set_id") == set_id(criterion))
-                    & (pl.col("dispensed_on") > since)
-                    & (pl.col("dispensed_on") <= day)
-                )
-                .select(PATIENT_ID)
-                .unique()
-            )
-        # Undated codes (the patient file's condition list) hold at any date, in no window.
-        hits = self.event_hits.filter(
-            (pl.col("set_id") == set_id(criterion))
-            & (pl.col("recorded_on").is_null() | (pl.col("recorded_on") <= day))
-        )
-        if since is not None:
-            hits = hits.filter(pl.col("recorded_on") > since)
-        if criterion.first_recorded_within_days is not None:
-            cutoff = day - pl.duration(days=criterion.first_recorded_within_days)
-            first = hits.group_by(PATIENT_ID).agg(
-                pl.col("recorded_on").min().alias("first"),
-                pl.col("recorded_on").is_null().any().alias("undated"),
-            )
-            return first.filter(~pl.col("undated") & (pl.col("first") > cutoff)).select(PATIENT_ID)
-        if criterion.latest_value_at_least is not None:
-            latest = hits.filter(pl.col("recorded_on").is_not_null()).sort("recorded_on")
-            return (
-                latest.group_by(PATIENT_ID)
-                .agg(pl.col("value").last())
-                .filter(pl.col("value") >= criterion.latest_value_at_least)
-                .select(PATIENT_ID)
-            )
-        return hits.select(PATIENT_ID).unique()
-
-    def all_hold(self, criteria: Sequence[Criterion], on: datetime.date) -> pl.LazyFrame:
-        """Patients (id, practice) for whom every criterion holds."""
-        plan = self.patients.select(PATIENT_ID, PRACTICE_ID)
-        for criterion in criteria:
-            plan = plan.join(self.holds(criterion, on), on=PATIENT_ID, how="semi")
-        return plan
-
-    def patients_plan(self, indicator: Indicator, on: datetime.date) -> pl.LazyFrame:
-        """Denominator patients with `numerator` true or false and `excluded`: the reason of
-        the first exclusion that holds (null: counted). Excluded patients are never in the
-        numerator."""
-        eligible = self.all_hold(indicator.denominator, on)
-        reasons = [
-            self.holds(e, on).with_columns(reason=pl.lit(e.reason), order=pl.lit(index))
-            for index, e in enumerate(indicator.exclusions)
-        ]
-        if reasons:
-            first = (
-                pl.concat(reasons)
-                .sort("order")
-                .group_by(PATIENT_ID)
-                .agg(pl.col("reason").first().alias("excluded"))
-            )
-            eligible = eligible.join(first, on=PATIENT_ID, how="left")
-        else:
-            eligible = eligible.with_columns(excluded=pl.lit(None, dtype=pl.String))
-        numerator = self.all_hold(indicator.numerator, on).select(
-            PATIENT_ID, numerator=pl.lit(True)
-        )
-        return eligible.join(numerator, on=PATIENT_ID, how="left").select(
-            pl.lit(indicator.id).alias("indicator_id"),
-            pl.lit(on, dtype=pl.Date).alias("on"),
-            PATIENT_ID,
-            PRACTICE_ID,
-            (pl.col("numerator").fill_null(False) & pl.col("excluded").is_null()).alias(
-                "numerator"
-            ),
-            "excluded",
-        )
 
 
 def practice_counts(patient_rows: pl.LazyFrame) -> pl.LazyFrame:
@@ -316,8 +166,10 @@ def patient_rows(
 ) -> pl.DataFrame:
     """Every measurable indicator's denominator patients at every date: numerator true or
     false, and the exclusion that removes them (null: counted)."""
-    evaluator = Evaluator(data)
-    plans = [evaluator.patients_plan(i, on) for i in _measured(indicators) for on in dates]
+    measured = _measured(indicators)
+    read = read_sets(c for i in measured for c in (*i.denominator, *i.numerator, *i.exclusions))
+    evaluator = Evaluator(data, read)
+    plans = [evaluator.patients_plan(i, on) for i in measured for on in dates]
     frames = pl.collect_all(plans) if plans else []
     return pl.concat(frames) if frames else pl.DataFrame(schema=PATIENT_ROW_SCHEMA)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from medsopt.analytics.indicators import PRACTICE_ID
+from medsopt.analytics.criteria import PRACTICE_ID
 
 DECILES = tuple(range(10, 100, 10))
 SERIES_SCHEMA: dict[str, pl.DataType] = {

@@ -24,7 +24,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from medsopt.analytics.indicators import ICB, PATIENT_ID, PRACTICE_ID
+from medsopt.analytics.criteria import PATIENT_ID, PRACTICE_ID
+from medsopt.analytics.indicators import ICB
 from medsopt.analytics.uptake import CURRENT_DAYS
 
 RECENT_DAYS = 90

@@ -20,7 +20,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from medsopt.analytics.indicators import ICB, PATIENT_ID, PRACTICE_ID
+from medsopt.analytics.criteria import PATIENT_ID, PRACTICE_ID
+from medsopt.analytics.indicators import ICB
 
 CURRENT_DAYS = 90
 PRODUCT_SCHEMA: dict[str, pl.DataType] = {

@@ -222,11 +222,9 @@ def _run(
             ruleset = build(locations).ruleset
             tables = files.tables_for(ruleset, locations, as_of)
             watch.lap("load_rules")
-            from medsopt.cli.scan_analytics import publish
-            from medsopt.scan.analytics_run import plan_analytics
             from medsopt.scan.spark import SparkJob, scan_to
 
-            plan = plan_analytics(ruleset, as_of, extras.analytics) if extras.analytics else None
+            analytics = analytics_step(extras, ruleset, as_of)
             spark_job = SparkJob(
                 dispensing,
                 patients,
@@ -234,10 +232,10 @@ def _run(
                 params,
                 extras.events,
                 extras.events_complete_from,
-                plan,
+                analytics,
             )
             progress("scanning on Spark")
-            summary = scan_to(out, spark_job, read, watch, render_report, publish)
+            summary = scan_to(out, spark_job, read, watch, render_report)
         else:
             asked = extras  # (the closure below reads it as Extras, not Extras | None)
 
@@ -245,7 +243,7 @@ def _run(
                 progress("splitting the inputs by patient; loading rule set and classes")
                 ruleset = build(locations).ruleset
                 tables = files.tables_for(ruleset, locations, as_of)
-                return tables, analytics_step(asked, tables, ruleset, as_of, progress)
+                return tables, analytics_step(asked, ruleset, as_of)
 
             job = files.ScanJob(
                 dispensing, patients, rules, params, workers, partition_rows, extras

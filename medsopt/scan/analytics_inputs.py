@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from medsopt.analytics.compile import IndicatorSet, compile_indicators
-from medsopt.analytics.indicators import PopulationData
+from medsopt.analytics.criteria import PopulationData
 from medsopt.analytics.prices import compile_prices
 from medsopt.rules.ruleset import RuleSet
 from medsopt.scan import patients as patient_facts

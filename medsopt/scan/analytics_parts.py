@@ -12,13 +12,13 @@ deciles, outliers) are made once from the sums.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 
 import polars as pl
 
+from medsopt.analytics.criteria import PATIENT_ID, PRACTICE_ID
 from medsopt.analytics.indicators import (
-    PATIENT_ID,
-    PRACTICE_ID,
     date_grid,
     exclusion_practice_counts,
     exclusions_from_counts,
@@ -28,7 +28,7 @@ from medsopt.analytics.indicators import (
     rates_from_counts,
     with_unmeasured,
 )
-from medsopt.analytics.switching import to_switch_by_month, to_switch_counts
+from medsopt.analytics.switching import to_switch_by_month, to_switch_counts, worklist_reasons
 from medsopt.analytics.uptake import (
     biologic_items,
     summed_uptake_counts,
@@ -97,3 +97,22 @@ def combined(parts: Mapping[str, pl.DataFrame], plan: AnalyticsPlan) -> dict[str
         "biosimilar_to_switch_counts": to_switch_counts(to_switch),
         **compared(rates, uptake, plan.indicators),
     }
+
+
+def with_worklist_columns(
+    scores: pl.DataFrame, parts: Mapping[str, pl.DataFrame], as_of: datetime.date
+) -> pl.DataFrame:
+    """Worklist rows (`worklist.worklist_rows`) with what the analytics add for each patient:
+    `indicator_gaps` (the active indicators' reasons) and `biosimilar_to_switch` (molecule,
+    brand and exception of each originator still to switch at `as_of`), from the parts of the
+    same patients (a partition's, or every partition's combined)."""
+    reasons = (
+        parts["indicator_gaps"]
+        .filter(pl.col("status") == "active")
+        .group_by(PATIENT_ID)
+        .agg(pl.col("reason").sort().str.join("; ").alias("indicator_gaps"))
+    )
+    switches = worklist_reasons(parts["biosimilar_to_switch"].filter(pl.col("month") == as_of))
+    return scores.join(reasons, on=PATIENT_ID, how="left", maintain_order="left").join(
+        switches, on=PATIENT_ID, how="left", maintain_order="left"
+    )

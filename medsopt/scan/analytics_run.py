@@ -23,6 +23,7 @@ from medsopt.analytics.measures import (
     outliers_and_movers,
     uptake_series,
 )
+from medsopt.analytics.prices import PRICE_SCHEMA
 from medsopt.analytics.switching import to_switch_by_month, to_switch_counts
 from medsopt.analytics.uptake import biologic_items, monthly_uptake
 from medsopt.rules.ruleset import RuleSet
@@ -94,7 +95,7 @@ def plan_analytics(
     if request.prices is not None:
         prices, illustrative = read_prices(request.prices, ruleset)
     else:
-        prices, illustrative = pl.DataFrame(schema={"code": pl.String}), False
+        prices, illustrative = pl.DataFrame(schema=PRICE_SCHEMA), False
     return AnalyticsPlan(
         indicator_set,
         tuple(month_ends(as_of, request.months)),

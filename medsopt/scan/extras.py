@@ -1,7 +1,5 @@
-"""The scan's optional parts, partition by partition: the clinical events (every row used or
-quarantined, and counted) and the per-patient tables the analytics read once every partition
-is scanned (they compare all patients, so they run after the partitions, on these small tables).
-"""
+"""The scan's optional inputs and steps (`Extras`), and the clinical events partition by
+partition: every row used or quarantined, and counted."""
 
 from __future__ import annotations
 
@@ -13,7 +11,6 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from medsopt.scan import quarantine
-from medsopt.scan.analytics_inputs import PatientTables
 from medsopt.scan.events import (
     ClinicalEvents,
     annotate_events,
@@ -23,9 +20,6 @@ from medsopt.scan.events import (
 
 if TYPE_CHECKING:
     from medsopt.scan.analytics_run import AnalyticsRequest
-
-# Where each partition writes its share of the analytics' per-patient tables.
-PATIENT_TABLES = "analytics-inputs"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,21 +45,3 @@ def partition_events(
     )
     counted = {"events_outcomes": outcomes, "events_quarantine": held}
     return ClinicalEvents(clean, complete_from), counted
-
-
-def write_patient_tables(tables: PatientTables, parts: Path, index: int) -> None:
-    """Write a partition's share of the analytics' per-patient tables under `parts`."""
-    for name, frame in tables.frames().items():
-        folder = parts / PATIENT_TABLES / name
-        folder.mkdir(parents=True, exist_ok=True)
-        frame.write_parquet(folder / f"{index:06d}.parquet")
-
-
-def read_patient_tables(parts: Path) -> PatientTables:
-    """Every partition's share of the per-patient tables, as one (patients are disjoint)."""
-
-    def whole(name: str) -> pl.DataFrame:
-        files = sorted((parts / PATIENT_TABLES / name).glob("*.parquet"))
-        return pl.concat([pl.read_parquet(f) for f in files], how="vertical_relaxed")
-
-    return PatientTables(whole("patients"), whole("fills"), whole("recorded"))

@@ -22,12 +22,12 @@ import polars as pl
 from medsopt.formulary.adherence import ADHERENCE_CLASSES
 from medsopt.reports.spreadsheet import csv_safe, write_workbook
 from medsopt.rules.ruleset import RuleSet
+from medsopt.scan import analytics_parts
 from medsopt.scan import schema as s
-from medsopt.scan.analytics_inputs import PatientTables
-from medsopt.scan.analytics_run import ANALYTICS_FILES
+from medsopt.scan.analytics_run import ANALYTICS_FILES, AnalyticsPlan, analytics_summary
 from medsopt.scan.classes import ClassDefinitionError
 from medsopt.scan.core import ScanParams, partition, scan_partition
-from medsopt.scan.extras import Extras, read_patient_tables
+from medsopt.scan.extras import Extras
 from medsopt.scan.inputs import ScanInputError, read_dispensing, read_events, read_patients
 from medsopt.scan.sharded import (
     PARTITION_ROWS,
@@ -261,12 +261,18 @@ def worklist_patients(ranked: list[Path]) -> int:
 
 
 Report = Callable[[Mapping[str, Any], Mapping[str, pl.DataFrame]], str]
-# The analytics after the partitions: every patient's tables and the combined results (whose
-# worklist it may extend) -> (frames written as Parquet and CSV, HTML pages, summary).
-Analytics = Callable[
-    [PatientTables, dict[str, pl.DataFrame]],
-    tuple[dict[str, pl.DataFrame], dict[str, str], dict[str, Any]],
-]
+# The HTML pages of the analytics' outputs and summary, by file name.
+Pages = Callable[[dict[str, pl.DataFrame], dict[str, Any]], dict[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Analytics:
+    """The analytics of a scan: the plan each partition evaluates its share of (adding its
+    patients' indicator gaps and biosimilar switches to their worklist rows), and the pages
+    written from the combined outputs."""
+
+    plan: AnalyticsPlan
+    pages: Pages
 
 
 # The rule set's part of a scan: its tables, and the analytics when asked for.
@@ -297,8 +303,8 @@ def scan_to_directory(
     """Scan in bounded memory (`sharded`), every output written as produced; summary.json.
 
     The rule set is built (`job.rules`) while the inputs are split: the building is Python,
-    the split polars outside the GIL. With `job.extras.analytics`, the analytics run once
-    every partition is scanned.
+    the split polars outside the GIL. With `job.extras.analytics`, each partition evaluates
+    its share of the analytics, combined once every partition is scanned.
     """
     extras = job.extras or Extras()
     with staged(out) as staging:
@@ -318,9 +324,12 @@ def scan_to_directory(
             watch.lap("load_rules")
             split = splitting.result()
         progress(f"scanning {len(split.partitions)} partition(s)")
+        plan = analytics.plan if analytics is not None else None
         # Counts only: the summary and the report read the per-patient frames in any order
         # (sorting them would copy them), and the outputs are assembled from the parts.
-        results = totals(scan_split(split, tables, job.params, work, job.workers, progress, extras))
+        results = totals(
+            scan_split(split, tables, job.params, work, job.workers, progress, extras, plan)
+        )
         frames: dict[str, pl.DataFrame] = {}
         pages: dict[str, str] = {}
         analysed: dict[str, Any] = {}
@@ -329,19 +338,16 @@ def scan_to_directory(
         # written cell by cell in Python).
         with ThreadPoolExecutor(2, thread_name_prefix="outputs") as aside:
             assembled = aside.submit(assemble, work / "parts", staging)
-            scores = score_parts(work / "parts")
-            if analytics is not None and extras.analytics is not None:
-                # The analytics extend the worklist in memory: ranked whole.
-                results["worklist"] = rank(pl.scan_parquet(scores)).collect()
-                watch.lap("scan")
-                frames, pages, analysed = analytics(read_patient_tables(work / "parts"), results)
+            # Ranked a slice at a time from disk: memory does not grow with the population.
+            ranked = rank_parts(score_parts(work / "parts"), work / "worklist")
+            watch.lap("scan")
+            if analytics is not None and plan is not None:
+                progress("analytics: indicators and biosimilar uptake by month")
+                shares = {name: results.pop(name) for name in analytics_parts.PARTS}
+                frames = analytics_parts.combined(shares, plan)
+                analysed = analytics_summary(plan)
+                pages = analytics.pages(frames, analysed)
                 watch.lap("analytics")
-                ranked = [work / "worklist.parquet"]
-                results["worklist"].write_parquet(ranked[0])
-            else:
-                # Ranked a slice at a time from disk: memory does not grow with the population.
-                ranked = rank_parts(scores, work / "worklist")
-                watch.lap("scan")
             progress("writing outputs")
             workbook = aside.submit(write_top, ranked, work / "parts", staging / "worklist.xlsx")
             write_worklist(ranked, staging)

@@ -2,16 +2,18 @@
 
 The input is split once (`split_inputs`, one streaming pass) into partitions of about
 `partition_rows` dispensing rows by a hash of the patient id (`core.partition`), so every
-patient's rows are in one partition. Each partition (`scan_split`) runs `core.scan_partition`
+patient's rows are in one partition. Each partition (`scan_split`) runs `kernel.scan_share`
 (in this process `PARTITIONS_AT_ONCE` at a time, on threads: polars works outside the GIL; or
 one in each of `workers` processes) and writes its share of every output file at once;
 clinical events, when given, are split by the same hash and feed their patients' partition
 (`extras`). Only counts and digests (`digest`: what the summary and the report read) stay in
-memory while partitions run; the only per-patient frame the end needs, each patient's worklist
-row, is written as parts and ranked from disk a slice at a time, so memory does not grow with
-the population. Output rows are grouped by partition, sorted by patient within each; the
-worklist is ranked across all partitions. The partition count depends on the input size only,
-so neither threads nor workers ever change a result.
+memory while partitions run, and with the analytics their shares (`analytics_parts`: counts
+per practice and month, and the few patients with an indicator gap or a biosimilar to
+switch); the only per-patient frame the end needs, each patient's worklist row, is written as
+parts and ranked from disk a slice at a time, so memory does not grow with the population.
+Output rows are grouped by partition, sorted by patient within each; the worklist is ranked
+across all partitions. The partition count depends on the input size only, so neither threads
+nor workers ever change a result.
 """
 
 from __future__ import annotations
@@ -30,14 +32,13 @@ from pathlib import Path
 import polars as pl
 
 from medsopt.reports.spreadsheet import csv_safe
-from medsopt.scan.analytics_inputs import patient_tables
-from medsopt.scan.core import ScanParams, partition_number, scan_partition
-from medsopt.scan.digest import DIGESTS, digest, summed
-from medsopt.scan.events import ClinicalEvents
-from medsopt.scan.extras import Extras, partition_events, write_patient_tables
+from medsopt.scan.analytics_run import AnalyticsPlan
+from medsopt.scan.core import ScanParams, partition_number
+from medsopt.scan.digest import DIGESTS, summed
+from medsopt.scan.extras import Extras
+from medsopt.scan.kernel import scan_share
 from medsopt.scan.tables import ScanTables
 from medsopt.scan.worklist import rank as worklist_rank
-from medsopt.scan.worklist import worklist_rows
 
 PARTITION_ROWS = 2_000_000  # dispensing rows per partition: bounds each partition's memory
 # Partitions scanned at once in one process (so peak memory is about this many partitions').
@@ -75,7 +76,7 @@ class PartitionJob:
     index: int
     events: Path | None = None  # this partition's clinical events, if any were given
     events_complete_from: datetime.date | None = None
-    analytics: bool = False  # write this partition's share of the analytics' patient tables
+    analytics: AnalyticsPlan | None = None  # evaluate this partition's share of the analytics
 
 
 def partition_count(dispensing: pl.LazyFrame, partition_rows: int) -> int:
@@ -114,24 +115,24 @@ def _partition_files(folder: Path, index: int) -> Path | None:
 
 
 def run_partition(job: PartitionJob) -> dict[str, pl.DataFrame]:
-    """Scan one partition, write its part of each output and of each per-patient frame the end
-    of the scan reads (`KEPT`); return the counts (small, whatever the population)."""
+    """Scan one partition (`kernel.scan_share`), write its part of each output and of each
+    per-patient frame the end of the scan reads (`KEPT`); return the rest: counts, and the
+    analytics' shares (counts per practice and month, and the few patients with an indicator
+    gap or a biosimilar to switch), small whatever the population."""
+
+    def read(path: Path | None) -> pl.LazyFrame | None:
+        return pl.scan_parquet(path, hive_partitioning=False) if path is not None else None
+
     dispensing = pl.scan_parquet(job.dispensing, hive_partitioning=False)
-    patients = (
-        pl.scan_parquet(job.patients, hive_partitioning=False) if job.patients is not None else None
+    results = scan_share(
+        dispensing,
+        read(job.patients),
+        read(job.events),
+        job.tables,
+        job.params,
+        job.events_complete_from,
+        job.analytics,
     )
-    as_of = job.params.period.as_of
-    events: ClinicalEvents | None = None
-    counted: dict[str, pl.DataFrame] = {}
-    if job.events is not None:
-        raw = pl.scan_parquet(job.events, hive_partitioning=False)
-        events, counted = partition_events(raw, as_of, job.events_complete_from)
-    results = {**scan_partition(dispensing, patients, job.tables, job.params, events), **counted}
-    if job.analytics:
-        mine = patient_tables(dispensing, patients, events, job.tables, as_of)
-        write_patient_tables(mine, job.parts, job.index)
-    # The summary and the report read counts, summed across partitions.
-    results |= digest(results)
     for name, with_csv in WRITTEN.items():
         if name not in results:
             continue
@@ -144,12 +145,10 @@ def run_partition(job: PartitionJob) -> dict[str, pl.DataFrame]:
         del frame
     # Only the worklist needs every patient: its rows go to disk too, so nothing grows in
     # memory with the number of partitions.
-    results["scores"] = worklist_rows(results["scores"], results.pop("practices"))
     for name in KEPT:
         folder = job.parts / name
         folder.mkdir(parents=True, exist_ok=True)
         results.pop(name).write_parquet(folder / f"{job.index:06d}.parquet")
-    del results["current"]
     return results
 
 
@@ -250,12 +249,13 @@ def scan_split(
     workers: int = 1,
     progress: Callable[[str], None] = lambda _: None,
     extras: Extras | None = None,
+    analytics: AnalyticsPlan | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Every partition of the split inputs scanned into `work` (parts of each output); the
     counts and digests `run_partition` keeps, combined. The split inputs are removed.
 
-    With `extras.analytics`, each partition also writes its patients' tables for the analytics
-    (`extras.read_patient_tables(work / "parts")`).
+    With `analytics`, each partition also evaluates its share of the analytics: the results
+    then hold every partition's `analytics_parts.PARTS`, for `analytics_parts.combined`.
     """
     extras = extras or Extras()
     jobs = [
@@ -268,7 +268,7 @@ def scan_split(
             mine.index,
             events=mine.events,
             events_complete_from=extras.events_complete_from,
-            analytics=extras.analytics is not None,
+            analytics=analytics,
         )
         for mine in inputs.partitions
     ]

@@ -10,7 +10,7 @@ collects only counts and digests (`digest`: whose size does not grow with the po
 the top of the worklist, and finishes the summary, the report and the workbook exactly as the
 polars engine does (`summary.summarise`, `files.workbook_sheets`). With indicators, each bucket
 also returns its share of the analytics (counts per practice and month, its patients' gaps:
-`analytics_parts`), summed on the driver, and the worklist they extend is collected whole.
+`analytics_parts`), summed on the driver, and adds its patients' gaps to their worklist rows.
 """
 
 from __future__ import annotations
@@ -86,13 +86,6 @@ COLLECTED = (
 )
 WORKLIST = "scores"  # every patient's worklist row: ranked and written by Spark
 
-# The analytics' frames and summary, and the scan's results (whose worklist it may extend) ->
-# (frames written as Parquet and CSV, HTML pages, summary); as `files.Analytics` ends.
-Publish = Callable[
-    [dict[str, pl.DataFrame], dict[str, Any], dict[str, pl.DataFrame]],
-    tuple[dict[str, pl.DataFrame], dict[str, str], dict[str, Any]],
-]
-
 
 @dataclass(frozen=True, slots=True)
 class SparkJob:
@@ -104,7 +97,7 @@ class SparkJob:
     params: ScanParams
     events: Path | None = None
     events_complete_from: datetime.date | None = None
-    analytics: AnalyticsPlan | None = None
+    analytics: files.Analytics | None = None
 
     def inputs(self) -> dict[str, Path]:
         """Each given input's path (`spark_kernel` names)."""
@@ -113,7 +106,8 @@ class SparkJob:
 
     def work(self) -> Work:
         """What every bucket's kernel call needs."""
-        return Work(self.tables, self.params, self.events_complete_from, self.analytics)
+        plan = self.analytics.plan if self.analytics is not None else None
+        return Work(self.tables, self.params, self.events_complete_from, plan)
 
 
 _READ = {
@@ -277,12 +271,9 @@ def scan_to(
     inputs: Mapping[str, str | None],
     watch: Stopwatch,
     report: files.Report,
-    publish: Publish | None = None,
 ) -> dict[str, Any]:
-    """Scan on Spark and publish every output in OUT as `files.scan_to_directory` does.
-
-    With `job.analytics`, `publish` finishes the analytics' outputs (and extends the worklist).
-    """
+    """Scan on Spark and publish every output in OUT as `files.scan_to_directory` does
+    (with `job.analytics`, the analytics' outputs and pages too)."""
     spark, started = session()
     try:
         with files.staged(out) as staging:
@@ -296,19 +287,12 @@ def scan_to(
                 scan.write_datasets(staging)
                 population = scan.population()
                 ranked_rows, on_worklist = scan.worklist(work.with_name("ranking"))
-                if job.analytics is not None and publish is not None:
-                    # The analytics extend the worklist on the driver: collected whole.
-                    population["worklist"] = scan.collected(ranked_rows)
-                    found = scan.analytics(job.analytics)
-                    frames, pages, analysed = publish(
-                        found, analytics_summary(job.analytics), population
-                    )
-                    worklist = population["worklist"]
-                    worklist.write_parquet(staging / "worklist.parquet")
-                    csv_safe(worklist).write_csv(staging / "worklist.csv")
-                else:
-                    scan.write_worklist(ranked_rows, staging)
-                    population["worklist"] = scan.collected(ranked_rows, files.XLSX_PATIENTS)
+                scan.write_worklist(ranked_rows, staging)
+                population["worklist"] = scan.collected(ranked_rows, files.XLSX_PATIENTS)
+                if job.analytics is not None:
+                    frames = scan.analytics(job.analytics.plan)
+                    analysed = analytics_summary(job.analytics.plan)
+                    pages = job.analytics.pages(frames, analysed)
                 sheets = scan.workbook(population["worklist"])
             finally:
                 shutil.rmtree(work, ignore_errors=True)

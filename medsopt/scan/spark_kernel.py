@@ -18,16 +18,11 @@ import pyarrow.compute as pc
 from pyspark import Broadcast
 
 from medsopt.scan import schema as s
-from medsopt.scan.analytics_inputs import patient_tables
-from medsopt.scan.analytics_parts import analytics_parts
 from medsopt.scan.analytics_run import AnalyticsPlan
-from medsopt.scan.core import ScanParams, scan_partition
-from medsopt.scan.digest import digest
-from medsopt.scan.events import ClinicalEvents
-from medsopt.scan.extras import partition_events
+from medsopt.scan.core import ScanParams
+from medsopt.scan.kernel import scan_share
 from medsopt.scan.spark_io import as_polars
 from medsopt.scan.tables import ScanTables
-from medsopt.scan.worklist import worklist_rows
 
 INPUT = "_input"
 OUTPUT = "_output"
@@ -52,26 +47,15 @@ class Work:
             else frame
             for name, frame in inputs.items()
         }
-        dispensing = rows[DISPENSING].lazy()
-        patients = rows[PATIENTS].lazy() if PATIENTS in rows else None
-        as_of = self.params.period.as_of
-        events: ClinicalEvents | None = None
-        counted: dict[str, pl.DataFrame] = {}
-        if EVENTS in rows:
-            events, counted = partition_events(
-                rows[EVENTS].lazy(), as_of, self.events_complete_from
-            )
-        results = scan_partition(dispensing, patients, self.tables, self.params, events)
-        results |= counted
-        # What the driver reads are counts (`digest`); each patient's worklist row, with their
-        # practice, is ranked inside Spark (`spark_rank`).
-        results |= digest(results)
-        results["scores"] = worklist_rows(results["scores"], results.pop("practices"))
-        del results["current"]
-        if self.analytics is not None:
-            mine = patient_tables(dispensing, patients, events, self.tables, as_of)
-            results |= analytics_parts(mine, self.tables, self.analytics)
-        return results
+        return scan_share(
+            rows[DISPENSING].lazy(),
+            rows[PATIENTS].lazy() if PATIENTS in rows else None,
+            rows[EVENTS].lazy() if EVENTS in rows else None,
+            self.tables,
+            self.params,
+            self.events_complete_from,
+            self.analytics,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """The analytics through the bounded scan: clinical events split by the same patient hash as
-the dispensing, and the analytics run once on every partition's per-patient tables, give the
-same outputs whether the scan runs as one partition or several (and with worker processes)."""
+the dispensing, and the analytics evaluated partition by partition and combined, give the same
+outputs whether the scan runs as one partition or several (and with worker processes), and
+the same as the analytics of every patient at once."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from benchmarks.generate_population import AS_OF
-from medsopt.scan.analytics_inputs import population_inputs
-from medsopt.scan.analytics_run import ANALYTICS_FILES
+from medsopt.rules.ruleset import RuleSet
+from medsopt.scan.analytics_inputs import PatientTables
+from medsopt.scan.analytics_parts import with_worklist_columns
+from medsopt.scan.analytics_run import ANALYTICS_FILES, AnalyticsRequest, run_analytics
+from medsopt.store.activate import BUNDLED_FORMULARY
 from tests.analytics.conftest import Population, run_scan
 
 
@@ -74,16 +78,37 @@ def test_the_monitoring_rules_see_each_partitions_events(runs: tuple[Path, Path]
 
 
 def test_the_bounded_analytics_equal_the_in_memory_ones(
-    population: Population, runs: tuple[Path, Path]
+    population: Population, bundled: RuleSet, runs: tuple[Path, Path]
 ) -> None:
-    """The indicators of the partitioned scan are those of every patient's inputs at once."""
-    from medsopt.analytics.indicators import evaluate
-    from medsopt.scan.analytics_inputs import PatientTables
-    from medsopt.scan.analytics_run import month_ends
+    """Every analytics output of the partitioned scan, each partition evaluating its share, is
+    the analytics of every patient's inputs at once; so are the gaps its worklist rows gained."""
+    # (The command's default prices: the formulary's.)
+    request = AnalyticsRequest(population.indicators_dir, BUNDLED_FORMULARY / "prices.yaml")
+    frames, _ = run_analytics(every_patient(population), population.tables, bundled, AS_OF, request)
+    for name in ANALYTICS_FILES:
+        written = pl.read_parquet(runs[1] / f"{name}.parquet")
+        assert_frame_equal(written, frames[name], check_row_order=False, check_column_order=False)
+    worklist = pl.read_parquet(runs[1] / "worklist.parquet")
+    assert worklist["indicator_gaps"].drop_nulls().len() > 0
+    assert worklist["biosimilar_to_switch"].drop_nulls().len() > 0
+    plain = worklist.drop("indicator_gaps", "biosimilar_to_switch")
+    assert_frame_equal(worklist, with_worklist_columns(plain, frames, AS_OF))
 
+
+def test_without_a_prices_file_every_saving_is_unknown(
+    population: Population, bundled: RuleSet
+) -> None:
+    """A formulary with no prices.yaml: the uptake is counted, and no saving is ever 0."""
+    request = AnalyticsRequest(population.indicators_dir, prices=None)
+    frames, _ = run_analytics(every_patient(population), population.tables, bundled, AS_OF, request)
+    uptake = frames["uptake"]
+    assert uptake.height > 0
+    assert (uptake["items_price_unknown"] == uptake["items"]).all()
+    for saving in ("saving_realised_priced_gbp", "saving_available_priced_gbp"):
+        assert uptake[saving].null_count() == uptake.height
+
+
+def every_patient(population: Population) -> PatientTables:
+    """The per-patient tables of the whole population at once."""
     inputs = population.inputs
-    tables = PatientTables(inputs.population.patients, inputs.fills, inputs.population.recorded)
-    again = population_inputs(tables, population.tables, population.indicators)
-    rates, _ = evaluate(population.indicators, again.population, month_ends(AS_OF, 24))
-    written = pl.read_parquet(runs[1] / "indicators.parquet")
-    assert_frame_equal(written, rates, check_row_order=False, check_column_order=False)
+    return PatientTables(inputs.population.patients, inputs.fills, inputs.population.recorded)
