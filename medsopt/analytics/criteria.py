@@ -74,6 +74,11 @@ def _by_set(hits: pl.LazyFrame, sets: Collection[str]) -> dict[str, pl.LazyFrame
     return {s: split.get((s,), empty).lazy() for s in sets}
 
 
+def _complements(criterion: Criterion) -> bool:
+    """Whether the criterion takes a complement (`none_of`, maybe in an `any_of`)."""
+    return bool(criterion.none_of) or any(_complements(c) for c in criterion.any_of)
+
+
 class Evaluator:
     """Indicator plans over one population; frames joined once, reused for every date."""
 
@@ -108,14 +113,18 @@ class Evaluator:
             sets,
         )
 
-    def holds(self, criterion: Criterion, on: datetime.date) -> pl.LazyFrame:
-        """Patient ids for whom `criterion` holds on `on`."""
+    def holds(
+        self, criterion: Criterion, on: datetime.date, within: pl.LazyFrame | None = None
+    ) -> pl.LazyFrame:
+        """Patient ids for whom `criterion` holds on `on`: every one, or those `within` (patient
+        ids) and maybe others (a complement is taken within them: it can be the population)."""
         day = pl.lit(on, dtype=pl.Date)
         if criterion.any_of:
-            return pl.concat([self.holds(c, on) for c in criterion.any_of]).unique()
+            return pl.concat([self.holds(c, on, within) for c in criterion.any_of]).unique()
         if criterion.none_of:
-            hit = pl.concat([self.holds(c, on) for c in criterion.none_of])
-            return self.patients.select(PATIENT_ID).join(hit, on=PATIENT_ID, how="anti")
+            hit = pl.concat([self.holds(c, on, within) for c in criterion.none_of])
+            universe = within if within is not None else self.patients.select(PATIENT_ID)
+            return universe.join(hit, on=PATIENT_ID, how="anti")
         if criterion.age_at_least is not None:
             return self.patients.filter(pl.col("age") >= criterion.age_at_least).select(PATIENT_ID)
         if criterion.egfr_below is not None:
@@ -156,11 +165,17 @@ class Evaluator:
             )
         return hits.select(PATIENT_ID).unique()
 
-    def all_hold(self, criteria: Sequence[Criterion], on: datetime.date) -> pl.LazyFrame:
-        """Patients (id, practice) for whom every criterion holds."""
-        plan = self.patients.select(PATIENT_ID, PRACTICE_ID)
-        for criterion in criteria:
-            plan = plan.join(self.holds(criterion, on), on=PATIENT_ID, how="semi")
+    def all_hold(
+        self, criteria: Sequence[Criterion], on: datetime.date, within: pl.LazyFrame | None = None
+    ) -> pl.LazyFrame:
+        """The patients `within` (patient ids), or every patient (id, practice), for whom every
+        criterion holds. Complements come last, each taken within the patients the criteria
+        before it left: a numerator is only read within its denominator, and a complement of
+        the whole population is mostly patients no other criterion holds for."""
+        plan = within if within is not None else self.patients.select(PATIENT_ID, PRACTICE_ID)
+        for criterion in sorted(criteria, key=_complements):
+            found = self.holds(criterion, on, plan.select(PATIENT_ID))
+            plan = plan.join(found, on=PATIENT_ID, how="semi")
         return plan
 
     def patients_plan(self, indicator: Indicator, on: datetime.date) -> pl.LazyFrame:
@@ -168,8 +183,9 @@ class Evaluator:
         the first exclusion that holds (null: counted). Excluded patients are never in the
         numerator."""
         eligible = self.all_hold(indicator.denominator, on)
+        within = eligible.select(PATIENT_ID)
         reasons = [
-            self.holds(e, on).with_columns(reason=pl.lit(e.reason), order=pl.lit(index))
+            self.holds(e, on, within).with_columns(reason=pl.lit(e.reason), order=pl.lit(index))
             for index, e in enumerate(indicator.exclusions)
         ]
         if reasons:
@@ -182,7 +198,7 @@ class Evaluator:
             eligible = eligible.join(first, on=PATIENT_ID, how="left")
         else:
             eligible = eligible.with_columns(excluded=pl.lit(None, dtype=pl.String))
-        numerator = self.all_hold(indicator.numerator, on).select(
+        numerator = self.all_hold(indicator.numerator, on, within).select(
             PATIENT_ID, numerator=pl.lit(True)
         )
         return eligible.join(numerator, on=PATIENT_ID, how="left").select(
