@@ -82,8 +82,13 @@ def _complements(criterion: Criterion) -> bool:
 class Evaluator:
     """Indicator plans over one population; frames joined once, reused for every date."""
 
-    def __init__(self, data: PopulationData, sets: Collection[str]) -> None:
-        """`sets`: the code sets the criteria to evaluate read (`read_sets`)."""
+    def __init__(
+        self, data: PopulationData, sets: Collection[str], dates: Sequence[datetime.date]
+    ) -> None:
+        """`sets`: the code sets the criteria to evaluate read (`read_sets`); `dates`: the
+        dates they are evaluated at."""
+        self.dates = pl.DataFrame({"on": list(dates)}, schema={"on": pl.Date})
+        self._dispensed: dict[tuple[str, int], dict[datetime.date, pl.LazyFrame]] = {}
         self.patients = data.patients.lazy().select(PATIENT_ID, PRACTICE_ID, "age", "egfr")
         groups = [s.removeprefix("group:") for s in sets if s.startswith("group:")]
         by_group = data.dispensed.lazy().join(
@@ -135,13 +140,8 @@ class Evaluator:
             else None
         )
         if criterion.medicine is not None or criterion.dispensed is not None:
-            assert since is not None  # the model requires a window for dispensing
-            return (
-                self.medicine_hits[set_id(criterion)]
-                .filter((pl.col("dispensed_on") > since) & (pl.col("dispensed_on") <= day))
-                .select(PATIENT_ID)
-                .unique()
-            )
+            assert criterion.within_days is not None  # the model requires a window for these
+            return self.dispensed_within(set_id(criterion), criterion.within_days)[on]
         # Undated codes (the patient file's condition list) hold at any date, in no window.
         hits = self.event_hits[set_id(criterion)].filter(
             pl.col("recorded_on").is_null() | (pl.col("recorded_on") <= day)
@@ -164,6 +164,30 @@ class Evaluator:
                 .select(PATIENT_ID)
             )
         return hits.select(PATIENT_ID).unique()
+
+    def dispensed_within(self, code_set: str, days: int) -> dict[datetime.date, pl.LazyFrame]:
+        """At each date, the patient ids with a medicine of `code_set` dispensed in the `days`
+        up to it: worked out once for every date (a range join), read at each."""
+        key = (code_set, days)
+        if key not in self._dispensed:
+            window = self.dates.with_columns(since=pl.col("on") - pl.duration(days=days))
+            held = (
+                self.medicine_hits[code_set]
+                .select(PATIENT_ID, "dispensed_on")
+                .unique()
+                .join_where(
+                    window.lazy(),
+                    pl.col("dispensed_on") > pl.col("since"),
+                    pl.col("dispensed_on") <= pl.col("on"),
+                )
+                .select(PATIENT_ID, "on")
+                .unique()
+                .collect()
+            )
+            split = held.partition_by("on", as_dict=True, include_key=False)
+            empty = held.drop("on").clear()
+            self._dispensed[key] = {on: split.get((on,), empty).lazy() for on in self.dates["on"]}
+        return self._dispensed[key]
 
     def all_hold(
         self, criteria: Sequence[Criterion], on: datetime.date, within: pl.LazyFrame | None = None

@@ -168,7 +168,7 @@ def patient_rows(
     false, and the exclusion that removes them (null: counted)."""
     measured = _measured(indicators)
     read = read_sets(c for i in measured for c in (*i.denominator, *i.numerator, *i.exclusions))
-    evaluator = Evaluator(data, read)
+    evaluator = Evaluator(data, read, dates)
     plans = [evaluator.patients_plan(i, on) for i in measured for on in dates]
     frames = pl.collect_all(plans) if plans else []
     return pl.concat(frames) if frames else pl.DataFrame(schema=PATIENT_ROW_SCHEMA)

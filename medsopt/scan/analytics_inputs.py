@@ -6,6 +6,7 @@ reader (the analytics package itself does no I/O).
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,8 +91,13 @@ class PatientTables:
     recorded: pl.DataFrame  # patient_id, code, recorded_on, value: events and conditions
 
     def frames(self) -> dict[str, pl.DataFrame]:
-        """By name, to write as parts."""
+        """By name (`from_frames` reads them back)."""
         return {"patients": self.patients, "fills": self.fills, "recorded": self.recorded}
+
+    @classmethod
+    def from_frames(cls, frames: Mapping[str, pl.DataFrame]) -> PatientTables:
+        """The tables `frames` gave."""
+        return cls(frames["patients"], frames["fills"], frames["recorded"])
 
 
 def patient_tables(
@@ -101,10 +107,9 @@ def patient_tables(
     tables: ScanTables,
     as_of: datetime.date,
 ) -> PatientTables:
-    """Clean, resolved inputs; `dispensing` carries `source_row`, as for `scan_partition`."""
+    """Clean, resolved inputs; `dispensing` carries `source_row`, as for `scan_partition` (which
+    gives the same tables from its own frames when asked: `core.ANALYTICS_TABLES`)."""
     annotated = quarantine.annotate(dispensing, as_of, tables.resolution.lazy())
-    resolution = tables.resolution.lazy().select(s.CODE, "concept_code", "vmp", "molecule")
-    clean = quarantine.clean_rows(annotated).join(resolution, on=s.CODE, how="left")
     people = (
         patient_facts.clean_patients(patient_facts.annotate_patients(patients))
         if patients is not None
@@ -112,6 +117,24 @@ def patient_tables(
     ).collect()
     keyed = keyed_fills(annotated.collect(), tables)
     seen = latest_practices(keyed, medicines(keyed))
+    return tables_from(clean_fills(annotated, tables), people, seen, events)
+
+
+def clean_fills(annotated: pl.LazyFrame, tables: ScanTables) -> pl.DataFrame:
+    """The rows of `quarantine.annotate` a scan uses, resolved (FILLS_COLUMNS but the
+    practice, which is the patient's: `tables_from`)."""
+    resolution = tables.resolution.lazy().select(s.CODE, "concept_code", "vmp", "molecule")
+    return quarantine.clean_rows(annotated).join(resolution, on=s.CODE, how="left").collect()
+
+
+def tables_from(
+    clean: pl.DataFrame,
+    people: pl.DataFrame,
+    seen: pl.DataFrame,
+    events: ClinicalEvents | None,
+) -> PatientTables:
+    """The analytics' tables from the scan's frames: `clean_fills`, the clean patient facts and
+    each dispensing patient's latest practice (`fills.latest_practices`)."""
     practice = seen.join(
         people.select(s.PATIENT_ID, s.PRACTICE_ID), on=s.PATIENT_ID, how="full", coalesce=True
     ).select(
@@ -124,7 +147,8 @@ def patient_tables(
         how="left",
     )
     fills = (
-        clean.drop(s.PRACTICE_ID)
+        clean.lazy()
+        .drop(s.PRACTICE_ID)
         .join(practice.lazy(), on=s.PATIENT_ID, how="left")
         .select(FILLS_COLUMNS)
         .collect()

@@ -20,6 +20,7 @@ import polars as pl
 from medsopt.scan import patients as patient_facts
 from medsopt.scan import quarantine
 from medsopt.scan import schema as s
+from medsopt.scan.analytics_inputs import clean_fills, tables_from
 from medsopt.scan.current import CURRENT_DAYS
 from medsopt.scan.events import ClinicalEvents, monitoring_results
 from medsopt.scan.fills import class_fills, keyed_fills, latest_practices, medicines
@@ -44,6 +45,9 @@ OUTPUTS = (
     "patients_quarantine",  # quarantined patient rows as read + reason, detail
     "practices",  # patient_id, practice_id
 )
+# With `analytics`, `scan_partition` also gives the analytics' tables of its patients
+# (`analytics_inputs.PatientTables`, from its own frames), each under this prefix.
+ANALYTICS_TABLES = "analytics_"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +99,10 @@ def scan_partition(
     tables: ScanTables,
     params: ScanParams,
     events: ClinicalEvents | None = None,
+    analytics: bool = False,
 ) -> dict[str, pl.DataFrame]:
-    """Every output (`OUTPUTS`) for the patients in `dispensing` (which carries `source_row`).
+    """Every output (`OUTPUTS`) for the patients in `dispensing` (which carries `source_row`),
+    and with `analytics` the analytics' tables of the same patients (`ANALYTICS_TABLES`).
 
     `events` (clean, for the same patients) feed the monitoring rules and recorded conditions.
     """
@@ -113,6 +119,7 @@ def scan_partition(
         ]
     )
     fills = keyed_fills(annotated.collect(), tables)
+    clean = clean_fills(annotated, tables) if analytics else None
     del annotated  # the raw rows are no longer needed: release them before the next stages
     dispensed = medicines(fills)
     seen = latest_practices(fills, dispensed)
@@ -184,4 +191,7 @@ def scan_partition(
         "practices": practices,
     }
     assert tuple(results) == OUTPUTS
+    if clean is not None:
+        mine = tables_from(clean, people, seen, events)
+        results |= {ANALYTICS_TABLES + name: frame for name, frame in mine.frames().items()}
     return results

@@ -10,10 +10,10 @@ import datetime
 
 import polars as pl
 
-from medsopt.scan.analytics_inputs import patient_tables
+from medsopt.scan.analytics_inputs import PatientTables
 from medsopt.scan.analytics_parts import analytics_parts, with_worklist_columns
 from medsopt.scan.analytics_run import AnalyticsPlan
-from medsopt.scan.core import ScanParams, scan_partition
+from medsopt.scan.core import ANALYTICS_TABLES, ScanParams, scan_partition
 from medsopt.scan.digest import digest
 from medsopt.scan.events import ClinicalEvents
 from medsopt.scan.extras import partition_events
@@ -36,18 +36,21 @@ def scan_share(
     (`analytics_parts.PARTS`) and what they add to the worklist rows.
     """
     as_of = params.period.as_of
-    clean: ClinicalEvents | None = None
+    recorded: ClinicalEvents | None = None
     counted: dict[str, pl.DataFrame] = {}
     if events is not None:
-        clean, counted = partition_events(events, as_of, events_complete_from)
-    results = {**scan_partition(dispensing, patients, tables, params, clean), **counted}
+        recorded, counted = partition_events(events, as_of, events_complete_from)
+    asked = analytics is not None
+    results = {**scan_partition(dispensing, patients, tables, params, recorded, asked), **counted}
+    # (The analytics' tables of these patients, from the scan's own frames, when asked for.)
+    given = [n for n in results if n.startswith(ANALYTICS_TABLES)]
+    mine = {n.removeprefix(ANALYTICS_TABLES): results.pop(n) for n in given}
     # What the end of the scan reads of the per-patient frames are counts.
     results |= digest(results)
     results["scores"] = worklist_rows(results["scores"], results.pop("practices"))
     del results["current"]
     if analytics is None:
         return results
-    mine = patient_tables(dispensing, patients, clean, tables, as_of)
-    shares = analytics_parts(mine, tables, analytics)
+    shares = analytics_parts(PatientTables.from_frames(mine), tables, analytics)
     results["scores"] = with_worklist_columns(results["scores"], shares, as_of)
     return results | shares
