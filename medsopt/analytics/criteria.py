@@ -2,9 +2,11 @@
 indicator's denominator patients with their numerator and exclusion. Polars plans, no I/O.
 
 Each criterion becomes a plan of the patient ids it holds for; entries of a denominator or
-numerator are intersected (semi joins), `any_of` is a union, `none_of` a complement within the
-population. The dispensing and events the criteria read are joined to their code sets once,
-one frame per set, so a criterion at a date scans only its own set's rows.
+numerator are intersected (semi joins), `any_of` is a union, `none_of` a complement: within the
+patients the other entries leave (a numerator's within its denominator), which is the same
+answer for every patient that counts. The dispensing and events the criteria read are joined
+to their code sets once, one frame per set, so a criterion at a date scans only its own set's
+rows; a medicine's window is worked out for every date at once.
 """
 
 from __future__ import annotations

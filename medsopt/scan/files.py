@@ -341,11 +341,11 @@ def scan_to_directory(
             # Ranked a slice at a time from disk: memory does not grow with the population.
             ranked = rank_parts(score_parts(work / "parts"), work / "worklist")
             watch.lap("scan")
-            if analytics is not None and plan is not None:
+            if analytics is not None:
                 progress("analytics: indicators and biosimilar uptake by month")
                 shares = {name: results.pop(name) for name in analytics_parts.PARTS}
-                frames = analytics_parts.combined(shares, plan)
-                analysed = analytics_summary(plan)
+                frames = analytics_parts.combined(shares, analytics.plan)
+                analysed = analytics_summary(analytics.plan)
                 pages = analytics.pages(frames, analysed)
                 watch.lap("analytics")
             progress("writing outputs")
