@@ -6,7 +6,8 @@ numerator are intersected (semi joins), `any_of` is a union, `none_of` a complem
 patients the other entries leave (a numerator's within its denominator), which is the same
 answer for every patient that counts. The dispensing and events the criteria read are joined
 to their code sets once, one frame per set, so a criterion at a date scans only its own set's
-rows; a medicine's window is worked out for every date at once.
+rows; which patients a set's dispensing or records (in a window or not) cover is worked out for
+every date at once, and only first-record and latest-value tests run date by date.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ class Evaluator:
         """`sets`: the code sets the criteria to evaluate read (`read_sets`); `dates`: the
         dates they are evaluated at."""
         self.dates = pl.DataFrame({"on": list(dates)}, schema={"on": pl.Date})
-        self._dispensed: dict[tuple[str, int], dict[datetime.date, pl.LazyFrame]] = {}
+        self._held: dict[tuple[str, int | None, bool], dict[datetime.date, pl.LazyFrame]] = {}
         self.patients = data.patients.lazy().select(PATIENT_ID, PRACTICE_ID, "age", "egfr")
         groups = [s.removeprefix("group:") for s in sets if s.startswith("group:")]
         by_group = data.dispensed.lazy().join(
@@ -136,20 +137,20 @@ class Evaluator:
             return self.patients.filter(pl.col("age") >= criterion.age_at_least).select(PATIENT_ID)
         if criterion.egfr_below is not None:
             return self.patients.filter(pl.col("egfr") < criterion.egfr_below).select(PATIENT_ID)
-        since = (
-            day - pl.duration(days=criterion.within_days)
-            if criterion.within_days is not None
-            else None
-        )
         if criterion.medicine is not None or criterion.dispensed is not None:
             assert criterion.within_days is not None  # the model requires a window for these
-            return self.dispensed_within(set_id(criterion), criterion.within_days)[on]
-        # Undated codes (the patient file's condition list) hold at any date, in no window.
+            return self.held(set_id(criterion), criterion.within_days, dispensed=True)[on]
+        if criterion.first_recorded_within_days is None and criterion.latest_value_at_least is None:
+            return self.held(set_id(criterion), criterion.within_days, dispensed=False)[on]
+        # A first record's or a latest value's test, date by date. Undated codes (the patient
+        # file's condition list) are read at any date, in no window.
         hits = self.event_hits[set_id(criterion)].filter(
             pl.col("recorded_on").is_null() | (pl.col("recorded_on") <= day)
         )
-        if since is not None:
-            hits = hits.filter(pl.col("recorded_on") > since)
+        if criterion.within_days is not None:
+            hits = hits.filter(
+                pl.col("recorded_on") > day - pl.duration(days=criterion.within_days)
+            )
         if criterion.first_recorded_within_days is not None:
             cutoff = day - pl.duration(days=criterion.first_recorded_within_days)
             first = hits.group_by(PATIENT_ID).agg(
@@ -157,39 +158,42 @@ class Evaluator:
                 pl.col("recorded_on").is_null().any().alias("undated"),
             )
             return first.filter(~pl.col("undated") & (pl.col("first") > cutoff)).select(PATIENT_ID)
-        if criterion.latest_value_at_least is not None:
-            latest = hits.filter(pl.col("recorded_on").is_not_null()).sort("recorded_on")
-            return (
-                latest.group_by(PATIENT_ID)
-                .agg(pl.col("value").last())
-                .filter(pl.col("value") >= criterion.latest_value_at_least)
-                .select(PATIENT_ID)
-            )
-        return hits.select(PATIENT_ID).unique()
+        assert criterion.latest_value_at_least is not None  # the only kind left
+        latest = hits.filter(pl.col("recorded_on").is_not_null()).sort("recorded_on")
+        return (
+            latest.group_by(PATIENT_ID)
+            .agg(pl.col("value").last())
+            .filter(pl.col("value") >= criterion.latest_value_at_least)
+            .select(PATIENT_ID)
+        )
 
-    def dispensed_within(self, code_set: str, days: int) -> dict[datetime.date, pl.LazyFrame]:
-        """At each date, the patient ids with a medicine of `code_set` dispensed in the `days`
-        up to it: worked out once for every date (a range join), read at each."""
-        key = (code_set, days)
-        if key not in self._dispensed:
-            window = self.dates.with_columns(since=pl.col("on") - pl.duration(days=days))
-            held = (
-                self.medicine_hits[code_set]
-                .select(PATIENT_ID, "dispensed_on")
-                .unique()
-                .join_where(
-                    window.lazy(),
-                    pl.col("dispensed_on") > pl.col("since"),
-                    pl.col("dispensed_on") <= pl.col("on"),
-                )
-                .select(PATIENT_ID, "on")
-                .unique()
-                .collect()
-            )
-            split = held.partition_by("on", as_dict=True, include_key=False)
-            empty = held.drop("on").clear()
-            self._dispensed[key] = {on: split.get((on,), empty).lazy() for on in self.dates["on"]}
-        return self._dispensed[key]
+    def held(
+        self, code_set: str, days: int | None, dispensed: bool
+    ) -> dict[datetime.date, pl.LazyFrame]:
+        """At each date, the patient ids with a dispensing (`dispensed`) or a record of
+        `code_set` up to it, in the `days` before it when given (an undated record holds at
+        every date, in no window): worked out once for every date (a range join), read at each.
+        """
+        key = (code_set, days, dispensed)
+        if key not in self._held:
+            if dispensed:
+                hits = self.medicine_hits[code_set].select(PATIENT_ID, day="dispensed_on")
+            else:
+                hits = self.event_hits[code_set].select(PATIENT_ID, day="recorded_on")
+            dates = self.dates.lazy()
+            predicates = [pl.col("day") <= pl.col("on")]
+            if days is not None:
+                dates = dates.with_columns(since=pl.col("on") - pl.duration(days=days))
+                predicates.append(pl.col("day") > pl.col("since"))
+            found = [hits.drop_nulls("day").unique().join_where(dates, *predicates)]
+            if days is None:
+                undated = hits.filter(pl.col("day").is_null()).select(PATIENT_ID)
+                found.append(undated.join(self.dates.lazy(), how="cross"))
+            patients = pl.concat([f.select(PATIENT_ID, "on") for f in found]).unique().collect()
+            split = patients.partition_by("on", as_dict=True, include_key=False)
+            empty = patients.drop("on").clear()
+            self._held[key] = {on: split.get((on,), empty).lazy() for on in self.dates["on"]}
+        return self._held[key]
 
     def all_hold(
         self, criteria: Sequence[Criterion], on: datetime.date, within: pl.LazyFrame | None = None
