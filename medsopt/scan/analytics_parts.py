@@ -76,7 +76,8 @@ def analytics_parts(
 
 
 def combined(parts: Mapping[str, pl.DataFrame], plan: AnalyticsPlan) -> dict[str, pl.DataFrame]:
-    """Every analytics output (`analytics_run.ANALYTICS_FILES`) from all partitions' parts."""
+    """Every analytics output (`analytics_run.ANALYTICS_FILES`) from all partitions' parts;
+    `indicator_gaps` only if its parts are given (the polars engine writes them as parts)."""
     measured = rates_from_counts(
         parts["indicator_counts"].lazy(), date_grid(plan.indicators, plan.months)
     ).collect()
@@ -91,7 +92,11 @@ def combined(parts: Mapping[str, pl.DataFrame], plan: AnalyticsPlan) -> dict[str
             parts["indicator_exclusion_counts"].lazy()
         ).collect(),
         # In the order `gaps` gives them.
-        "indicator_gaps": parts["indicator_gaps"].sort(PATIENT_ID, "indicator_id"),
+        **(
+            {"indicator_gaps": parts["indicator_gaps"].sort(PATIENT_ID, "indicator_id")}
+            if "indicator_gaps" in parts
+            else {}
+        ),
         "uptake": uptake,
         "biosimilar_to_switch": to_switch.filter(pl.col("month") == max(plan.months)),
         "biosimilar_to_switch_counts": to_switch_counts(to_switch),

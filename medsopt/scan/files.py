@@ -343,7 +343,9 @@ def scan_to_directory(
             watch.lap("scan")
             if analytics is not None:
                 progress("analytics: indicators and biosimilar uptake by month")
-                shares = {name: results.pop(name) for name in analytics_parts.PARTS}
+                # (The indicator gaps were written as parts, as the other per-patient outputs.)
+                given = [name for name in analytics_parts.PARTS if name in results]
+                shares = {name: results.pop(name) for name in given}
                 frames = analytics_parts.combined(shares, analytics.plan)
                 analysed = analytics_summary(analytics.plan)
                 pages = analytics.pages(frames, analysed)

@@ -8,9 +8,10 @@ one in each of `workers` processes) and writes its share of every output file at
 clinical events, when given, are split by the same hash and feed their patients' partition
 (`extras`). Only counts and digests (`digest`: what the summary and the report read) stay in
 memory while partitions run, and with the analytics their shares (`analytics_parts`: counts
-per practice and month, and the few patients with an indicator gap or a biosimilar to
-switch); the only per-patient frame the end needs, each patient's worklist row, is written as
-parts and ranked from disk a slice at a time, so memory does not grow with the population.
+per practice and month, and the few patients with a biosimilar to switch; the indicator gaps
+are written as parts); the only per-patient frame the end needs, each patient's worklist
+row, is written as parts and ranked from disk a slice at a time, so memory does not grow with
+the population.
 Output rows are grouped by partition, sorted by patient within each; the worklist is ranked
 across all partitions. The partition count depends on the input size only, so neither threads
 nor workers ever change a result.
@@ -57,6 +58,7 @@ WRITTEN = {
     "quarantine": False,
     "patients_quarantine": False,
     "events_quarantine": False,  # only with clinical events
+    "indicator_gaps": True,  # only with the analytics
 }
 _PART = "_partition"
 # Written part by part for the end of the scan only (Parquet, never an output file): each
@@ -117,8 +119,8 @@ def _partition_files(folder: Path, index: int) -> Path | None:
 def run_partition(job: PartitionJob) -> dict[str, pl.DataFrame]:
     """Scan one partition (`kernel.scan_share`), write its part of each output and of each
     per-patient frame the end of the scan reads (`KEPT`); return the rest: counts, and the
-    analytics' shares (counts per practice and month, and the few patients with an indicator
-    gap or a biosimilar to switch), small whatever the population."""
+    analytics' other shares (counts per practice and month, and the few patients with a
+    biosimilar to switch)."""
 
     def read(path: Path | None) -> pl.LazyFrame | None:
         return pl.scan_parquet(path, hive_partitioning=False) if path is not None else None
