@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -70,11 +71,16 @@ def read_sets(criteria: Iterable[Criterion]) -> set[str]:
 
 def _by_set(hits: pl.LazyFrame, sets: Collection[str]) -> dict[str, pl.LazyFrame]:
     """Each set's hits, its own frame (a criterion reads one set: it scans only that set's
-    rows); an empty frame for a set with none."""
-    found = hits.filter(pl.col("set_id").is_in(list(sets))).collect()
-    split = found.partition_by("set_id", as_dict=True, include_key=False)
-    empty = found.drop("set_id").clear()
-    return {s: split.get((s,), empty).lazy() for s in sets}
+    rows)."""
+    return _split(hits.filter(pl.col("set_id").is_in(list(sets))).collect(), "set_id", sets)
+
+
+def _split(frame: pl.DataFrame, column: str, keys: Iterable[Any]) -> dict[Any, pl.LazyFrame]:
+    """`frame`'s rows by their value of `column`, without it, for each of `keys`; an empty
+    frame for a key with none."""
+    split = frame.partition_by(column, as_dict=True, include_key=False)
+    empty = frame.drop(column).clear()
+    return {key: split.get((key,), empty).lazy() for key in keys}
 
 
 def _complements(criterion: Criterion) -> bool:
@@ -190,9 +196,7 @@ class Evaluator:
                 undated = hits.filter(pl.col("day").is_null()).select(PATIENT_ID)
                 found.append(undated.join(self.dates.lazy(), how="cross"))
             patients = pl.concat([f.select(PATIENT_ID, "on") for f in found]).unique().collect()
-            split = patients.partition_by("on", as_dict=True, include_key=False)
-            empty = patients.drop("on").clear()
-            self._held[key] = {on: split.get((on,), empty).lazy() for on in self.dates["on"]}
+            self._held[key] = _split(patients, "on", self.dates["on"])
         return self._held[key]
 
     def all_hold(
